@@ -1,0 +1,339 @@
+/**
+ * The typed configuration that every core is driven by. The CLI, the YAML
+ * loader and library users all build a {@linkcode SidecarConfig}; the cores
+ * never read flags or files themselves.
+ *
+ * All durations are in milliseconds and all sizes in bytes.
+ *
+ * @module
+ */
+
+/** The algorithm that picks one endpoint among the available ones of a site. */
+export type PolicyName = "least" | "random" | "round-robin";
+
+/** All policy names, in the order `--help` lists them. */
+export const POLICY_NAMES: readonly PolicyName[] = ["least", "random", "round-robin"];
+
+/**
+ * One dialable backend address, as configured.
+ *
+ * @example Usage
+ * ```ts
+ * import type { EndpointSpec } from "./schema.ts";
+ * const e: EndpointSpec = { scheme: "http", host: "127.0.0.1", port: 9000, basePath: "" };
+ * ```
+ */
+export interface EndpointSpec {
+  /** `http` or `https` for HTTP listeners. */
+  readonly scheme: "http" | "https";
+  /** Hostname or IP literal (IPv6 without brackets). */
+  readonly host: string;
+  /** TCP port, 1..65535. */
+  readonly port: number;
+  /** A path prefix put before every proxied request target, without a trailing slash ("" for none). */
+  readonly basePath: string;
+}
+
+/**
+ * An ordered failover group: a request goes to the first site that has an
+ * available endpoint.
+ *
+ * @example Usage
+ * ```ts
+ * import type { SiteSpec } from "./schema.ts";
+ * const site: SiteSpec = {
+ *   name: "site1",
+ *   endpoints: [{ scheme: "http", host: "127.0.0.1", port: 9000, basePath: "" }],
+ * };
+ * ```
+ */
+export interface SiteSpec {
+  /** A label for logs and metrics. */
+  readonly name: string;
+  /** The endpoints of this site; at least one. */
+  readonly endpoints: readonly EndpointSpec[];
+  /** Health path for this site; overrides {@linkcode HealthSpec.path} when set. */
+  readonly healthPath?: string;
+}
+
+/**
+ * Active and passive health checking of a cluster's endpoints.
+ *
+ * @example Usage
+ * ```ts
+ * import { DEFAULT_HEALTH } from "./schema.ts";
+ * const health = { ...DEFAULT_HEALTH, path: "/ready" };
+ * ```
+ */
+export interface HealthSpec {
+  /** Whether active probes run. Without them endpoints start up and only passive ejection applies. */
+  readonly active: boolean;
+  /** Path of the HTTP probe, starting with `/`. */
+  readonly path: string;
+  /** Port of the probe; 0 uses the endpoint's own port. */
+  readonly port: number;
+  /** Base interval; each next probe waits `interval + random[0, interval)`. */
+  readonly intervalMs: number;
+  /** Deadline of one probe. */
+  readonly timeoutMs: number;
+  /** Consecutive passing probes that bring an endpoint up. */
+  readonly rise: number;
+  /** Consecutive failing probes that take an endpoint down. */
+  readonly fall: number;
+  /** How long an endpoint stays out after a transport error on real traffic when active probes are off. */
+  readonly ejectMs: number;
+}
+
+/**
+ * A named group of interchangeable endpoints with its policy and checks.
+ *
+ * @example Usage
+ * ```ts
+ * import { DEFAULT_HEALTH, type ClusterSpec } from "./schema.ts";
+ * const cluster: ClusterSpec = {
+ *   policy: "least",
+ *   health: DEFAULT_HEALTH,
+ *   sites: [{ name: "a", endpoints: [{ scheme: "http", host: "127.0.0.1", port: 9000, basePath: "" }] }],
+ * };
+ * ```
+ */
+export interface ClusterSpec {
+  /** How an endpoint is chosen inside a site. */
+  readonly policy: PolicyName;
+  /** Ordered sites; the first with an available endpoint serves. */
+  readonly sites: readonly SiteSpec[];
+  /** Health checking. */
+  readonly health: HealthSpec;
+}
+
+/**
+ * Timeouts of an HTTP listener, in milliseconds; 0 turns one off.
+ *
+ * @example Usage
+ * ```ts
+ * import { DEFAULT_HTTP_TIMEOUTS } from "./schema.ts";
+ * const t = { ...DEFAULT_HTTP_TIMEOUTS, responseHeaderMs: 30_000 };
+ * ```
+ */
+export interface HttpTimeouts {
+  /** From the first byte of a request head to its end (slowloris guard). */
+  readonly headerReadMs: number;
+  /** An idle keep-alive client connection is closed after this. */
+  readonly idleMs: number;
+  /** Dialing an endpoint. */
+  readonly connectMs: number;
+  /** From the request being sent to the response head arriving (0 = off). */
+  readonly responseHeaderMs: number;
+}
+
+/**
+ * Size and count limits of an HTTP listener.
+ *
+ * @example Usage
+ * ```ts
+ * import { DEFAULT_HTTP_LIMITS } from "./schema.ts";
+ * const l = { ...DEFAULT_HTTP_LIMITS, maxConnections: 100 };
+ * ```
+ */
+export interface HttpLimits {
+  /** Largest request head (request line and headers), else 431. */
+  readonly maxHeadBytes: number;
+  /** Most header lines in a request, else 431. */
+  readonly maxHeaders: number;
+  /** Longest request target, else 414. */
+  readonly maxTargetBytes: number;
+  /** Most client connections at once; further ones are closed at accept (0 = unlimited). */
+  readonly maxConnections: number;
+  /** Most endpoints one request is tried on. */
+  readonly maxAttempts: number;
+  /** Idle upstream connections kept per endpoint. */
+  readonly poolIdlePerEndpoint: number;
+  /** An idle upstream connection is closed after this. */
+  readonly poolIdleMs: number;
+}
+
+/**
+ * A listener for HTTP/1.1 clients in front of one cluster.
+ *
+ * @example Usage
+ * ```ts
+ * import { httpListener } from "./schema.ts";
+ * const l = httpListener("127.0.0.1:8080", [["http://127.0.0.1:9000"]]);
+ * ```
+ */
+export interface HttpListenerSpec {
+  /** Discriminant. */
+  readonly kind: "http";
+  /** A label for logs. */
+  readonly name: string;
+  /** Address to listen on. */
+  readonly hostname: string;
+  /** Port to listen on; 0 picks a free one. */
+  readonly port: number;
+  /** Where requests go. */
+  readonly cluster: ClusterSpec;
+  /** Timeouts. */
+  readonly timeouts: HttpTimeouts;
+  /** Limits. */
+  readonly limits: HttpLimits;
+}
+
+/** Any listener. The TCP and UDP kinds join this union. */
+export type ListenerSpec = HttpListenerSpec;
+
+/**
+ * The whole configuration of a sidecar process.
+ *
+ * @example Usage
+ * ```ts
+ * import { httpListener, type SidecarConfig } from "./schema.ts";
+ * const config: SidecarConfig = {
+ *   listeners: [httpListener("127.0.0.1:0", [["http://127.0.0.1:9000"]])],
+ * };
+ * ```
+ */
+export interface SidecarConfig {
+  /** Every listener; at least one. */
+  readonly listeners: readonly ListenerSpec[];
+}
+
+/** Health defaults: those of minio/sidekick (`/`, 5 s, 10 s, one probe flips). */
+export const DEFAULT_HEALTH: HealthSpec = {
+  active: true,
+  path: "/",
+  port: 0,
+  intervalMs: 5_000,
+  timeoutMs: 10_000,
+  rise: 1,
+  fall: 1,
+  ejectMs: 5_000,
+};
+
+/** Timeout defaults. */
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
+  headerReadMs: 10_000,
+  idleMs: 60_000,
+  connectMs: 5_000,
+  responseHeaderMs: 0,
+};
+
+/** Limit defaults. */
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  maxHeadBytes: 64 * 1024,
+  maxHeaders: 100,
+  maxTargetBytes: 8 * 1024,
+  maxConnections: 0,
+  maxAttempts: 3,
+  poolIdlePerEndpoint: 64,
+  poolIdleMs: 30_000,
+};
+
+/**
+ * Parses one endpoint URL (`http://host:port/base`, scheme defaulting to
+ * http, IPv6 in brackets).
+ *
+ * @param url The endpoint as written by a user.
+ * @returns The endpoint.
+ * @throws {TypeError} When the URL is not an http(s) URL with a host.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseEndpoint } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parseEndpoint("127.0.0.1:9000/s3"), {
+ *   scheme: "http", host: "127.0.0.1", port: 9000, basePath: "/s3",
+ * });
+ * ```
+ */
+export function parseEndpoint(url: string): EndpointSpec {
+  const withScheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(url) ? url : `http://${url}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(withScheme);
+  } catch {
+    throw new TypeError(`Cannot parse endpoint '${url}': expected http://HOST[:PORT][/PATH]`);
+  }
+  const scheme = parsed.protocol.slice(0, -1);
+  if (scheme !== "http" && scheme !== "https") {
+    throw new TypeError(
+      `Cannot use endpoint '${url}': scheme must be http or https, not ${scheme}`,
+    );
+  }
+  if (parsed.hostname === "") {
+    throw new TypeError(`Cannot use endpoint '${url}': a host is required`);
+  }
+  if (parsed.search !== "" || parsed.hash !== "" || parsed.username !== "") {
+    throw new TypeError(
+      `Cannot use endpoint '${url}': only scheme, host, port and path are allowed`,
+    );
+  }
+  const host = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
+  const port = parsed.port === "" ? (scheme === "https" ? 443 : 80) : Number(parsed.port);
+  const basePath = parsed.pathname.replace(/\/+$/, "");
+  return { scheme, host, port, basePath };
+}
+
+/**
+ * Builds an HTTP listener with every default filled in.
+ *
+ * @param address `HOST:PORT`, `:PORT` (all interfaces) or `[V6]:PORT`.
+ * @param sites Sites, each a list of endpoint URLs, in failover order.
+ * @param overrides Anything to change from the defaults.
+ * @returns A complete listener spec.
+ *
+ * @example Usage
+ * ```ts
+ * import { httpListener } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * const l = httpListener("127.0.0.1:8080", [["http://127.0.0.1:9000", "http://127.0.0.1:9001"]]);
+ * assert.equal(l.cluster.sites[0].endpoints.length, 2);
+ * ```
+ */
+export function httpListener(
+  address: string,
+  sites: readonly (readonly string[])[],
+  overrides: Partial<Omit<HttpListenerSpec, "kind" | "hostname" | "port">> = {},
+): HttpListenerSpec {
+  const { hostname, port } = parseListenAddress(address);
+  return {
+    kind: "http",
+    name: overrides.name ?? "http",
+    hostname,
+    port,
+    cluster: overrides.cluster ?? {
+      policy: "least",
+      health: DEFAULT_HEALTH,
+      sites: sites.map((urls, i) => ({ name: `site${i + 1}`, endpoints: urls.map(parseEndpoint) })),
+    },
+    timeouts: overrides.timeouts ?? DEFAULT_HTTP_TIMEOUTS,
+    limits: overrides.limits ?? DEFAULT_HTTP_LIMITS,
+  };
+}
+
+/**
+ * Splits a listen address into hostname and port.
+ *
+ * @param address `HOST:PORT`, `:PORT` (meaning 0.0.0.0) or `[V6]:PORT`.
+ * @returns The parts.
+ * @throws {TypeError} When the address has no port or the port is not in 0..65535.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseListenAddress } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parseListenAddress(":8080"), { hostname: "0.0.0.0", port: 8080 });
+ * ```
+ */
+export function parseListenAddress(address: string): { hostname: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]*)):(\d{1,5})$/.exec(address);
+  if (m === null) {
+    throw new TypeError(
+      `Cannot listen on '${address}': expected HOST:PORT, :PORT or [IPv6]:PORT`,
+    );
+  }
+  const port = Number(m[3]);
+  if (port > 65535) {
+    throw new RangeError(`Cannot listen on '${address}': port must be 0..65535, got ${port}`);
+  }
+  return { hostname: m[1] ?? (m[2] === "" ? "0.0.0.0" : m[2]), port };
+}

@@ -1,0 +1,128 @@
+/**
+ * One active HTTP health probe over a raw socket: `GET path`, pass when the
+ * status is 200. Raw sockets rather than fetch, so HTTP_PROXY and fetch's
+ * blocked ports never apply.
+ *
+ * @module
+ */
+
+import type { EndpointSpec } from "../config/schema.ts";
+
+const decoder = new TextDecoder();
+
+/**
+ * The result of one probe.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ProbeResult } from "./http_probe.ts";
+ * const r: ProbeResult = { passed: false, detail: "connection refused" };
+ * ```
+ */
+export interface ProbeResult {
+  /** Whether the endpoint is healthy. */
+  readonly passed: boolean;
+  /** The status seen or the error, for logs. */
+  readonly detail: string;
+}
+
+/**
+ * Options of {@linkcode probeHttp}.
+ *
+ * @example Usage
+ * ```ts
+ * import type { HttpProbeOptions } from "./http_probe.ts";
+ * const o: HttpProbeOptions = { path: "/health", port: 0, timeoutMs: 1000 };
+ * ```
+ */
+export interface HttpProbeOptions {
+  /** Path (with the endpoint's base path already in front, if any). */
+  readonly path: string;
+  /** Port to probe; 0 = the endpoint's. */
+  readonly port: number;
+  /** Deadline of the whole probe. */
+  readonly timeoutMs: number;
+  /** Cancels the probe (shutdown). */
+  readonly signal?: AbortSignal;
+  /** CA certificates for https endpoints. */
+  readonly caCerts?: readonly string[];
+}
+
+/**
+ * Probes one endpoint.
+ *
+ * @param endpoint The endpoint.
+ * @param options Path, port, timeout.
+ * @returns Whether it passed; never rejects.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { probeHttp } from "./http_probe.ts";
+ * const r = await probeHttp({ scheme: "http", host: "127.0.0.1", port: 9000, basePath: "" }, {
+ *   path: "/minio/health/ready", port: 0, timeoutMs: 10_000,
+ * });
+ * ```
+ */
+export async function probeHttp(
+  endpoint: EndpointSpec,
+  options: HttpProbeOptions,
+): Promise<ProbeResult> {
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  options.signal?.addEventListener("abort", onAbort);
+  let conn: Deno.Conn | undefined;
+  const timer = setTimeout(() => {
+    ac.abort();
+    try {
+      conn?.close();
+    } catch {
+      // closed already
+    }
+    conn = undefined;
+  }, options.timeoutMs);
+  const port = options.port || endpoint.port;
+  try {
+    const tcp = await Deno.connect({ hostname: endpoint.host, port, signal: ac.signal });
+    conn = tcp;
+    if (endpoint.scheme === "https") {
+      conn = await Deno.startTls(tcp, {
+        hostname: endpoint.host,
+        caCerts: options.caCerts ? [...options.caCerts] : undefined,
+      });
+    }
+    const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
+    const request = `GET ${options.path} HTTP/1.1\r\nHost: ${host}:${port}\r\n` +
+      `User-Agent: sidekick-health\r\nAccept: */*\r\nConnection: close\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(request));
+    const buf = new Uint8Array(1024);
+    let got = 0;
+    while (got < 16) {
+      const n = await conn.read(buf.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    const line = decoder.decode(buf.subarray(0, got)).split("\r\n", 1)[0];
+    const m = /^HTTP\/1\.[01] (\d{3})/.exec(line);
+    if (m === null) return { passed: false, detail: "no HTTP status line in the reply" };
+    return { passed: m[1] === "200", detail: `status ${m[1]}` };
+  } catch (e) {
+    if (ac.signal.aborted) {
+      return {
+        passed: false,
+        detail: options.signal?.aborted ? "cancelled" : `timed out after ${options.timeoutMs} ms`,
+      };
+    }
+    if (e instanceof Deno.errors.ConnectionRefused) {
+      return { passed: false, detail: "connection refused" };
+    }
+    return { passed: false, detail: e instanceof Error ? e.message : String(e) };
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+    try {
+      conn?.close();
+    } catch {
+      // closed by the timer
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Endpoints with live state. Configuration ({@linkcode EndpointSpec}) and
+ * live state (load, health, ejection) are apart: live state is keyed by
+ * address so that it can survive a reload.
+ *
+ * @module
+ */
+
+import type { EndpointSpec } from "../config/schema.ts";
+import { type HealthState, initialHealthState } from "../health/state.ts";
+
+/**
+ * What a balancing policy may read of an endpoint.
+ *
+ * @example Usage
+ * ```ts
+ * import type { EndpointLoad } from "./endpoint.ts";
+ * const load: EndpointLoad = { inFlight: 0 };
+ * ```
+ */
+export interface EndpointLoad {
+  /** Requests or connections in flight on this endpoint now. */
+  readonly inFlight: number;
+}
+
+/**
+ * One dialable endpoint and its live state.
+ *
+ * @example Usage
+ * ```ts
+ * import { Endpoint } from "./endpoint.ts";
+ * const e = new Endpoint({ scheme: "http", host: "127.0.0.1", port: 9000, basePath: "" }, true, 0);
+ * e.isAvailable(0); // true: started up, not ejected
+ * ```
+ */
+export class Endpoint implements EndpointLoad {
+  /** The configured endpoint. */
+  readonly spec: EndpointSpec;
+  /** `scheme://host:port`, the identity that live state is keyed by. */
+  readonly key: string;
+  /** The base path as bytes, put before every proxied HTTP target. */
+  readonly basePath: Uint8Array;
+  /** In-flight requests or connections. */
+  inFlight = 0;
+  /** Health as last decided by the state machine. */
+  health: HealthState;
+  /** Passive ejection: unavailable until this time (ms, injected clock). */
+  ejectedUntil = 0;
+  /** The request serial that last tried this endpoint (so a retry goes elsewhere). */
+  triedSerial = 0;
+  /** Requests that reached this endpoint, for stats. */
+  requests = 0;
+  /** Transport failures seen on this endpoint, for stats. */
+  failures = 0;
+
+  /**
+   * @param spec The configured endpoint.
+   * @param startUp Whether it is available before any probe passed.
+   * @param now The current time (ms).
+   */
+  constructor(spec: EndpointSpec, startUp: boolean, now: number) {
+    this.spec = spec;
+    this.key = endpointKey(spec);
+    this.basePath = new TextEncoder().encode(spec.basePath);
+    this.health = initialHealthState(startUp, now);
+  }
+
+  /**
+   * The one predicate every policy consults: healthy and not ejected.
+   *
+   * @param now The current time (ms).
+   * @returns Whether new traffic may go here.
+   */
+  isAvailable(now: number): boolean {
+    return this.health.status === "up" && this.ejectedUntil <= now;
+  }
+}
+
+/**
+ * The identity of an endpoint: `scheme://host:port` (IPv6 in brackets).
+ *
+ * @param spec The endpoint.
+ * @returns Its key.
+ *
+ * @example Usage
+ * ```ts
+ * import { endpointKey } from "./endpoint.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(endpointKey({ scheme: "http", host: "::1", port: 80, basePath: "" }), "http://[::1]:80");
+ * ```
+ */
+export function endpointKey(spec: EndpointSpec): string {
+  const host = spec.host.includes(":") ? `[${spec.host}]` : spec.host;
+  return `${spec.scheme}://${host}:${spec.port}`;
+}

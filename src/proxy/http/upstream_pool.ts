@@ -1,0 +1,210 @@
+/**
+ * Upstream keep-alive connections, pooled per endpoint and bounded by an idle
+ * count and an idle timeout. A pooled connection always has a read in flight,
+ * so a backend that closes it is noticed (and the connection dropped) before
+ * it is handed out again.
+ *
+ * @module
+ */
+
+import type { Endpoint } from "../../pool/endpoint.ts";
+import { BufferedSocket } from "../socket.ts";
+
+/** Read buffer of an upstream connection. */
+export const UPSTREAM_BUFFER = 64 * 1024;
+
+/**
+ * One connection to an endpoint.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { UpstreamConn } from "./upstream_pool.ts";
+ * ```
+ */
+export class UpstreamConn extends BufferedSocket {
+  /** The endpoint it is connected to. */
+  readonly endpoint: Endpoint;
+  /** Whether it served a request before (came from the pool). */
+  reused = false;
+  /** When it went idle (ms). */
+  idleSince = 0;
+  /** Whether it sits in the pool. */
+  pooled = false;
+
+  /**
+   * @param conn The connection.
+   * @param endpoint Its endpoint.
+   * @param onIdleRead Called when a read started while pooled settles.
+   */
+  constructor(conn: Deno.Conn, endpoint: Endpoint, onIdleRead: (n: number | null) => void) {
+    super(conn, UPSTREAM_BUFFER, onIdleRead);
+    this.endpoint = endpoint;
+  }
+}
+
+/**
+ * Options of {@linkcode UpstreamPool}.
+ *
+ * @example Usage
+ * ```ts
+ * import type { UpstreamPoolOptions } from "./upstream_pool.ts";
+ * const o: UpstreamPoolOptions = { maxIdlePerEndpoint: 64, idleMs: 30_000, connectMs: 5_000 };
+ * ```
+ */
+export interface UpstreamPoolOptions {
+  /** Idle connections kept per endpoint. */
+  readonly maxIdlePerEndpoint: number;
+  /** Idle connections older than this are closed by {@linkcode UpstreamPool.sweep}. */
+  readonly idleMs: number;
+  /** Connect timeout. */
+  readonly connectMs: number;
+  /** CA certificates (PEM) for https endpoints. */
+  readonly caCerts?: readonly string[];
+}
+
+/**
+ * Idle upstream connections per endpoint, and the dialer.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { UpstreamPool } from "./upstream_pool.ts";
+ * const pool = new UpstreamPool({ maxIdlePerEndpoint: 64, idleMs: 30_000, connectMs: 5_000 });
+ * const conn = pool.take(endpoint) ?? await pool.connect(endpoint);
+ * pool.give(conn, Date.now());
+ * pool.closeAll();
+ * ```
+ */
+export class UpstreamPool {
+  #idle = new Map<string, UpstreamConn[]>();
+  #options: UpstreamPoolOptions;
+  #closed = false;
+
+  /** @param options Bounds and timeouts. */
+  constructor(options: UpstreamPoolOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Takes an idle connection to `endpoint`, if any.
+   *
+   * @param endpoint The endpoint.
+   * @returns A connection (its pending read carries the next response) or undefined.
+   */
+  take(endpoint: Endpoint): UpstreamConn | undefined {
+    const list = this.#idle.get(endpoint.key);
+    if (list === undefined) return undefined;
+    for (;;) {
+      const c = list.pop();
+      if (c === undefined) return undefined;
+      c.pooled = false;
+      if (!c.closed && !c.eof) return c;
+    }
+  }
+
+  /**
+   * Dials `endpoint` with the connect timeout.
+   *
+   * @param endpoint The endpoint.
+   * @returns A fresh connection.
+   * @throws When the connection cannot be made in time.
+   */
+  async connect(endpoint: Endpoint): Promise<UpstreamConn> {
+    const spec = endpoint.spec;
+    const ac = new AbortController();
+    const timer = setTimeout(
+      () => ac.abort(new Deno.errors.TimedOut("connect timed out")),
+      this.#options.connectMs,
+    );
+    let tcp: Deno.TcpConn;
+    try {
+      tcp = await Deno.connect({ hostname: spec.host, port: spec.port, signal: ac.signal });
+    } finally {
+      clearTimeout(timer);
+    }
+    tcp.setNoDelay(true);
+    let conn: Deno.Conn = tcp;
+    if (spec.scheme === "https") {
+      conn = await Deno.startTls(tcp, {
+        hostname: spec.host,
+        caCerts: this.#options.caCerts ? [...this.#options.caCerts] : undefined,
+      });
+    }
+    const upstream: UpstreamConn = new UpstreamConn(conn, endpoint, () => {
+      if (upstream.pooled) this.#drop(upstream);
+    });
+    return upstream;
+  }
+
+  /**
+   * Returns a connection whose exchange completed cleanly to the pool.
+   *
+   * @param conn The connection (no unconsumed bytes).
+   * @param now The current time (ms).
+   */
+  give(conn: UpstreamConn, now: number): void {
+    const max = this.#options.maxIdlePerEndpoint;
+    if (this.#closed || max === 0 || conn.closed || conn.eof || conn.available > 0) {
+      conn.close();
+      return;
+    }
+    let list = this.#idle.get(conn.endpoint.key);
+    if (list === undefined) this.#idle.set(conn.endpoint.key, list = []);
+    if (list.length >= max) {
+      conn.close();
+      return;
+    }
+    conn.start = conn.end = 0;
+    conn.reused = true;
+    conn.idleSince = now;
+    conn.pooled = true;
+    list.push(conn);
+    conn.readAhead();
+  }
+
+  #drop(conn: UpstreamConn): void {
+    conn.pooled = false;
+    const list = this.#idle.get(conn.endpoint.key);
+    if (list !== undefined) {
+      const i = list.indexOf(conn);
+      if (i >= 0) list.splice(i, 1);
+    }
+    conn.close();
+  }
+
+  /**
+   * Closes idle connections older than the idle timeout.
+   *
+   * @param now The current time (ms).
+   */
+  sweep(now: number): void {
+    for (const list of this.#idle.values()) {
+      while (list.length > 0 && now - list[0].idleSince >= this.#options.idleMs) {
+        const c = list.shift()!;
+        c.pooled = false;
+        c.close();
+      }
+    }
+  }
+
+  /**
+   * Closes idle connections to endpoints no longer in `keys`.
+   *
+   * @param keys The keys of the endpoints that remain.
+   */
+  retain(keys: ReadonlySet<string>): void {
+    for (const [key, list] of this.#idle) {
+      if (keys.has(key)) continue;
+      for (const c of list) {
+        c.pooled = false;
+        c.close();
+      }
+      this.#idle.delete(key);
+    }
+  }
+
+  /** Closes every idle connection and refuses new ones. */
+  closeAll(): void {
+    this.#closed = true;
+    this.retain(new Set());
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * Composes the heads the proxy sends: the request toward an endpoint and the
+ * response toward the client. Header lines pass byte for byte, in order;
+ * hop-by-hop headers are dropped and framing is re-done.
+ *
+ * @module
+ */
+
+import { bytes, CR, LF } from "./ascii.ts";
+import {
+  F_KIND,
+  F_NAME,
+  F_VALUE,
+  F_VALUE_END,
+  FIELD_STRIDE,
+  H_CONTENT_LENGTH,
+  H_EXPECT,
+  H_HOST,
+  H_OTHER,
+  H_TRANSFER_ENCODING,
+  H_UPGRADE,
+  H_X_REAL_IP,
+  H_XFF,
+  type MessageHead,
+} from "./head.ts";
+
+const HTTP11 = bytes(" HTTP/1.1\r\n");
+const HTTP11_STATUS = bytes("HTTP/1.1 ");
+const CRLF = bytes("\r\n");
+const CONTENT_LENGTH = bytes("Content-Length: ");
+const TE_CHUNKED = bytes("Transfer-Encoding: chunked\r\n");
+const TE_TRAILERS = bytes("TE: trailers\r\n");
+const CONN_UPGRADE = bytes("Connection: Upgrade\r\n");
+const CONN_CLOSE = bytes("Connection: close\r\n");
+const CONN_KEEP_ALIVE = bytes("Connection: keep-alive\r\n");
+const XFF = bytes("X-Forwarded-For: ");
+const XF_HOST = bytes("X-Forwarded-Host: ");
+const XF_PROTO_HTTP = bytes("X-Forwarded-Proto: http\r\n");
+const XF_PROTO_HTTPS = bytes("X-Forwarded-Proto: https\r\n");
+const X_REAL_IP = bytes("X-Real-IP: ");
+const HOST = bytes("Host: ");
+const COMMA_SP = bytes(", ");
+
+/**
+ * A growable byte buffer that is reused for every head on a connection.
+ *
+ * @example Usage
+ * ```ts
+ * import { ByteWriter } from "./writer.ts";
+ * const w = new ByteWriter(16);
+ * w.put(new TextEncoder().encode("hi"));
+ * w.decimal(42);
+ * new TextDecoder().decode(w.view()); // "hi42"
+ * ```
+ */
+export class ByteWriter {
+  /** The storage; may be replaced when it grows. */
+  buf: Uint8Array;
+  /** Bytes written so far. */
+  pos = 0;
+
+  /** @param size Initial capacity. */
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+  }
+
+  /** Makes room for `n` more bytes. */
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  /** Appends all of `b`. */
+  put(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /** Appends `src[start, end)`. */
+  range(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    if (n < 64) {
+      const out = this.buf;
+      let p = this.pos;
+      for (let i = start; i < end; i++) out[p++] = src[i];
+    } else {
+      this.buf.set(src.subarray(start, end), this.pos);
+    }
+    this.pos += n;
+  }
+
+  /** Appends one byte. */
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  /** Appends a non-negative integer in decimal. */
+  decimal(n: number): void {
+    const s = String(n);
+    this.ensure(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
+  }
+
+  /** The bytes written so far (a view; valid until the next write). */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+/**
+ * Facts about the client connection that go into forwarding headers.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ForwardInfo } from "./writer.ts";
+ * const info: ForwardInfo = { clientIp: new TextEncoder().encode("127.0.0.1"), tls: false };
+ * ```
+ */
+export interface ForwardInfo {
+  /** The client's IP address as ASCII bytes. */
+  readonly clientIp: Uint8Array;
+  /** Whether the client connection is TLS. */
+  readonly tls: boolean;
+}
+
+/**
+ * Writes the request head sent to an endpoint.
+ *
+ * @param w The writer (appended to).
+ * @param buf The buffer holding the client's head.
+ * @param head The client's parsed head.
+ * @param basePath The endpoint's base path bytes (may be empty).
+ * @param info Client facts for the forwarding headers.
+ *
+ * @example Usage
+ * ```ts
+ * import { MessageHead, parseRequestHead } from "./head.ts";
+ * import { ByteWriter, writeUpstreamRequestHead } from "./writer.ts";
+ * import assert from "node:assert/strict";
+ * const te = new TextEncoder();
+ * const buf = te.encode("GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+ * const head = new MessageHead(10);
+ * parseRequestHead(buf, 0, buf.length, head, { maxHeadBytes: 1000, maxHeaders: 10, maxTargetBytes: 100 });
+ * const w = new ByteWriter(256);
+ * writeUpstreamRequestHead(w, buf, head, new Uint8Array(0), { clientIp: te.encode("10.0.0.1"), tls: false });
+ * assert.equal(
+ *   new TextDecoder().decode(w.view()),
+ *   "GET /a HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Host: h\r\n" +
+ *     "X-Forwarded-Proto: http\r\nX-Real-IP: 10.0.0.1\r\n\r\n",
+ * );
+ * ```
+ */
+export function writeUpstreamRequestHead(
+  w: ByteWriter,
+  buf: Uint8Array,
+  head: MessageHead,
+  basePath: Uint8Array,
+  info: ForwardInfo,
+): void {
+  const f = head.fields;
+  w.range(buf, head.methodStart, head.methodEnd + 1);
+  let ts = head.targetStart;
+  let hostStart = -1, hostEnd = -1;
+  if (buf[ts] !== 47 /* / */ && buf[ts] !== 42 /* * */) {
+    // absolute-form: scheme://authority[/path] becomes origin-form; Host comes from the authority.
+    const colon = buf.indexOf(58, ts);
+    hostStart = colon + 3;
+    let i = hostStart;
+    while (i < head.targetEnd && buf[i] !== 47 && buf[i] !== 63) i++;
+    hostEnd = i;
+    ts = i;
+  }
+  if (basePath.length > 0) w.put(basePath);
+  if (ts === head.targetEnd || buf[ts] === 63 /* ? */) w.byte(47);
+  w.range(buf, ts, head.targetEnd);
+  w.put(HTTP11);
+  let xffCount = 0;
+  for (let h = 0; h < head.headerCount; h++) {
+    const o = h * FIELD_STRIDE;
+    const kind = f[o + F_KIND];
+    if (
+      kind === H_OTHER || kind === H_EXPECT || (kind === H_HOST && hostStart < 0) ||
+      (kind === H_UPGRADE && head.upgrade)
+    ) {
+      w.range(buf, f[o + F_NAME], f[o + F_VALUE_END]);
+      w.put(CRLF);
+    } else if (kind === H_HOST) {
+      w.put(HOST);
+      w.range(buf, hostStart, hostEnd);
+      w.put(CRLF);
+    } else if (kind === H_XFF) {
+      xffCount++;
+    }
+  }
+  if (hostStart >= 0 && head.hostIndex < 0) {
+    w.put(HOST);
+    w.range(buf, hostStart, hostEnd);
+    w.put(CRLF);
+  }
+  if (head.chunked) w.put(TE_CHUNKED);
+  else if (head.contentLength >= 0) writeContentLength(w, head.contentLength);
+  if (head.teTrailers) w.put(TE_TRAILERS);
+  if (head.upgrade) w.put(CONN_UPGRADE);
+  w.put(XFF);
+  if (xffCount > 0) {
+    for (let h = 0; h < head.headerCount; h++) {
+      const o = h * FIELD_STRIDE;
+      if (f[o + F_KIND] !== H_XFF || f[o + F_VALUE_END] === f[o + F_VALUE]) continue;
+      w.range(buf, f[o + F_VALUE], f[o + F_VALUE_END]);
+      w.put(COMMA_SP);
+    }
+  }
+  w.put(info.clientIp);
+  w.put(CRLF);
+  if (hostStart >= 0 || head.hostIndex >= 0) {
+    w.put(XF_HOST);
+    if (hostStart >= 0) w.range(buf, hostStart, hostEnd);
+    else {
+      const o = head.hostIndex * FIELD_STRIDE;
+      w.range(buf, f[o + F_VALUE], f[o + F_VALUE_END]);
+    }
+    w.put(CRLF);
+  }
+  w.put(info.tls ? XF_PROTO_HTTPS : XF_PROTO_HTTP);
+  w.put(X_REAL_IP);
+  w.put(info.clientIp);
+  w.put(CRLF);
+  w.put(CRLF);
+}
+
+/** How the proxy frames a response body toward the client. */
+export type ResponseFraming = "none" | "length" | "chunked" | "dechunk" | "close";
+
+/**
+ * Writes the response head sent to the client.
+ *
+ * @param w The writer (appended to).
+ * @param buf The buffer holding the endpoint's head.
+ * @param head The endpoint's parsed head.
+ * @param framing How the body will be framed toward the client.
+ * @param connection What to say about the connection: keep-alive (for an HTTP/1.0 client), close, or nothing.
+ *
+ * @example Usage
+ * ```ts
+ * import { MessageHead, parseResponseHead } from "./head.ts";
+ * import { ByteWriter, writeClientResponseHead } from "./writer.ts";
+ * import assert from "node:assert/strict";
+ * const buf = new TextEncoder().encode("HTTP/1.1 200 OK\r\nKeep-Alive: 5\r\nContent-Length: 2\r\n\r\n");
+ * const head = new MessageHead(10);
+ * parseResponseHead(buf, 0, buf.length, head, 10);
+ * const w = new ByteWriter(64);
+ * writeClientResponseHead(w, buf, head, "length", "none");
+ * assert.equal(new TextDecoder().decode(w.view()), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+ * ```
+ */
+export function writeClientResponseHead(
+  w: ByteWriter,
+  buf: Uint8Array,
+  head: MessageHead,
+  framing: ResponseFraming,
+  connection: "keep-alive" | "close" | "upgrade" | "none",
+): void {
+  const f = head.fields;
+  w.put(HTTP11_STATUS);
+  w.range(buf, head.statusStart, head.startLineEnd);
+  w.put(CRLF);
+  const keepFraming = framing === "none";
+  for (let h = 0; h < head.headerCount; h++) {
+    const o = h * FIELD_STRIDE;
+    const kind = f[o + F_KIND];
+    if (
+      kind === H_OTHER || kind === H_HOST || kind === H_EXPECT ||
+      (kind >= H_XFF && kind <= H_X_REAL_IP) ||
+      (keepFraming && (kind === H_CONTENT_LENGTH || kind === H_TRANSFER_ENCODING)) ||
+      (kind === H_UPGRADE && connection === "upgrade")
+    ) {
+      w.range(buf, f[o + F_NAME], f[o + F_VALUE_END]);
+      w.put(CRLF);
+    }
+  }
+  if (framing === "length") writeContentLength(w, head.contentLength);
+  else if (framing === "chunked") w.put(TE_CHUNKED);
+  if (connection === "close") w.put(CONN_CLOSE);
+  else if (connection === "keep-alive") w.put(CONN_KEEP_ALIVE);
+  else if (connection === "upgrade") w.put(CONN_UPGRADE);
+  w.put(CRLF);
+}
+
+function writeContentLength(w: ByteWriter, n: number): void {
+  w.put(CONTENT_LENGTH);
+  w.decimal(n);
+  w.byte(CR);
+  w.byte(LF);
+}

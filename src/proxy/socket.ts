@@ -1,0 +1,185 @@
+/**
+ * A TCP connection with its own reusable read buffer, shared by the proxy
+ * cores. At most one read is in flight; it can be started early (to notice a
+ * peer that goes away, or an idle pooled connection that the peer closed) and
+ * awaited later.
+ *
+ * @module
+ */
+
+/**
+ * Writes all of `data`, looping over partial writes.
+ *
+ * @param conn Where to write.
+ * @param data What to write.
+ * @returns Resolves when everything was written.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { writeAll } from "./socket.ts";
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 8080 });
+ * await writeAll(conn, new TextEncoder().encode("hello"));
+ * ```
+ */
+export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    off += await conn.write(off === 0 ? data : data.subarray(off));
+  }
+}
+
+/**
+ * A connection plus a read buffer. Unconsumed bytes are `buf[start, end)`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { BufferedSocket } from "./socket.ts";
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 8080 });
+ * const s = new BufferedSocket(conn, 65536);
+ * const n = await s.fill(); // bytes read, or null at end of stream
+ * ```
+ */
+export class BufferedSocket {
+  /** The underlying connection. */
+  readonly conn: Deno.Conn;
+  /** The read buffer. */
+  readonly buf: Uint8Array;
+  /** First unconsumed byte. */
+  start = 0;
+  /** One past the last byte read. */
+  end = 0;
+  /** The peer ended its side (read returned end of stream). */
+  eof = false;
+  /** The connection was closed by us. */
+  closed = false;
+  #pending: Promise<number | null> | null = null;
+  #onRead: ((n: number | null) => void) | null = null;
+  #onError: ((e: unknown) => void) | null = null;
+
+  /**
+   * @param conn The connection.
+   * @param size Read buffer size.
+   * @param onEarlyRead Called when a read started with {@linkcode readAhead}
+   *   settles, with its byte count, null at end of stream, or -1 on error.
+   */
+  constructor(
+    conn: Deno.Conn,
+    size: number,
+    onEarlyRead: ((n: number | null) => void) | null = null,
+  ) {
+    this.conn = conn;
+    this.buf = new Uint8Array(size);
+    if (onEarlyRead !== null) {
+      this.#onRead = onEarlyRead;
+      this.#onError = () => onEarlyRead(-1);
+    }
+  }
+
+  /** Bytes buffered and not consumed. */
+  get available(): number {
+    return this.end - this.start;
+  }
+
+  /** Whether a read is in flight. */
+  get reading(): boolean {
+    return this.#pending !== null;
+  }
+
+  /** Moves unconsumed bytes to the front when the buffer's tail is full. */
+  compact(): void {
+    if (this.start === this.end) {
+      this.start = this.end = 0;
+    } else if (this.end === this.buf.length && this.start > 0) {
+      this.buf.copyWithin(0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+  }
+
+  /**
+   * Starts a read now without waiting for it; {@linkcode fill} later returns
+   * its result. The buffer must have room (it is not compacted here, so
+   * offsets into it stay valid).
+   *
+   * @returns Whether a read was started.
+   */
+  readAhead(): boolean {
+    if (this.#pending !== null) return true;
+    if (this.eof || this.closed || this.end === this.buf.length) return false;
+    const p = this.conn.read(this.buf.subarray(this.end));
+    this.#pending = p;
+    if (this.#onRead !== null) p.then(this.#onRead, this.#onError);
+    return true;
+  }
+
+  /**
+   * Reads more bytes into the buffer (compacting it first when no read is in flight).
+   *
+   * @returns Bytes read, or null at end of stream.
+   * @throws When the read fails (reset, closed by us).
+   */
+  async fill(): Promise<number | null> {
+    let p = this.#pending;
+    if (p === null) {
+      this.compact();
+      if (this.end === this.buf.length) throw new RangeError("read buffer is full");
+      p = this.conn.read(this.buf.subarray(this.end));
+    }
+    try {
+      const n = await p;
+      if (n === null) this.eof = true;
+      else this.end += n;
+      return n;
+    } finally {
+      this.#pending = null;
+    }
+  }
+
+  /** Closes the connection (idempotent); a pending read then fails. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // already closed by the runtime
+    }
+  }
+}
+
+/**
+ * Copies bytes from `src` (its buffered bytes first) to `dst` until `src`
+ * ends, then half-closes `dst`'s write side, so the other direction goes on.
+ *
+ * @param src Where bytes come from.
+ * @param dst Where they go.
+ * @returns Bytes copied; never rejects (a failed side just ends the copy).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { BufferedSocket, pipe } from "./socket.ts";
+ * const [up, down] = await Promise.all([pipe(client, backend.conn), pipe(backend, client.conn)]);
+ * ```
+ */
+export async function pipe(src: BufferedSocket, dst: Deno.Conn): Promise<number> {
+  let total = 0;
+  try {
+    for (;;) {
+      if (src.end > src.start) {
+        const n = src.end - src.start;
+        await writeAll(dst, src.buf.subarray(src.start, src.end));
+        src.start = src.end;
+        total += n;
+      }
+      if ((await src.fill()) === null) break;
+    }
+  } catch {
+    // either side failed: stop copying
+  }
+  try {
+    await (dst as Deno.TcpConn).closeWrite();
+  } catch {
+    // already closed
+  }
+  return total;
+}
