@@ -39,7 +39,11 @@ SITE:
 
 /** A bad command line: the message names the flag or argument and what is accepted. */
 export class UsageError extends Error {
-  /** @param message What is wrong and how to fix it. */
+  /**
+   * Creates a usage error.
+   *
+   * @param message What is wrong and how to fix it.
+   */
   constructor(message: string) {
     super(message);
     this.name = "UsageError";

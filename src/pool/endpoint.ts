@@ -54,6 +54,8 @@ export class Endpoint implements EndpointLoad {
   failures = 0;
 
   /**
+   * Creates an endpoint with fresh live state.
+   *
    * @param spec The configured endpoint.
    * @param startUp Whether it is available before any probe passed.
    * @param now The current time (ms).

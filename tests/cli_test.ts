@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { parseCommandLine, UsageError } from "../cli.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+Deno.test("parseCommandLine() builds one HTTP listener with minio's defaults", () => {
+  const config = parseCommandLine(["http://127.0.0.1:{9001...9003}", "http://127.0.0.1:9100"]);
+  assert.ok(typeof config === "object");
+  const [l] = config.listeners;
+  assert.equal(l.hostname, "0.0.0.0");
+  assert.equal(l.port, 8080);
+  assert.deepEqual(l.cluster.sites.map((s) => s.endpoints.map((e) => e.port)), [[9001, 9002, 9003], [9100]]);
+  assert.equal(l.cluster.health.path, "/");
+  assert.equal(l.cluster.health.intervalMs, 5000);
+  assert.equal(l.cluster.health.active, true);
+  assert.equal(l.cluster.policy, "least");
+});
+
+Deno.test("parseCommandLine() takes short flags, adds the leading slash, and 0 turns probes off", () => {
+  const config = parseCommandLine(["-a", "127.0.0.1:9", "-p", "ready", "-d", "0", "h:1"]);
+  assert.ok(typeof config === "object");
+  const h = config.listeners[0].cluster.health;
+  assert.equal(h.path, "/ready");
+  assert.equal(h.active, false);
+  assert.equal(config.listeners[0].hostname, "127.0.0.1");
+});
+
+Deno.test("parseCommandLine() accepts Go durations and plain seconds", () => {
+  for (const [text, ms] of [["1m30s", 90_000], ["250ms", 250], ["3", 3000]] as const) {
+    const config = parseCommandLine(["-d", text, "h:1"]);
+    assert.ok(typeof config === "object");
+    assert.equal(config.listeners[0].cluster.health.intervalMs, ms);
+  }
+});
+
+Deno.test("parseCommandLine() names the flag or argument in every usage error", () => {
+  const cases: [string[], RegExp][] = [
+    [["-d", "5x", "h:1"], /^--health-duration: .*5x/],
+    [["-a", "nowhere", "h:1"], /^--address: .*nowhere/],
+    [["-a", ":70000", "h:1"], /^--address: .*0\.\.65535, got 70000/],
+    [["http://h{1...}"], /^SITE1 'http:\/\/h\{1\.\.\.\}': .*character 9/],
+    [["ftp://h:1"], /scheme must be http or https/],
+    [["--nope", "h:1"], /--nope.*see --help/],
+  ];
+  for (const [args, pattern] of cases) {
+    assert.throws(() => parseCommandLine(args), (e: unknown) => {
+      assert.ok(e instanceof UsageError, `${args.join(" ")}: ${e}`);
+      assert.match(e.message, pattern);
+      return true;
+    });
+  }
+});
+
+Deno.test("parseCommandLine() returns help and version requests", () => {
+  assert.equal(parseCommandLine([]), "help");
+  assert.equal(parseCommandLine(["--help"]), "help");
+  assert.equal(parseCommandLine(["-v"]), "version");
+});
+
+async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command("deno", {
+    args: ["run", "--allow-net=127.0.0.1", `${ROOT}mod.ts`, ...args],
+    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+}
+
+Deno.test("the command line: no argument prints help and exits 1; a bad flag is one line, exit 2", async () => {
+  const none = await runCli([]);
+  assert.equal(none.code, 1);
+  assert.match(none.stdout, /USAGE:\n {2}sidekick \[FLAGS\] SITE1 \[SITE2\.\.\]/);
+  const bad = await runCli(["--health-duration", "soon", "http://127.0.0.1:1"]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr.trim().split("\n").length, 1);
+  assert.match(bad.stderr, /^sidekick: --health-duration: .*'soon'/);
+});
+
+Deno.test("mod.ts as the main module serves as the CLI and exits 0 on SIGTERM", async () => {
+  const backend = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => new Response(`backend saw ${new URL(req.url).pathname}`),
+  );
+  const child = new Deno.Command("deno", {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      `${ROOT}mod.ts`,
+      "-a",
+      "127.0.0.1:0",
+      "-d",
+      "0",
+      `http://127.0.0.1:${backend.addr.port}`,
+    ],
+    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let text = "";
+    const deadline = Date.now() + 15_000;
+    let port = 0;
+    while (port === 0 && Date.now() < deadline) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      text += value;
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(text);
+      if (m) port = Number(m[1]);
+    }
+    assert.ok(port > 0, `no listening line in: ${text}`);
+    const r = await fetch(`http://127.0.0.1:${port}/hello`);
+    assert.equal(await r.text(), "backend saw /hello");
+    child.kill("SIGTERM");
+    const status = await child.status;
+    assert.equal(status.code, 0);
+  } finally {
+    await lines.cancel();
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // exited
+    }
+    await child.status;
+    await backend.shutdown();
+  }
+});
