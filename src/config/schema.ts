@@ -24,14 +24,16 @@ export const POLICY_NAMES: readonly PolicyName[] = ["least", "random", "round-ro
  * ```
  */
 export interface EndpointSpec {
-  /** `http` or `https` for HTTP listeners. */
-  readonly scheme: "http" | "https";
+  /** `http` or `https` for HTTP listeners; `tcp` or `udp` for L4 listeners. */
+  readonly scheme: "http" | "https" | "tcp" | "udp";
   /** Hostname or IP literal (IPv6 without brackets). */
   readonly host: string;
   /** TCP port, 1..65535. */
   readonly port: number;
   /** A path prefix put before every proxied request target, without a trailing slash ("" for none). */
   readonly basePath: string;
+  /** Takes no new traffic; its connections drain (iaido's `disabled: true`). @default false */
+  readonly disabled?: boolean;
 }
 
 /**
@@ -54,6 +56,14 @@ export interface SiteSpec {
   readonly endpoints: readonly EndpointSpec[];
   /** Health path for this site; overrides {@linkcode HealthSpec.path} when set. */
   readonly healthPath?: string;
+  /** Most connections (or requests) in flight per endpoint; 0 = unlimited. A full tier spills to the next. @default 0 */
+  readonly maxConnections?: number;
+  /**
+   * Once a better site has been available this long, long-lived connections
+   * on this site are moved back (closed, smeared over time); 0 = off (iaido's
+   * `forcePromotionAfter`). @default 0
+   */
+  readonly forcePromotionAfterMs?: number;
 }
 
 /**
@@ -68,6 +78,13 @@ export interface SiteSpec {
 export interface HealthSpec {
   /** Whether active probes run. Without them endpoints start up and only passive ejection applies. */
   readonly active: boolean;
+  /**
+   * The probe: an HTTP GET of {@linkcode path}, a TCP connect, or a UDP
+   * datagram that must be answered. @default "http" for HTTP listeners, "tcp" for TCP, "udp" for UDP
+   */
+  readonly kind?: "http" | "tcp" | "udp";
+  /** Payload of the UDP probe. @default "ping" */
+  readonly udpPayload?: string;
   /** Path of the HTTP probe, starting with `/`. */
   readonly path: string;
   /** Port of the probe; 0 uses the endpoint's own port. */
@@ -178,8 +195,66 @@ export interface HttpListenerSpec {
   readonly limits: HttpLimits;
 }
 
-/** Any listener. The TCP and UDP kinds join this union. */
-export type ListenerSpec = HttpListenerSpec;
+/**
+ * A listener that relays TCP connections byte for byte to one cluster.
+ *
+ * @example Usage
+ * ```ts
+ * import { tcpListener } from "./schema.ts";
+ * const l = tcpListener("127.0.0.1:26257", [["127.0.0.1:26258", "127.0.0.1:26259"]]);
+ * ```
+ */
+export interface TcpListenerSpec {
+  /** Discriminant. */
+  readonly kind: "tcp";
+  /** A label for logs. */
+  readonly name: string;
+  /** Address to listen on. */
+  readonly hostname: string;
+  /** Port to listen on; 0 picks a free one. */
+  readonly port: number;
+  /** Where connections go (tiers are its sites). */
+  readonly cluster: ClusterSpec;
+  /** Dialing an endpoint, in ms. */
+  readonly connectMs: number;
+  /** A connection with no bytes either way for this long is closed; 0 = never. */
+  readonly idleMs: number;
+  /** Most endpoints one connection is tried on. */
+  readonly maxAttempts: number;
+  /** Most client connections at once; 0 = unlimited. */
+  readonly maxConnections: number;
+  /** Send a PROXY protocol header to the endpoint first. */
+  readonly proxyProtocol: "off" | "v1" | "v2";
+}
+
+/**
+ * A listener that relays UDP datagrams, sticking each client to one endpoint.
+ *
+ * @example Usage
+ * ```ts
+ * import { udpListener } from "./schema.ts";
+ * const l = udpListener("127.0.0.1:5353", [["127.0.0.1:5354"]]);
+ * ```
+ */
+export interface UdpListenerSpec {
+  /** Discriminant. */
+  readonly kind: "udp";
+  /** A label for logs. */
+  readonly name: string;
+  /** Address to listen on. */
+  readonly hostname: string;
+  /** Port to listen on; 0 picks a free one. */
+  readonly port: number;
+  /** Where datagrams go. */
+  readonly cluster: ClusterSpec;
+  /** A flow with no datagram either way for this long is forgotten, in ms. */
+  readonly flowIdleMs: number;
+  /** Most flows (clients) at once; datagrams of further clients are dropped. */
+  readonly maxFlows: number;
+}
+
+/** Any listener. */
+export type ListenerSpec = HttpListenerSpec | TcpListenerSpec | UdpListenerSpec;
 
 /**
  * The whole configuration of a sidecar process.
@@ -307,6 +382,113 @@ export function httpListener(
     },
     timeouts: overrides.timeouts ?? DEFAULT_HTTP_TIMEOUTS,
     limits: overrides.limits ?? DEFAULT_HTTP_LIMITS,
+  };
+}
+
+/**
+ * Parses one L4 endpoint: `HOST:PORT` or `[V6]:PORT`.
+ *
+ * @param address The endpoint as written by a user.
+ * @param scheme `tcp` or `udp`.
+ * @returns The endpoint.
+ * @throws {TypeError} When there is no port or the port is out of range.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseL4Endpoint } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseL4Endpoint("[::1]:53", "udp").host, "::1");
+ * ```
+ */
+export function parseL4Endpoint(address: string, scheme: "tcp" | "udp"): EndpointSpec {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]\s]+)):(\d{1,5})$/.exec(address);
+  if (m === null) {
+    throw new TypeError(`Cannot use endpoint '${address}': expected HOST:PORT or [IPv6]:PORT`);
+  }
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) {
+    throw new TypeError(`Cannot use endpoint '${address}': port must be 1..65535, got ${port}`);
+  }
+  return { scheme, host: m[1] ?? m[2], port, basePath: "" };
+}
+
+/**
+ * Builds a TCP listener with every default filled in.
+ *
+ * @param address `HOST:PORT`, `:PORT` or `[V6]:PORT`.
+ * @param tiers Tiers, each a list of `HOST:PORT`, best first.
+ * @param overrides Anything to change from the defaults.
+ * @returns A complete listener spec.
+ *
+ * @example Usage
+ * ```ts
+ * import { tcpListener } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(tcpListener(":5432", [["10.0.0.1:5432"]]).cluster.health.kind, "tcp");
+ * ```
+ */
+export function tcpListener(
+  address: string,
+  tiers: readonly (readonly string[])[],
+  overrides: Partial<Omit<TcpListenerSpec, "kind" | "hostname" | "port">> = {},
+): TcpListenerSpec {
+  const { hostname, port } = parseListenAddress(address);
+  return {
+    kind: "tcp",
+    name: "tcp",
+    cluster: l4Cluster(tiers, "tcp"),
+    connectMs: 5_000,
+    idleMs: 0,
+    maxAttempts: 3,
+    maxConnections: 0,
+    proxyProtocol: "off",
+    ...overrides,
+    hostname,
+    port,
+  };
+}
+
+/**
+ * Builds a UDP listener with every default filled in.
+ *
+ * @param address `HOST:PORT`, `:PORT` or `[V6]:PORT`.
+ * @param tiers Tiers, each a list of `HOST:PORT`, best first.
+ * @param overrides Anything to change from the defaults.
+ * @returns A complete listener spec.
+ *
+ * @example Usage
+ * ```ts
+ * import { udpListener } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(udpListener(":53", [["10.0.0.1:53"]]).flowIdleMs, 30_000);
+ * ```
+ */
+export function udpListener(
+  address: string,
+  tiers: readonly (readonly string[])[],
+  overrides: Partial<Omit<UdpListenerSpec, "kind" | "hostname" | "port">> = {},
+): UdpListenerSpec {
+  const { hostname, port } = parseListenAddress(address);
+  return {
+    kind: "udp",
+    name: "udp",
+    cluster: l4Cluster(tiers, "udp"),
+    flowIdleMs: 30_000,
+    maxFlows: 10_000,
+    ...overrides,
+    hostname,
+    port,
+  };
+}
+
+function l4Cluster(tiers: readonly (readonly string[])[], scheme: "tcp" | "udp"): ClusterSpec {
+  return {
+    policy: "least",
+    health: { ...DEFAULT_HEALTH, kind: scheme, intervalMs: 2_000, timeoutMs: 1_000 },
+    sites: tiers.map((list, i) => ({
+      name: `tier${i}`,
+      endpoints: list.map((a) => parseL4Endpoint(a, scheme)),
+    })),
   };
 }
 

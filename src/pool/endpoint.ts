@@ -46,6 +46,10 @@ export class Endpoint implements EndpointLoad {
   health: HealthState;
   /** Passive ejection: unavailable until this time (ms, injected clock). */
   ejectedUntil = 0;
+  /** Most in flight at once; 0 = unlimited. At the cap the endpoint is full and its tier spills. */
+  maxInFlight = 0;
+  /** Draining: takes nothing new (disabled in config, or removed by a reload or DNS). */
+  draining = false;
   /** The request serial that last tried this endpoint (so a retry goes elsewhere). */
   triedSerial = 0;
   /** Requests that reached this endpoint, for stats. */
@@ -64,17 +68,20 @@ export class Endpoint implements EndpointLoad {
     this.spec = spec;
     this.key = endpointKey(spec);
     this.basePath = new TextEncoder().encode(spec.basePath);
+    this.draining = spec.disabled === true;
     this.health = initialHealthState(startUp, now);
   }
 
   /**
-   * The one predicate every policy consults: healthy and not ejected.
+   * The one predicate every policy consults: healthy, not ejected, not
+   * draining and not full.
    *
    * @param now The current time (ms).
    * @returns Whether new traffic may go here.
    */
   isAvailable(now: number): boolean {
-    return this.health.status === "up" && this.ejectedUntil <= now;
+    return this.health.status === "up" && this.ejectedUntil <= now && !this.draining &&
+      (this.maxInFlight === 0 || this.inFlight < this.maxInFlight);
   }
 }
 
