@@ -1,15 +1,34 @@
 import assert from "node:assert/strict";
-import { parseCommandLine, UsageError } from "../cli.ts";
+import { parseCommandLine as parseWithEnv, UsageError } from "../cli.ts";
+import type { SidecarConfig } from "../src/config/schema.ts";
+
+const NO_ENV = () => undefined;
+
+/** The config a command line gives with an empty environment (asserts it is one). */
+function configOf(
+  args: string[],
+  env: (name: string) => string | undefined = NO_ENV,
+): SidecarConfig {
+  const parsed = parseWithEnv(args, env);
+  assert.ok(typeof parsed === "object", `expected a config for ${args.join(" ")}`);
+  return parsed.config;
+}
+
+function parseCommandLine(args: string[]) {
+  return parseWithEnv(args, NO_ENV);
+}
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
 Deno.test("parseCommandLine() builds one HTTP listener with minio's defaults", () => {
-  const config = parseCommandLine(["http://127.0.0.1:{9001...9003}", "http://127.0.0.1:9100"]);
-  assert.ok(typeof config === "object");
+  const config = configOf(["http://127.0.0.1:{9001...9003}", "http://127.0.0.1:9100"]);
   const [l] = config.listeners;
   assert.equal(l.hostname, "0.0.0.0");
   assert.equal(l.port, 8080);
-  assert.deepEqual(l.cluster.sites.map((s) => s.endpoints.map((e) => e.port)), [[9001, 9002, 9003], [9100]]);
+  assert.deepEqual(l.cluster.sites.map((s) => s.endpoints.map((e) => e.port)), [
+    [9001, 9002, 9003],
+    [9100],
+  ]);
   assert.equal(l.cluster.health.path, "/");
   assert.equal(l.cluster.health.intervalMs, 5000);
   assert.equal(l.cluster.health.active, true);
@@ -17,8 +36,7 @@ Deno.test("parseCommandLine() builds one HTTP listener with minio's defaults", (
 });
 
 Deno.test("parseCommandLine() takes short flags, adds the leading slash, and 0 turns probes off", () => {
-  const config = parseCommandLine(["-a", "127.0.0.1:9", "-p", "ready", "-d", "0", "h:1"]);
-  assert.ok(typeof config === "object");
+  const config = configOf(["-a", "127.0.0.1:9", "-p", "ready", "-d", "0", "h:1"]);
   const h = config.listeners[0].cluster.health;
   assert.equal(h.path, "/ready");
   assert.equal(h.active, false);
@@ -27,8 +45,7 @@ Deno.test("parseCommandLine() takes short flags, adds the leading slash, and 0 t
 
 Deno.test("parseCommandLine() accepts Go durations and plain seconds", () => {
   for (const [text, ms] of [["1m30s", 90_000], ["250ms", 250], ["3", 3000]] as const) {
-    const config = parseCommandLine(["-d", text, "h:1"]);
-    assert.ok(typeof config === "object");
+    const config = configOf(["-d", text, "h:1"]);
     assert.equal(config.listeners[0].cluster.health.intervalMs, ms);
   }
 });
@@ -41,6 +58,19 @@ Deno.test("parseCommandLine() names the flag or argument in every usage error", 
     [["http://h{1...}"], /^SITE1 'http:\/\/h\{1\.\.\.\}': .*character 9/],
     [["ftp://h:1"], /scheme must be http or https/],
     [["--nope", "h:1"], /--nope.*see --help/],
+    [["--health-port", "70000", "h:1"], /^--health-port must be 0\.\.65535, got 70000$/],
+    [
+      ["--host-balance", "fastest", "h:1"],
+      /^--host-balance must be least, random or round-robin, got 'fastest'$/,
+    ],
+    [["--tls-max", "1.1", "h:1"], /^--tls-max must be 1\.2 or 1\.3, got '1\.1'$/],
+    [["--status-code", "99", "h:1"], /^--status-code must be a status 100\.\.599, got '99'$/],
+    [["--health-status", "2xx", "h:1"], /^--health-status: '2xx' is not a status or range/],
+    [["--client-cert", "c.pem", "h:1"], /--client-cert and --client-key go together/],
+    [["--health-timeout=-1s", "h:1"], /^--health-timeout: .*negative/],
+    [["--failback-delay", "soon", "h:1"], /^--failback-delay: /],
+    [["--cert", "c.pem", "--key", "k.pem", "h:1"], /--cert is not available yet/],
+    [["--rr-dns-mode", "h:1"], /--rr-dns-mode is not available yet/],
   ];
   for (const [args, pattern] of cases) {
     assert.throws(() => parseCommandLine(args), (e: unknown) => {
@@ -49,6 +79,80 @@ Deno.test("parseCommandLine() names the flag or argument in every usage error", 
       return true;
     });
   }
+});
+
+Deno.test("parseCommandLine() maps every implemented minio/sidekick flag into the config", () => {
+  const config = configOf([
+    "--health-port=9999",
+    "--health-timeout=3s",
+    "--health-optimistic",
+    "--host-balance=random",
+    "-r",
+    "minio/health/cluster/read",
+    "--failback-delay=30s",
+    "--health-status=200-204,301",
+    "-i",
+    "--cacert=ca.pem",
+    "--dns-ttl=1m",
+    "-l",
+    "--json",
+    "-e",
+    "--status-code=500",
+    "--status-code=502",
+    "http://a:1",
+    "http://b:1",
+  ]);
+  const [l] = config.listeners;
+  assert.equal(l.kind, "http");
+  if (l.kind !== "http") return;
+  const h = l.cluster.health;
+  assert.deepEqual(
+    [h.port, h.timeoutMs, h.optimistic, h.statuses],
+    [9999, 3000, true, [[200, 204], [301, 301]]],
+  );
+  assert.equal(l.cluster.policy, "random");
+  assert.equal(l.cluster.failbackDelayMs, 30_000);
+  assert.equal(l.cluster.sites[0].healthPath, undefined);
+  assert.equal(l.cluster.sites[1].healthPath, "/minio/health/cluster/read");
+  assert.deepEqual(l.upstreamTls, {
+    caFile: "ca.pem",
+    certFile: undefined,
+    keyFile: undefined,
+    insecure: true,
+  });
+  assert.equal(l.cluster.dns?.ttlMs, 60_000);
+  assert.deepEqual([config.log?.json, config.log?.errorsOnly, config.log?.statusCodes], [
+    true,
+    true,
+    [500, 502],
+  ]);
+});
+
+Deno.test("parseCommandLine() warns instead of silently swapping the path when -r has one site", () => {
+  const parsed = parseWithEnv(["-p", "/live", "-r", "/read", "http://a:1"], NO_ENV);
+  assert.ok(typeof parsed === "object");
+  assert.equal(parsed.config.listeners[0].cluster.sites[0].healthPath, undefined);
+  assert.equal(parsed.config.listeners[0].cluster.health.path, "/live");
+  assert.match(parsed.warnings[0], /with one site, sidekick checks \/live/);
+});
+
+Deno.test("parseCommandLine() takes flags and sites from SIDEKICK_* variables; flags win", () => {
+  const env: Record<string, string> = {
+    SIDEKICK_HEALTH_PATH: "/from-env",
+    SIDEKICK_ADDRESS: "127.0.0.1:7000",
+    SIDEKICK_HEALTH_OPTIMISTIC: "true",
+    SIDEKICK_SITES: "http://a:1,http://b:1 http://c:1",
+  };
+  const config = configOf(["-a", "127.0.0.1:7001"], (k) => env[k]);
+  const [l] = config.listeners;
+  assert.equal(l.port, 7001);
+  assert.equal(l.cluster.health.path, "/from-env");
+  assert.equal(l.cluster.health.optimistic, true);
+  assert.deepEqual(l.cluster.sites.map((s) => s.endpoints.length), [2, 1]);
+  assert.throws(
+    () => configOf(["h:1"], (k) => k === "SIDEKICK_LOG" ? "maybe" : undefined),
+    /^UsageError: SIDEKICK_LOG must be true or false, got 'maybe'$/,
+  );
 });
 
 Deno.test("parseCommandLine() returns help and version requests", () => {

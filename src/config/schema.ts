@@ -99,6 +99,10 @@ export interface HealthSpec {
   readonly fall: number;
   /** How long an endpoint stays out after a transport error on real traffic when active probes are off. */
   readonly ejectMs: number;
+  /** Statuses that pass the HTTP probe, as inclusive ranges. @default [[200, 200]] */
+  readonly statuses?: readonly (readonly [number, number])[];
+  /** Stop probing an endpoint once it is up; probe again after a transport error (minio's --health-optimistic). @default false */
+  readonly optimistic?: boolean;
 }
 
 /**
@@ -121,6 +125,10 @@ export interface ClusterSpec {
   readonly sites: readonly SiteSpec[];
   /** Health checking. */
   readonly health: HealthSpec;
+  /** A recovered better site serves again only after it stayed available this long (0 = at once). @default 0 */
+  readonly failbackDelayMs?: number;
+  /** Resolve hostnames and make every A/AAAA record its own endpoint, re-resolved every `ttlMs`. */
+  readonly dns?: { readonly perAddress: boolean; readonly ttlMs: number };
 }
 
 /**
@@ -193,7 +201,84 @@ export interface HttpListenerSpec {
   readonly timeouts: HttpTimeouts;
   /** Limits. */
   readonly limits: HttpLimits;
+  /** Serve TLS to clients. */
+  readonly tls?: ServerTlsSpec;
+  /** TLS toward https endpoints. */
+  readonly upstreamTls?: UpstreamTlsSpec;
 }
+
+/**
+ * TLS toward clients: PEM files, reloaded when they change.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ServerTlsSpec } from "./schema.ts";
+ * const tls: ServerTlsSpec = { certFile: "public.crt", keyFile: "private.key" };
+ * ```
+ */
+export interface ServerTlsSpec {
+  /** Certificate chain (PEM). */
+  readonly certFile: string;
+  /** Private key (PEM). */
+  readonly keyFile: string;
+}
+
+/**
+ * TLS toward https endpoints.
+ *
+ * @example Usage
+ * ```ts
+ * import type { UpstreamTlsSpec } from "./schema.ts";
+ * const tls: UpstreamTlsSpec = { caFile: "ca.crt", insecure: false };
+ * ```
+ */
+export interface UpstreamTlsSpec {
+  /** CA certificates (PEM) to verify endpoints against, instead of the system's. */
+  readonly caFile?: string;
+  /** Client certificate (PEM) for mTLS. */
+  readonly certFile?: string;
+  /** Client key (PEM) for mTLS. */
+  readonly keyFile?: string;
+  /** Do not verify the endpoint's host name. */
+  readonly insecure: boolean;
+}
+
+/**
+ * What the process writes to its console.
+ *
+ * @example Usage
+ * ```ts
+ * import { DEFAULT_LOG } from "./schema.ts";
+ * const log = { ...DEFAULT_LOG, json: true };
+ * ```
+ */
+export interface LogSpec {
+  /** Health transitions (`LOG` lines). */
+  readonly health: boolean;
+  /** Which requests are traced: none, every one, only proxied ones, or only health-path ones. */
+  readonly trace: "off" | "all" | "application" | "minio";
+  /** Only trace responses with status 400..599. */
+  readonly errorsOnly: boolean;
+  /** Only trace these statuses (empty = all). */
+  readonly statusCodes: readonly number[];
+  /** Nothing but fatal errors. */
+  readonly quiet: boolean;
+  /** JSON lines instead of text. */
+  readonly json: boolean;
+  /** Multi-line traces with headers. */
+  readonly debug: boolean;
+}
+
+/** Log defaults: health transitions only. */
+export const DEFAULT_LOG: LogSpec = {
+  health: true,
+  trace: "off",
+  errorsOnly: false,
+  statusCodes: [],
+  quiet: false,
+  json: false,
+  debug: false,
+};
 
 /**
  * A listener that relays TCP connections byte for byte to one cluster.
@@ -270,6 +355,10 @@ export type ListenerSpec = HttpListenerSpec | TcpListenerSpec | UdpListenerSpec;
 export interface SidecarConfig {
   /** Every listener; at least one. */
   readonly listeners: readonly ListenerSpec[];
+  /** Console output. @default DEFAULT_LOG */
+  readonly log?: LogSpec;
+  /** How long in-flight work may finish after SIGTERM, in ms. @default 5000 */
+  readonly gracePeriodMs?: number;
 }
 
 /** Health defaults: those of minio/sidekick (`/`, 5 s, 10 s, one probe flips). */
