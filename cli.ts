@@ -22,6 +22,7 @@ import {
   UsageError,
 } from "./src/config/flags.ts";
 import { createSidecar } from "./src/sidecar.ts";
+import { formatHealthEvent } from "./src/observe/log.ts";
 
 export { UsageError };
 
@@ -102,14 +103,13 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const { config, warnings } = parsed;
   for (const w of warnings) console.error(`sidekick: warning: ${w}`);
+  const log = config.log;
   const sidecar = createSidecar(config, {
-    onHealthEvent: (e) =>
-      console.error(
-        `LOG  : ${new Date().toISOString().slice(11, 23)}  ${e.endpoint} is ${e.status}` +
-          (e.status === "down"
-            ? `: ${e.detail}`
-            : ` Downtime duration: ${(e.downtimeMs / 1000).toFixed(1)}s`),
-      ),
+    onHealthEvent: (e) => {
+      if (log === undefined || (log.health && !log.quiet)) {
+        console.error(formatHealthEvent(e, log?.json ?? false, Date.now()));
+      }
+    },
   });
   let addresses;
   try {
