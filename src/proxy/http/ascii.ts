@@ -42,6 +42,20 @@ export const TARGET_BYTE: Uint8Array = (() => {
   return t;
 })();
 
+/**
+ * 1 for every byte allowed in a URI authority without userinfo (RFC 3986:
+ * unreserved, pct-encoded, sub-delims, ":", "[" and "]"); used for Host and
+ * for the authority of an absolute-form target.
+ */
+export const AUTHORITY_BYTE: Uint8Array = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0x30; c <= 0x39; c++) t[c] = 1;
+  for (let c = 0x41; c <= 0x5a; c++) t[c] = 1;
+  for (let c = 0x61; c <= 0x7a; c++) t[c] = 1;
+  for (const ch of "-._~%!$&'()*+,;=:[]") t[ch.charCodeAt(0)] = 1;
+  return t;
+})();
+
 const encoder = new TextEncoder();
 
 /**
@@ -71,7 +85,28 @@ export function equalsLower(
 ): boolean {
   if (end - start !== lower.length) return false;
   for (let i = 0; i < lower.length; i++) {
-    if ((buf[start + i] | 0x20) !== lower[i]) return false;
+    const b = buf[start + i], w = lower[i];
+    // Only ASCII letters fold: `| 0x20` alone would also map CR to "-" and 0x10 to "0".
+    if (b !== w && ((b | 0x20) !== w || w < 0x61 || w > 0x7a)) return false;
+  }
+  return true;
+}
+
+/**
+ * Compares two byte ranges of equal length, ignoring ASCII letter case.
+ *
+ * @param buf The buffer holding both ranges.
+ * @param a Start of the first range.
+ * @param b Start of the second range.
+ * @param length Length of both ranges.
+ * @returns Whether they are equal.
+ */
+export function equalsIgnoreCase(buf: Uint8Array, a: number, b: number, length: number): boolean {
+  for (let i = 0; i < length; i++) {
+    const x = buf[a + i], y = buf[b + i];
+    if (x !== y && ((x | 0x20) !== (y | 0x20) || (x | 0x20) < 0x61 || (x | 0x20) > 0x7a)) {
+      return false;
+    }
   }
   return true;
 }

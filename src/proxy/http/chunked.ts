@@ -16,8 +16,11 @@ const TRAILER_START = 6,
   TRAILER_VALUE = 8,
   TRAILER_LF = 9,
   END_LF = 10,
-  DONE = 11;
+  DONE = 11,
+  SIZE_WS = 12;
 
+/** Most hex digits in a chunk size (leading zeros included): below 2^48, exact in a number. */
+const MAX_SIZE_DIGITS = 12;
 /** Longest chunk-size line extension we accept. */
 const MAX_EXTENSION = 4096;
 /** Largest trailer section we accept. */
@@ -43,7 +46,7 @@ const HEX: Int8Array = (() => {
  * import assert from "node:assert/strict";
  * const p = new ChunkedParser(400);
  * const b = new TextEncoder().encode("3\r\nabc\r\n0\r\n\r\nNEXT");
- * assert.equal(p.feed(b, 0, b.length), 15);
+ * assert.equal(p.feed(b, 0, b.length), 13);
  * assert.ok(p.done);
  * ```
  */
@@ -56,7 +59,11 @@ export class ChunkedParser {
   #trailers = 0;
   #status: number;
 
-  /** @param status The status that a framing error answers with (400 for requests, 502 for responses). */
+  /**
+   * Creates a parser waiting for the first chunk size.
+   *
+   * @param status The status that a framing error answers with (400 for requests, 502 for responses).
+   */
   constructor(status: number) {
     this.#status = status;
   }
@@ -125,8 +132,12 @@ export class ChunkedParser {
    * Marks `n` bytes of chunk data as relayed (n <= {@linkcode dataLeft}).
    *
    * @param n Bytes of data.
+   * @throws {RangeError} When `n` is more than {@linkcode dataLeft}.
    */
   skipData(n: number): void {
+    if (this.#state !== DATA || n > this.#left || n < 0) {
+      throw new RangeError(`Cannot skip ${n} bytes of chunk data: only ${this.dataLeft} are due`);
+    }
     this.#left -= n;
     if (this.#left === 0) this.#state = DATA_CR;
   }
@@ -140,20 +151,32 @@ export class ChunkedParser {
       case SIZE: {
         const h = HEX[b];
         if (h >= 0) {
-          if (++this.#digits > 12) this.#fail("chunk size is too large");
+          if (++this.#digits > MAX_SIZE_DIGITS) this.#fail("chunk size is too large");
           this.#size = this.#size * 16 + h;
         } else if (this.#digits === 0) {
           this.#fail("chunk size must start with a hex digit");
         } else if (b === CR) {
           this.#state = SIZE_LF;
-        } else if (b === 59 /* ; */ || b === 32 || b === HTAB) {
+        } else if (b === 59 /* ; */) {
           this.#state = EXT;
+          this.#ext = 0;
+        } else if (b === 32 || b === HTAB) {
+          this.#state = SIZE_WS;
           this.#ext = 0;
         } else {
           this.#fail("unexpected byte in chunk size");
         }
         return;
       }
+      case SIZE_WS:
+        // BWS before `;` (RFC 9112 7.1.1), or before the line end; `5 5` must not pass as 5.
+        if (b === 59 /* ; */) {
+          this.#state = EXT;
+          this.#ext = 0;
+        } else if (b === CR) this.#state = SIZE_LF;
+        else if (b !== 32 && b !== HTAB) this.#fail("unexpected byte after the chunk size");
+        else if (++this.#ext > MAX_EXTENSION) this.#fail("chunk extension is too long");
+        return;
       case EXT:
         if (b === CR) this.#state = SIZE_LF;
         else if (FIELD_VALUE_BYTE[b] !== 1) this.#fail("control character in a chunk extension");

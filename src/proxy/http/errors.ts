@@ -21,6 +21,8 @@ export class HttpParseError extends Error {
   readonly status: number;
 
   /**
+   * Creates a parse error.
+   *
    * @param status The HTTP status to answer with.
    * @param message What was wrong.
    */

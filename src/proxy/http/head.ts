@@ -3,13 +3,20 @@
  * is a set of offsets into the caller's buffer, so nothing is copied or
  * decoded on the hot path; the writer copies header lines verbatim.
  *
+ * The parser is strict where leniency lets two parsers disagree on framing
+ * (request smuggling): bare CR or LF, control characters, obs-fold,
+ * whitespace before a colon, conflicting or malformed Content-Length,
+ * Transfer-Encoding that does not end in chunked, both framings at once.
+ *
  * @module
  */
 
 import {
+  AUTHORITY_BYTE,
   bytes,
   COLON,
   CR,
+  equalsIgnoreCase,
   equalsLower,
   FIELD_VALUE_BYTE,
   HTAB,
@@ -80,7 +87,12 @@ const W_KEEP_ALIVE = bytes("keep-alive");
 const W_UPGRADE = bytes("upgrade");
 const W_TRAILERS = bytes("trailers");
 const W_100_CONTINUE = bytes("100-continue");
+const W_HTTP = bytes("http://");
+const W_HTTPS = bytes("https://");
+const M_CONNECT = bytes("CONNECT");
+const M_OPTIONS = bytes("OPTIONS");
 const HTTP_SLASH = bytes("HTTP/");
+const SLASH = 47, QUESTION = 63, STAR = 42, COMMA = 44;
 
 /** Words per header in {@linkcode MessageHead.fields}. */
 export const FIELD_STRIDE = 5;
@@ -121,6 +133,16 @@ export class MessageHead {
   targetStart = 0;
   /** End of the target (requests). */
   targetEnd = 0;
+  /**
+   * Start of the origin-form part of the target (requests): the target itself
+   * for origin-form and `*`, the path and query after the authority for
+   * absolute-form (then it may equal {@linkcode targetEnd} or point at `?`).
+   */
+  pathStart = 0;
+  /** Start of the authority of an absolute-form target, or -1 (requests). */
+  authorityStart: number = -1;
+  /** End of the authority of an absolute-form target, or -1 (requests). */
+  authorityEnd: number = -1;
   /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
   minorVersion = 1;
   /** Status code (responses). */
@@ -134,30 +156,38 @@ export class MessageHead {
   /** {@linkcode FIELD_STRIDE} words per header: name, name end, value, value end, kind. */
   readonly fields: Int32Array;
   /** Content-Length, or -1 when absent. */
-  contentLength = -1;
-  /** Whether Transfer-Encoding is present (its final coding is then chunked). */
+  contentLength: number = -1;
+  /** Number of transfer codings listed by Transfer-Encoding (0 when absent). */
+  transferCodings = 0;
+  /** Whether Transfer-Encoding is present (its final and only coding is then chunked). */
   chunked = false;
   /** `Connection: close` was given. */
   connectionClose = false;
   /** `Connection: keep-alive` was given. */
   connectionKeepAlive = false;
-  /** `Connection: upgrade` was given together with an Upgrade header. */
+  /** `Connection: upgrade` was given together with an Upgrade header (never for HTTP/1.0 requests). */
   upgrade = false;
   /** `TE` lists `trailers`. */
   teTrailers = false;
-  /** `Expect: 100-continue` was given. */
+  /** `Expect: 100-continue` was given (ignored, so false, for HTTP/1.0 requests). */
   expectContinue = false;
   /** Index (header number) of Host, or -1. */
-  hostIndex = -1;
+  hostIndex: number = -1;
 
-  /** @param maxHeaders Most header lines a head may have. */
+  /**
+   * Creates a head with room for `maxHeaders` header lines.
+   *
+   * @param maxHeaders Most header lines a head may have.
+   */
   constructor(maxHeaders: number) {
     this.fields = new Int32Array(maxHeaders * FIELD_STRIDE);
   }
 
-  #reset(): void {
+  /** @internal Clears per-message facts before a parse. */
+  reset(): void {
     this.headerCount = 0;
     this.contentLength = -1;
+    this.transferCodings = 0;
     this.chunked = false;
     this.connectionClose = false;
     this.connectionKeepAlive = false;
@@ -166,11 +196,9 @@ export class MessageHead {
     this.expectContinue = false;
     this.hostIndex = -1;
     this.status = 0;
-  }
-
-  /** @internal Clears per-message facts before a parse. */
-  reset(): void {
-    this.#reset();
+    this.pathStart = 0;
+    this.authorityStart = -1;
+    this.authorityEnd = -1;
   }
 }
 
@@ -186,7 +214,7 @@ export class MessageHead {
 export interface HeadLimits {
   /** Largest head in bytes (431). */
   readonly maxHeadBytes: number;
-  /** Most header lines (431). */
+  /** Most header lines (431); at most the capacity of the {@linkcode MessageHead}. */
   readonly maxHeaders: number;
   /** Longest target (414). */
   readonly maxTargetBytes: number;
@@ -195,7 +223,10 @@ export interface HeadLimits {
 /**
  * Finds the end of a head: the index one past the LF of the first empty line.
  * Bare LF line ends are recognised here so that the strict parser can reject
- * them instead of waiting for a CRLF that never comes.
+ * them instead of waiting for a CRLF that never comes. One CRLF right at
+ * `start` is not an end: it is the empty line that RFC 9112 2.2 lets a client
+ * send before a request line, which {@linkcode parseRequestHead} skips. Bytes
+ * at or past `end` are never read.
  *
  * @param buf The buffer.
  * @param start Where the head starts.
@@ -212,15 +243,17 @@ export interface HeadLimits {
  * ```
  */
 export function findHeadEnd(buf: Uint8Array, start: number, from: number, end: number): number {
-  let i = from;
-  while (i < end) {
-    const lf = buf.indexOf(LF, i);
-    if (lf < 0 || lf >= end) return -1;
-    // An empty line: LF right after the start or after another line's LF.
-    const before = lf - 1;
-    if (lf === start || buf[before] === LF) return lf + 1;
-    if (buf[before] === CR && (before === start || buf[before - 1] === LF)) return lf + 1;
-    i = lf + 1;
+  if (end > buf.length) end = buf.length;
+  for (let i = from > start ? from : start; i < end; i++) {
+    if (buf[i] !== LF) continue;
+    // An empty line: LF right at the start or right after another line's LF, with or without CR.
+    if (i === start) return i + 1;
+    const before = buf[i - 1];
+    if (before === LF) return i + 1;
+    if (before === CR) {
+      if (i - 1 === start) continue; // the one leading empty line
+      if (buf[i - 2] === LF) return i + 1;
+    }
   }
   return -1;
 }
@@ -280,18 +313,24 @@ export function parseRequestHead(
     throw new HttpParseError(400, "request line must end with CRLF after the version");
   }
   head.startLineEnd = i;
+  if (isMethod(buf, head, M_CONNECT)) {
+    throw new HttpParseError(405, "CONNECT is not supported by this proxy");
+  }
+  parseTarget(buf, head);
   parseFields(buf, i + 2, end, head, limits.maxHeaders, 431);
   applyRequestRules(buf, head);
 }
 
 /**
- * Parses a complete response head in `buf[start, end)` strictly.
+ * Parses a complete response head in `buf[start, end)` strictly. A status
+ * line without the space after the code (`HTTP/1.1 200\r\n`) is accepted, as
+ * many servers send it; the writer adds the space back.
  *
  * @param buf The buffer holding the head.
  * @param start First byte of the head.
  * @param end One past the empty line (from {@linkcode findHeadEnd}).
  * @param head Receives the parse.
- * @param maxHeaders Most header lines.
+ * @param maxHeaders Most header lines (at most the capacity of `head`).
  * @throws {HttpParseError} Always with status 502.
  *
  * @example Usage
@@ -334,13 +373,8 @@ export function parseResponseHead(
   }
   head.startLineEnd = i;
   parseFields(buf, i + 2, end, head, maxHeaders, 502);
+  checkTransferEncoding(head, 502);
   markConnectionNamed(buf, head);
-  if (head.chunked && head.contentLength >= 0) {
-    throw new HttpParseError(
-      502,
-      "upstream response has both Content-Length and Transfer-Encoding",
-    );
-  }
 }
 
 function parseVersion(buf: Uint8Array, i: number, head: MessageHead, response: boolean): number {
@@ -364,6 +398,57 @@ function parseVersion(buf: Uint8Array, i: number, head: MessageHead, response: b
   return i + 8;
 }
 
+function isMethod(buf: Uint8Array, head: MessageHead, method: Uint8Array): boolean {
+  if (head.methodEnd - head.methodStart !== method.length) return false;
+  for (let k = 0; k < method.length; k++) if (buf[head.methodStart + k] !== method[k]) return false;
+  return true;
+}
+
+function startsWithLower(buf: Uint8Array, i: number, end: number, lower: Uint8Array): boolean {
+  return end - i >= lower.length && equalsLower(buf, i, i + lower.length, lower);
+}
+
+/**
+ * RFC 9112 3.2: origin-form (`/path?q`), absolute-form (`http[s]://authority[/path][?q]`,
+ * no userinfo, non-empty host) or asterisk-form (`*`, OPTIONS only). Authority-form is
+ * CONNECT's, which is refused before.
+ */
+function parseTarget(buf: Uint8Array, head: MessageHead): void {
+  const t = head.targetStart, end = head.targetEnd;
+  head.pathStart = t;
+  const c = buf[t];
+  if (c === SLASH) return;
+  if (c === STAR) {
+    if (end - t === 1 && isMethod(buf, head, M_OPTIONS)) return;
+    throw new HttpParseError(400, "the asterisk-form target `*` is only allowed for OPTIONS");
+  }
+  let i: number;
+  if (startsWithLower(buf, t, end, W_HTTP)) i = t + W_HTTP.length;
+  else if (startsWithLower(buf, t, end, W_HTTPS)) i = t + W_HTTPS.length;
+  else {
+    throw new HttpParseError(
+      400,
+      "request target must be a path, an http(s) absolute URI, or * for OPTIONS",
+    );
+  }
+  const a = i;
+  while (i < end && buf[i] !== SLASH && buf[i] !== QUESTION) {
+    if (AUTHORITY_BYTE[buf[i]] !== 1) {
+      throw new HttpParseError(
+        400,
+        "the authority of an absolute-form target must be host[:port] without userinfo",
+      );
+    }
+    i++;
+  }
+  if (i === a || buf[a] === COLON) {
+    throw new HttpParseError(400, "an absolute-form target must have a host");
+  }
+  head.authorityStart = a;
+  head.authorityEnd = i;
+  head.pathStart = i;
+}
+
 function parseFields(
   buf: Uint8Array,
   i: number,
@@ -373,22 +458,29 @@ function parseFields(
   tooMany: number,
 ): void {
   const f = head.fields;
+  const bad = tooMany === 431 ? 400 : 502;
+  const capacity = f.length / FIELD_STRIDE;
+  if (maxHeaders > capacity) maxHeaders = capacity;
   let n = 0;
   for (;;) {
     if (buf[i] === CR && buf[i + 1] === LF) {
-      if (i + 2 !== end) {
-        throw new HttpParseError(tooMany === 431 ? 400 : 502, "bytes after the empty line");
-      }
+      if (i + 2 !== end) throw new HttpParseError(bad, "bytes after the empty line");
       head.headerCount = n;
       return;
     }
-    const bad = tooMany === 431 ? 400 : 502;
     if (buf[i] === SP || buf[i] === HTAB) {
       throw new HttpParseError(bad, "obsolete line folding is not allowed");
     }
     const nameStart = i;
     while (TCHAR[buf[i]] === 1) i++;
-    if (i === nameStart) throw new HttpParseError(bad, "header line must start with a field name");
+    if (i === nameStart) {
+      throw new HttpParseError(
+        bad,
+        buf[i] === LF
+          ? "lines must end with CRLF, not a bare LF"
+          : "header line must start with a field name",
+      );
+    }
     if (buf[i] !== COLON) {
       throw new HttpParseError(
         bad,
@@ -406,12 +498,14 @@ function parseFields(
     }
     if (n === maxHeaders) throw new HttpParseError(tooMany, `more than ${maxHeaders} header lines`);
     const o = n * FIELD_STRIDE;
+    const valueEnd = trimOwsEnd(buf, valueStart, i);
+    const kind = classify(buf, nameStart, nameEnd);
     f[o + F_NAME] = nameStart;
     f[o + F_NAME_END] = nameEnd;
     f[o + F_VALUE] = valueStart;
-    f[o + F_VALUE_END] = trimOwsEnd(buf, valueStart, i);
-    f[o + F_KIND] = classify(buf, nameStart, nameEnd);
-    applyField(buf, head, n, f[o + F_KIND], valueStart, f[o + F_VALUE_END], bad);
+    f[o + F_VALUE_END] = valueEnd;
+    f[o + F_KIND] = kind;
+    if (kind !== H_OTHER) applyField(buf, head, n, kind, valueStart, valueEnd, bad);
     n++;
     i += 2;
   }
@@ -426,21 +520,27 @@ function classify(buf: Uint8Array, start: number, end: number): number {
   return H_OTHER;
 }
 
-/** Calls `fn(start, end)` for each comma-separated, OWS-trimmed element of a list value. */
-function forEachElement(
-  buf: Uint8Array,
-  start: number,
-  end: number,
-  fn: (s: number, e: number) => void,
-): void {
-  let s = start;
-  for (let i = start; i <= end; i++) {
-    if (i === end || buf[i] === 44) {
-      const a = skipOws(buf, s, i), b = trimOwsEnd(buf, a, i);
-      if (b > a) fn(a, b);
-      s = i + 1;
+/** Bounds of the list element found by the last {@linkcode nextElement} (no allocation). */
+let elementStart = 0, elementEnd = 0;
+
+/**
+ * Finds the next non-empty, OWS-trimmed element of a comma-separated list in
+ * `buf[i, end)` and stores its bounds in `elementStart`/`elementEnd`.
+ * Returns where to continue, or -1 when there are no more elements.
+ */
+function nextElement(buf: Uint8Array, i: number, end: number): number {
+  while (i < end) {
+    let j = i;
+    while (j < end && buf[j] !== COMMA) j++;
+    const a = skipOws(buf, i, j), b = trimOwsEnd(buf, a, j);
+    i = j + 1;
+    if (b > a) {
+      elementStart = a;
+      elementEnd = b;
+      return i;
     }
   }
+  return -1;
 }
 
 function applyField(
@@ -453,89 +553,121 @@ function applyField(
   bad: number,
 ): void {
   switch (kind) {
-    case H_CONTENT_LENGTH:
-      forEachElement(buf, vs, ve, (s, e) => {
+    case H_CONTENT_LENGTH: {
+      // RFC 9110 8.6: 1*DIGIT; a list of identical values (`5, 5`) may be taken as one.
+      let seen = false;
+      for (let e = vs; (e = nextElement(buf, e, ve)) >= 0;) {
         let v = 0;
-        for (let i = s; i < e; i++) {
+        for (let i = elementStart; i < elementEnd; i++) {
           const d = buf[i] - 48;
-          if (d < 0 || d > 9 || i - s > 15) {
-            throw new HttpParseError(bad, "Content-Length must be digits");
-          }
+          if (d < 0 || d > 9) throw new HttpParseError(bad, "Content-Length must be digits");
           v = v * 10 + d;
+          if (v > Number.MAX_SAFE_INTEGER) {
+            throw new HttpParseError(bad, "Content-Length is too large");
+          }
         }
         if (head.contentLength >= 0 && head.contentLength !== v) {
           throw new HttpParseError(bad, "Content-Length values differ");
         }
         head.contentLength = v;
-      });
-      if (vs === ve) throw new HttpParseError(bad, "Content-Length is empty");
-      return;
-    case H_TRANSFER_ENCODING: {
-      let last = -1, lastEnd = -1;
-      forEachElement(buf, vs, ve, (s, e) => {
-        if (head.chunked) {
-          throw new HttpParseError(bad, "chunked must be the last transfer coding, once");
-        }
-        last = s;
-        lastEnd = e;
-        if (equalsLower(buf, s, e, W_CHUNKED)) head.chunked = true;
-      });
-      if (last < 0) throw new HttpParseError(bad, "Transfer-Encoding is empty");
-      if (!head.chunked) {
-        throw new HttpParseError(
-          bad === 400 ? 501 : 502,
-          "only the chunked transfer coding is supported, and it must come last",
-        );
+        seen = true;
       }
-      if (!equalsLower(buf, last, lastEnd, W_CHUNKED)) {
-        throw new HttpParseError(bad, "bad Transfer-Encoding");
+      if (!seen) throw new HttpParseError(bad, "Content-Length is empty");
+      return;
+    }
+    case H_TRANSFER_ENCODING: {
+      const before = head.transferCodings;
+      for (let e = vs; (e = nextElement(buf, e, ve)) >= 0;) {
+        if (head.chunked) {
+          throw new HttpParseError(bad, "chunked must be the last transfer coding, and only once");
+        }
+        if (equalsLower(buf, elementStart, elementEnd, W_CHUNKED)) head.chunked = true;
+        head.transferCodings++;
+      }
+      if (head.transferCodings === before) {
+        throw new HttpParseError(bad, "Transfer-Encoding is empty");
       }
       return;
     }
     case H_CONNECTION:
-      forEachElement(buf, vs, ve, (s, e) => {
-        if (equalsLower(buf, s, e, W_CLOSE)) head.connectionClose = true;
-        else if (equalsLower(buf, s, e, W_KEEP_ALIVE)) head.connectionKeepAlive = true;
-        else if (equalsLower(buf, s, e, W_UPGRADE)) head.upgrade = true;
-      });
+      for (let e = vs; (e = nextElement(buf, e, ve)) >= 0;) {
+        if (equalsLower(buf, elementStart, elementEnd, W_CLOSE)) head.connectionClose = true;
+        else if (equalsLower(buf, elementStart, elementEnd, W_KEEP_ALIVE)) {
+          head.connectionKeepAlive = true;
+        } else if (equalsLower(buf, elementStart, elementEnd, W_UPGRADE)) head.upgrade = true;
+      }
       return;
     case H_TE:
-      forEachElement(buf, vs, ve, (s, e) => {
-        if (equalsLower(buf, s, e, W_TRAILERS)) head.teTrailers = true;
-      });
+      for (let e = vs; (e = nextElement(buf, e, ve)) >= 0;) {
+        if (equalsLower(buf, elementStart, elementEnd, W_TRAILERS)) head.teTrailers = true;
+      }
       return;
     case H_EXPECT:
       if (equalsLower(buf, vs, ve, W_100_CONTINUE)) head.expectContinue = true;
       return;
     case H_HOST:
+      // RFC 9112 3.2: 400 for a second Host or an invalid one (empty is valid).
+      // Host means nothing in a response: not checked there.
+      if (bad !== 400) return;
       if (head.hostIndex >= 0) throw new HttpParseError(bad, "more than one Host header");
+      for (let i = vs; i < ve; i++) {
+        if (AUTHORITY_BYTE[buf[i]] !== 1) {
+          throw new HttpParseError(bad, "Host must be host[:port]");
+        }
+      }
       head.hostIndex = index;
       return;
   }
 }
 
+/**
+ * RFC 9112 6.1/6.3: chunked must be the final coding (else the length is
+ * unknown: 400); other codings are not implemented (501). For responses 502.
+ */
+function checkTransferEncoding(head: MessageHead, bad: number): void {
+  if (head.transferCodings === 0) return;
+  if (head.contentLength >= 0) {
+    throw new HttpParseError(bad, "Content-Length together with Transfer-Encoding is not allowed");
+  }
+  if (!head.chunked) {
+    throw new HttpParseError(bad, "the last transfer coding must be chunked");
+  }
+  if (head.transferCodings > 1) {
+    throw new HttpParseError(
+      bad === 400 ? 501 : bad,
+      "only the chunked transfer coding is supported",
+    );
+  }
+  if (head.minorVersion === 0) {
+    throw new HttpParseError(bad, "an HTTP/1.0 message must not use Transfer-Encoding");
+  }
+}
+
 /** After all fields: request-only rules and the hop-by-hop marking of names listed in Connection. */
 function applyRequestRules(buf: Uint8Array, head: MessageHead): void {
-  if (head.chunked && head.contentLength >= 0) {
-    throw new HttpParseError(400, "Content-Length together with Transfer-Encoding is not allowed");
-  }
-  if (head.minorVersion === 1 && head.hostIndex < 0) {
-    throw new HttpParseError(400, "an HTTP/1.1 request needs a Host header");
-  }
-  if (
-    head.methodEnd - head.methodStart === 7 &&
-    equalsLower(buf, head.methodStart, head.methodEnd, W_CONNECT)
-  ) {
-    throw new HttpParseError(405, "CONNECT is not supported by this proxy");
+  checkTransferEncoding(head, 400);
+  if (head.minorVersion === 1) {
+    if (head.hostIndex < 0) {
+      throw new HttpParseError(400, "an HTTP/1.1 request needs a Host header");
+    }
+  } else {
+    // RFC 9110 7.8 and 10.1.1: ignore Upgrade and Expect: 100-continue from HTTP/1.0.
+    head.upgrade = false;
+    head.expectContinue = false;
   }
   markConnectionNamed(buf, head);
 }
 
-const W_CONNECT = bytes("connect");
-
 /**
  * Marks every header named by a `Connection` header as {@linkcode H_NAMED_HOP},
  * and notes whether an Upgrade header really accompanies `Connection: upgrade`.
+ *
+ * Only headers the proxy does not otherwise handle ({@linkcode H_OTHER}) are
+ * marked. A connection option naming Host, Content-Length, Transfer-Encoding,
+ * Expect or a forwarding header (`Connection: x-forwarded-for`) is ignored:
+ * framing and Host are always kept or re-done, and the forwarding headers are
+ * replaced by the proxy anyway, so such options could only be used to strip
+ * what an earlier proxy added (hop-by-hop header abuse).
  *
  * @param buf The buffer of the head.
  * @param head A parsed head.
@@ -551,32 +683,25 @@ const W_CONNECT = bytes("connect");
  * ```
  */
 export function markConnectionNamed(buf: Uint8Array, head: MessageHead): void {
-  const f = head.fields;
+  const f = head.fields, count = head.headerCount;
   let hasUpgradeHeader = false;
-  for (let h = 0; h < head.headerCount; h++) {
+  for (let h = 0; h < count; h++) {
     const kind = f[h * FIELD_STRIDE + F_KIND];
     if (kind === H_UPGRADE) hasUpgradeHeader = true;
     if (kind !== H_CONNECTION) continue;
-    forEachElement(
-      buf,
-      f[h * FIELD_STRIDE + F_VALUE],
-      f[h * FIELD_STRIDE + F_VALUE_END],
-      (s, e) => {
-        for (let k = 0; k < head.headerCount; k++) {
-          const o = k * FIELD_STRIDE;
-          if (f[o + F_KIND] !== H_OTHER) continue;
-          if (f[o + F_NAME_END] - f[o + F_NAME] !== e - s) continue;
-          let same = true;
-          for (let j = 0; j < e - s; j++) {
-            if ((buf[f[o + F_NAME] + j] | 0x20) !== (buf[s + j] | 0x20)) {
-              same = false;
-              break;
-            }
-          }
-          if (same) f[o + F_KIND] = H_NAMED_HOP;
+    const ve = f[h * FIELD_STRIDE + F_VALUE_END];
+    for (let e = f[h * FIELD_STRIDE + F_VALUE]; (e = nextElement(buf, e, ve)) >= 0;) {
+      const s = elementStart, length = elementEnd - elementStart;
+      for (let k = 0; k < count; k++) {
+        const o = k * FIELD_STRIDE;
+        if (
+          f[o + F_KIND] === H_OTHER && f[o + F_NAME_END] - f[o + F_NAME] === length &&
+          equalsIgnoreCase(buf, f[o + F_NAME], s, length)
+        ) {
+          f[o + F_KIND] = H_NAMED_HOP;
         }
-      },
-    );
+      }
+    }
   }
   if (!hasUpgradeHeader) head.upgrade = false;
 }

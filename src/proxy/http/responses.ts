@@ -40,13 +40,17 @@ export const ALL_OFFLINE = "all backend servers are offline";
  * ```
  */
 export function textResponse(status: number, message: string, close: boolean): Uint8Array {
-  const body = `${message}\n`;
-  return bytes(
+  const body = bytes(`${message}\n`);
+  const head = bytes(
     `HTTP/1.1 ${status} ${
       REASONS[status] ?? "Error"
     }\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Content-Length: ${body.length}\r\n${close ? "Connection: close\r\n" : ""}\r\n${body}`,
+      `Content-Length: ${body.length}\r\n${close ? "Connection: close\r\n" : ""}\r\n`,
   );
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
 }
 
 function escapeXml(s: string): string {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { bytes, CR, LF } from "./ascii.ts";
+import { bytes, CR, LF, SP } from "./ascii.ts";
 import {
   F_KIND,
   F_NAME,
@@ -59,7 +59,11 @@ export class ByteWriter {
   /** Bytes written so far. */
   pos = 0;
 
-  /** @param size Initial capacity. */
+  /**
+   * Creates an empty writer.
+   *
+   * @param size Initial capacity.
+   */
   constructor(size: number) {
     this.buf = new Uint8Array(size);
   }
@@ -99,11 +103,18 @@ export class ByteWriter {
     this.buf[this.pos++] = b;
   }
 
-  /** Appends a non-negative integer in decimal. */
+  /** Appends a non-negative safe integer in decimal (no string is made). */
   decimal(n: number): void {
-    const s = String(n);
-    this.ensure(s.length);
-    for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
+    let digits = 1;
+    for (let p = 10; p <= n; p *= 10) digits++;
+    this.ensure(digits);
+    const out = this.buf;
+    for (let i = this.pos + digits - 1; i >= this.pos; i--) {
+      const q = Math.floor(n / 10);
+      out[i] = 48 + (n - q * 10);
+      n = q;
+    }
+    this.pos += digits;
   }
 
   /** The bytes written so far (a view; valid until the next write). */
@@ -129,12 +140,29 @@ export interface ForwardInfo {
 }
 
 /**
- * Writes the request head sent to an endpoint.
+ * Writes the request head sent to an endpoint, always as HTTP/1.1.
+ *
+ * - The target keeps its bytes; `basePath` is put before an origin-form path
+ *   (`/a` becomes `/base/a`, a bare query `?q` becomes `/base/?q`). An
+ *   absolute-form target becomes origin-form and its authority replaces the
+ *   Host value; `*` (OPTIONS) is sent as it is.
+ * - Header lines keep their case, order and value bytes, except the
+ *   hop-by-hop ones: Connection and the headers it names, Keep-Alive,
+ *   Proxy-Connection, TE (re-sent as `TE: trailers` when it listed
+ *   trailers), Trailer, and Upgrade unless upgrading (then re-sent with
+ *   `Connection: Upgrade`). Content-Length and Transfer-Encoding are re-done
+ *   from the parse.
+ * - X-Forwarded-For gets the client IP appended, once, on one line that
+ *   merges the client's own X-Forwarded-For lines in order;
+ *   X-Forwarded-Host (when there is a host), X-Forwarded-Proto and X-Real-IP
+ *   replace any the client sent.
+ * - An HTTP/1.0 request without Host gets an empty `Host:`, which RFC 9112
+ *   3.2 requires of an HTTP/1.1 request without an authority.
  *
  * @param w The writer (appended to).
  * @param buf The buffer holding the client's head.
  * @param head The client's parsed head.
- * @param basePath The endpoint's base path bytes (may be empty).
+ * @param basePath The endpoint's base path bytes (may be empty; no trailing slash).
  * @param info Client facts for the forwarding headers.
  *
  * @example Usage
@@ -164,42 +192,38 @@ export function writeUpstreamRequestHead(
 ): void {
   const f = head.fields;
   w.range(buf, head.methodStart, head.methodEnd + 1);
-  let ts = head.targetStart;
-  let hostStart = -1, hostEnd = -1;
-  if (buf[ts] !== 47 /* / */ && buf[ts] !== 42 /* * */) {
-    // absolute-form: scheme://authority[/path] becomes origin-form; Host comes from the authority.
-    const colon = buf.indexOf(58, ts);
-    hostStart = colon + 3;
-    let i = hostStart;
-    while (i < head.targetEnd && buf[i] !== 47 && buf[i] !== 63) i++;
-    hostEnd = i;
-    ts = i;
+  const ps = head.pathStart, te = head.targetEnd;
+  // The authority of an absolute-form target, which then stands for Host.
+  const as = head.authorityStart, ae = head.authorityEnd;
+  if (buf[ps] === 42 /* * */ && as < 0) {
+    w.byte(42);
+  } else {
+    if (basePath.length > 0) w.put(basePath);
+    if (ps === te || buf[ps] === 63 /* ? */) w.byte(47 /* / */);
+    w.range(buf, ps, te);
   }
-  if (basePath.length > 0) w.put(basePath);
-  if (ts === head.targetEnd || buf[ts] === 63 /* ? */) w.byte(47);
-  w.range(buf, ts, head.targetEnd);
   w.put(HTTP11);
   let xffCount = 0;
   for (let h = 0; h < head.headerCount; h++) {
     const o = h * FIELD_STRIDE;
     const kind = f[o + F_KIND];
     if (
-      kind === H_OTHER || kind === H_EXPECT || (kind === H_HOST && hostStart < 0) ||
+      kind === H_OTHER || kind === H_EXPECT || (kind === H_HOST && as < 0) ||
       (kind === H_UPGRADE && head.upgrade)
     ) {
       w.range(buf, f[o + F_NAME], f[o + F_VALUE_END]);
       w.put(CRLF);
     } else if (kind === H_HOST) {
       w.put(HOST);
-      w.range(buf, hostStart, hostEnd);
+      w.range(buf, as, ae);
       w.put(CRLF);
     } else if (kind === H_XFF) {
       xffCount++;
     }
   }
-  if (hostStart >= 0 && head.hostIndex < 0) {
+  if (head.hostIndex < 0) {
     w.put(HOST);
-    w.range(buf, hostStart, hostEnd);
+    if (as >= 0) w.range(buf, as, ae);
     w.put(CRLF);
   }
   if (head.chunked) w.put(TE_CHUNKED);
@@ -217,13 +241,15 @@ export function writeUpstreamRequestHead(
   }
   w.put(info.clientIp);
   w.put(CRLF);
-  if (hostStart >= 0 || head.hostIndex >= 0) {
+  let hs = as, he = ae;
+  if (as < 0 && head.hostIndex >= 0) {
+    const o = head.hostIndex * FIELD_STRIDE;
+    hs = f[o + F_VALUE];
+    he = f[o + F_VALUE_END];
+  }
+  if (he > hs) {
     w.put(XF_HOST);
-    if (hostStart >= 0) w.range(buf, hostStart, hostEnd);
-    else {
-      const o = head.hostIndex * FIELD_STRIDE;
-      w.range(buf, f[o + F_VALUE], f[o + F_VALUE_END]);
-    }
+    w.range(buf, hs, he);
     w.put(CRLF);
   }
   w.put(info.tls ? XF_PROTO_HTTPS : XF_PROTO_HTTP);
@@ -237,7 +263,14 @@ export function writeUpstreamRequestHead(
 export type ResponseFraming = "none" | "length" | "chunked" | "dechunk" | "close";
 
 /**
- * Writes the response head sent to the client.
+ * Writes the response head sent to the client, always as HTTP/1.1. Header
+ * lines keep their case, order and bytes (repeated ones such as Set-Cookie
+ * stay separate, in order), except the hop-by-hop ones: Connection and the
+ * headers it names, Keep-Alive, Proxy-Connection, TE, Trailer, and Upgrade
+ * unless `connection` is "upgrade". Content-Length and Transfer-Encoding pass
+ * as they are only when `framing` is "none" (HEAD, 1xx, 204, 304, 101);
+ * otherwise the framing is re-done: "length" sends Content-Length, "chunked"
+ * sends `Transfer-Encoding: chunked`, "dechunk" and "close" send neither.
  *
  * @param w The writer (appended to).
  * @param buf The buffer holding the endpoint's head.
@@ -268,6 +301,8 @@ export function writeClientResponseHead(
   const f = head.fields;
   w.put(HTTP11_STATUS);
   w.range(buf, head.statusStart, head.startLineEnd);
+  // `HTTP/1.1 200` without the SP before an empty reason was accepted; send it conformant.
+  if (head.startLineEnd - head.statusStart === 3) w.byte(SP);
   w.put(CRLF);
   const keepFraming = framing === "none";
   for (let h = 0; h < head.headerCount; h++) {
