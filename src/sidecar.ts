@@ -42,7 +42,10 @@ export interface EndpointStats {
   readonly endpoint: string;
   /** Index of its site. */
   readonly site: number;
-  /** Health. */
+  /**
+   * "down" while probes fail, and also while the endpoint is ejected after a
+   * transport error on real traffic (probes off); "up" when it takes traffic.
+   */
   readonly status: "up" | "down";
   /** In flight now. */
   readonly inFlight: number;
@@ -110,13 +113,20 @@ interface Unit {
 class SidecarImpl implements Sidecar {
   readonly #units: Unit[];
   readonly #options: SidecarOptions;
+  readonly #runtime: Runtime;
   #closed: Promise<void> | null = null;
 
   constructor(config: SidecarConfig, options: SidecarOptions) {
     this.#options = options;
     const runtime = options.runtime ?? SYSTEM_RUNTIME;
+    this.#runtime = runtime;
     const onEvent = options.onHealthEvent ?? (() => {});
     this.#units = config.listeners.map((spec) => {
+      if (spec.kind !== "http") {
+        throw new TypeError(
+          `Cannot start listener '${spec.name}': ${spec.kind} listeners are not wired yet`,
+        );
+      }
       const cluster = new Cluster(spec.cluster, runtime);
       const checker = spec.cluster.health.active
         ? new HealthChecker(cluster, runtime, onEvent)
@@ -146,6 +156,7 @@ class SidecarImpl implements Sidecar {
   }
 
   stats(): SidecarStats {
+    const now = this.#runtime.now();
     return {
       listeners: this.#units.map((u) => ({
         name: u.proxy.spec.name,
@@ -155,7 +166,7 @@ class SidecarImpl implements Sidecar {
           site.map((e) => ({
             endpoint: e.key,
             site: i,
-            status: e.health.status,
+            status: e.health.status === "up" && e.ejectedUntil <= now ? "up" : "down",
             inFlight: e.inFlight,
             requests: e.requests,
             failures: e.failures,

@@ -208,7 +208,14 @@ export class HttpConnection {
       if (len <= c.available) bodyBuffered = len;
     } else {
       this.#reqChunks.reset();
-      const n = this.#reqChunks.feed(buf, bodyStart, c.end);
+      let n: number;
+      try {
+        n = this.#reqChunks.feed(buf, bodyStart, c.end);
+      } catch (e) {
+        if (!(e instanceof HttpParseError)) throw e;
+        await writeAll(c.conn, textResponse(e.status, e.message, true));
+        return false;
+      }
       if (this.#reqChunks.done) bodyBuffered = n;
     }
     const hasBody = head.chunked || head.contentLength > 0;
@@ -261,7 +268,15 @@ export class HttpConnection {
         this.#phase = IDLE;
       }
       if (outcome === DONE_KEEP) return true;
-      if (outcome === DONE_CLOSE || this.#clientGone) return false;
+      if (outcome === DONE_CLOSE) return false;
+      if (this.#bodyError !== null) {
+        // The client's body was malformed: tell it why (nothing of the response was sent).
+        const e = this.#bodyError;
+        this.#bodyError = null;
+        if (!this.client.closed) await writeAll(c.conn, textResponse(e.status, e.message, true));
+        return false;
+      }
+      if (this.#clientGone) return false;
       if (outcome === RETRY_BLAMELESS) endpoint.triedSerial = 0;
       if (outcome === RETRY || outcome === FAILED) cluster.reportTransportFailure(endpoint);
       lastError = this.#timedOut ? "response header timeout" : "connection to the endpoint failed";
@@ -308,7 +323,8 @@ export class HttpConnection {
     }
     const rt = this.#ctx.spec.timeouts.responseHeaderMs;
     this.#phase = WAITING;
-    this.deadline = rt > 0 ? Date.now() + rt : 0;
+    // The response-header clock starts once the whole request is sent (the pump restarts it).
+    this.deadline = rt > 0 && pump === null ? Date.now() + rt : 0;
     const res = this.#res;
     let headEnd = -1;
     for (;;) {
@@ -319,7 +335,8 @@ export class HttpConnection {
           headEnd = findHeadEnd(up.buf, up.start, up.start + scanned, up.end);
           if (headEnd >= 0) break;
           scanned = up.available;
-          if (scanned > MAX_RESPONSE_HEAD) {
+          // (a full buffer cannot be filled further: stop before fill() would throw)
+          if (scanned >= MAX_RESPONSE_HEAD || scanned === up.buf.length) {
             return await this.#failUpstream(up, pump, FAILED_BLAMELESS);
           }
         }
@@ -368,7 +385,8 @@ export class HttpConnection {
     else if (res.chunked) framing = this.#head.minorVersion === 1 ? "chunked" : "dechunk";
     else if (res.contentLength >= 0) framing = "length";
     else framing = "close";
-    if (framing === "close" || framing === "dechunk") keepAlive = false;
+    // A listener that started draining while this request was in flight says so now.
+    if (framing === "close" || framing === "dechunk" || this.#ctx.draining) keepAlive = false;
     const w = this.#out;
     w.pos = 0;
     writeClientResponseHead(
@@ -403,12 +421,15 @@ export class HttpConnection {
 
   #pumpDone = false;
   #pumpReading = false;
+  /** Set when the pump found the client's chunked framing malformed. */
+  #bodyError: HttpParseError | null = null;
 
   /** Streams the request body from the client to `up`; never rejects. */
   async #pumpRequestBody(up: UpstreamConn): Promise<void> {
     const c = this.client, head = this.#head;
     this.#pumpDone = false;
     this.#pumpReading = false;
+    this.#bodyError = null;
     try {
       if (head.chunked) {
         const parser = this.#reqChunks;
@@ -442,9 +463,12 @@ export class HttpConnection {
         }
       }
       this.#pumpDone = true;
+      const rt = this.#ctx.spec.timeouts.responseHeaderMs;
+      if (rt > 0 && this.#phase === WAITING) this.deadline = Date.now() + rt;
       c.readAhead();
-    } catch {
+    } catch (e) {
       this.#pumpError = true;
+      if (e instanceof HttpParseError) this.#bodyError = e;
       if (this.#pumpReading) {
         // The client went away or sent bad framing: abandon the upstream exchange.
         this.#clientGone = true;
@@ -546,7 +570,8 @@ export class HttpConnection {
     up.close();
     if (pump !== null) {
       // A pump still waiting for the client's body can never finish usefully now.
-      if (!this.#pumpDone) this.client.close();
+      // (unless it already stopped at a malformed body, which is answered with 400)
+      if (!this.#pumpDone && this.#bodyError === null) this.client.close();
       await pump;
     }
     return outcome;

@@ -9,6 +9,9 @@ import type { Cluster } from "../../pool/cluster.ts";
 import { HttpConnection, type HttpConnectionContext } from "./connection.ts";
 import { UpstreamPool } from "./upstream_pool.ts";
 
+/** Pause after a failed accept (other than the listener closing). */
+const ACCEPT_BACKOFF_MS = 50;
+
 /**
  * An HTTP listener. `listen()` binds, `close()` stops accepting and drains.
  *
@@ -84,14 +87,22 @@ export class HttpProxy implements HttpConnectionContext {
       let conn: Deno.TcpConn;
       try {
         conn = await listener.accept();
-      } catch {
-        return; // closed
+      } catch (e) {
+        if (this.draining || e instanceof Deno.errors.BadResource) return; // closed
+        // A transient failure (too many open files, a connection reset before
+        // accept): keep the listener alive, after a pause so as not to spin.
+        await new Promise((resolve) => setTimeout(resolve, ACCEPT_BACKOFF_MS));
+        continue;
       }
       if (max > 0 && this.#connections.size >= max) {
         conn.close();
         continue;
       }
-      conn.setNoDelay(true);
+      try {
+        conn.setNoDelay(true);
+      } catch {
+        // the peer is already gone; serve() will notice
+      }
       const c = new HttpConnection(this, conn);
       this.#connections.add(c);
       const served = c.serve().finally(() => this.#connections.delete(c));
