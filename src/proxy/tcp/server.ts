@@ -1,0 +1,249 @@
+/**
+ * The TCP proxy core: one listener in front of one cluster whose sites are
+ * tiers. One sweeper interval per listener does all the timekeeping: idle
+ * timeout, shedding connections of draining endpoints, and forced promotion
+ * back to a better tier, the last two smeared over time.
+ *
+ * @module
+ */
+
+import {
+  nextTierSince,
+  shouldPromote,
+  shouldShed,
+  type TierSince,
+} from "../../balance/promotion.ts";
+import type { TcpListenerSpec } from "../../config/schema.ts";
+import type { Cluster } from "../../pool/cluster.ts";
+import type { Endpoint } from "../../pool/endpoint.ts";
+import { BufferPool } from "./buffers.ts";
+import { TcpSession, type TcpSessionContext } from "./session.ts";
+import { applyTierCaps, tierOf } from "./tiers.ts";
+
+/**
+ * Options of {@linkcode TcpProxy} beyond its spec.
+ *
+ * @example Usage
+ * ```ts
+ * import type { TcpProxyOptions } from "./server.ts";
+ * const options: TcpProxyOptions = { drainSmearMs: 1_000, bufferSize: 256 * 1024 };
+ * ```
+ */
+export interface TcpProxyOptions {
+  /** Read buffer per direction per connection, in bytes. @default 131072 */
+  readonly bufferSize?: number;
+  /** Buffers kept for reuse by later connections. @default 64 */
+  readonly maxFreeBuffers?: number;
+  /** Connections of a draining endpoint are closed over this window. @default 5000 */
+  readonly drainSmearMs?: number;
+  /** Forced promotions are spread over this window after they are due. @default 5000 */
+  readonly promotionSmearMs?: number;
+  /** Sweeper period. @default a quarter of the shortest timeout, clamped to 25..1000 ms */
+  readonly sweepMs?: number;
+  /** The clock. @default Date.now */
+  readonly now?: () => number;
+  /** Uniform randomness in [0, 1), for smearing. @default Math.random */
+  readonly random?: () => number;
+}
+
+/**
+ * A TCP listener. `listen()` binds, `close()` stops accepting and drains.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { TcpProxy } from "./server.ts";
+ * import { tcpListener } from "../../config/schema.ts";
+ * import { Cluster, SYSTEM_RUNTIME } from "../../pool/cluster.ts";
+ * const spec = tcpListener("127.0.0.1:0", [["127.0.0.1:5432"]], { idleMs: 60_000 });
+ * const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
+ * const addr = proxy.listen();
+ * await proxy.close(5_000);
+ * ```
+ */
+export class TcpProxy implements TcpSessionContext {
+  /** The listener's spec. */
+  readonly spec: TcpListenerSpec;
+  /** Where connections go. */
+  readonly cluster: Cluster;
+  /** Read buffers shared by this listener's connections. */
+  readonly buffers: BufferPool;
+  /** Connections closed by the sweeper, by reason (for stats). */
+  readonly closedBy: Record<"idle" | "drain" | "promote", number> = {
+    idle: 0,
+    drain: 0,
+    promote: 0,
+  };
+  readonly #options: TcpProxyOptions;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #sessions = new Map<TcpSession, Promise<void>>();
+  #listener: Deno.TcpListener | null = null;
+  #accepting: Promise<void> | null = null;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #closing = false;
+  #tierSince: TierSince = [];
+  #sites: Endpoint[][] | null = null;
+
+  /**
+   * Creates a listener; nothing is bound until {@linkcode TcpProxy.listen}.
+   *
+   * @param spec The listener configuration.
+   * @param cluster The cluster it serves; its sites are the tiers.
+   * @param options Buffers, smearing and the clock.
+   */
+  constructor(spec: TcpListenerSpec, cluster: Cluster, options: TcpProxyOptions = {}) {
+    this.spec = spec;
+    this.cluster = cluster;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.buffers = new BufferPool(options.bufferSize ?? 128 * 1024, options.maxFreeBuffers ?? 64);
+  }
+
+  /** Client connections open now (connecting or relaying). */
+  get connections(): number {
+    return this.#sessions.size;
+  }
+
+  /**
+   * Binds the listening socket, starts accepting and starts the sweeper.
+   *
+   * @returns The bound address (with the real port when 0 was asked for).
+   * @throws {Deno.errors.AddrInUse} When the address is taken.
+   */
+  listen(): Deno.NetAddr {
+    const listener = Deno.listen({
+      hostname: this.spec.hostname,
+      port: this.spec.port,
+      transport: "tcp",
+    });
+    this.#listener = listener;
+    this.#syncSites();
+    const shortest = Math.min(
+      ...[
+        this.spec.idleMs,
+        this.#options.drainSmearMs ?? 5_000,
+        this.#options.promotionSmearMs ?? 5_000,
+        ...this.cluster.spec.sites.map((s) => s.forcePromotionAfterMs ?? 0),
+        4_000,
+      ].filter((x) => x > 0),
+    );
+    const period = this.#options.sweepMs ?? Math.max(25, Math.min(1000, shortest / 4));
+    this.#sweeper = setInterval(() => this.#sweep(), period);
+    this.#accepting = this.#acceptLoop(listener);
+    return listener.addr;
+  }
+
+  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+    const max = this.spec.maxConnections;
+    while (!this.#closing) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (e) {
+        if (this.#closing || e instanceof Deno.errors.BadResource) return;
+        // out of file descriptors and the like: back off briefly, keep listening
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      if (max > 0 && this.#sessions.size >= max) {
+        conn.close();
+        continue;
+      }
+      const session = new TcpSession(this, conn, this.#random(), this.#now());
+      this.#sessions.set(session, session.run().finally(() => this.#sessions.delete(session)));
+    }
+  }
+
+  /** After a reload: caps and `disabled` from the new spec, tiers recomputed. */
+  #syncSites(): void {
+    if (this.#sites === this.cluster.sites) return;
+    this.#sites = this.cluster.sites;
+    applyTierCaps(this.cluster);
+    for (const s of this.#sessions.keys()) {
+      if (s.endpoint !== undefined) s.tier = tierOf(this.cluster, s.endpoint);
+    }
+  }
+
+  #sweep(): void {
+    this.#syncSites();
+    const now = this.#now();
+    const sites = this.cluster.sites;
+    this.#tierSince = nextTierSince(
+      this.#tierSince,
+      sites.map((site) => site.some((e) => e.isAvailable(now))),
+      now,
+    );
+    const idleMs = this.spec.idleMs;
+    const drainSmearMs = this.#options.drainSmearMs ?? 5_000;
+    const smearMs = this.#options.promotionSmearMs ?? 5_000;
+    for (const s of this.#sessions.keys()) {
+      if (s.state !== "relaying") continue;
+      const activity = s.activity;
+      if (activity !== s.seenActivity) {
+        s.seenActivity = activity;
+        s.lastActive = now;
+      } else if (idleMs > 0 && now - s.lastActive >= idleMs) {
+        this.#shed(s, "idle");
+        continue;
+      }
+      if (s.endpoint!.draining || s.tier < 0) {
+        if (s.drainingSince === 0) s.drainingSince = now;
+        if (shouldShed(s.drainingSince, now, drainSmearMs, s.random)) this.#shed(s, "drain");
+        continue;
+      }
+      s.drainingSince = 0;
+      const afterMs = this.cluster.spec.sites[s.tier]?.forcePromotionAfterMs ?? 0;
+      if (
+        afterMs > 0 &&
+        shouldPromote({
+          tier: s.tier,
+          tierSince: this.#tierSince,
+          afterMs,
+          smearMs,
+          now,
+          random: s.random,
+        })
+      ) {
+        this.#shed(s, "promote");
+      }
+    }
+  }
+
+  #shed(s: TcpSession, reason: "idle" | "drain" | "promote"): void {
+    this.closedBy[reason]++;
+    s.close(reason);
+  }
+
+  /**
+   * Stops accepting, lets connections go on for up to `graceMs`, then closes
+   * whatever is left and stops the sweeper.
+   *
+   * @param graceMs How long open connections may continue. @default 0
+   * @returns Resolves when every connection is closed.
+   */
+  async close(graceMs = 0): Promise<void> {
+    this.#closing = true;
+    try {
+      this.#listener?.close();
+    } catch {
+      // already closed
+    }
+    await this.#accepting;
+    if (graceMs > 0 && this.#sessions.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#allDone(),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs)),
+      ]);
+      clearTimeout(timer);
+    }
+    for (const s of this.#sessions.keys()) s.close("shutdown");
+    await this.#allDone();
+    clearInterval(this.#sweeper);
+  }
+
+  async #allDone(): Promise<void> {
+    while (this.#sessions.size > 0) await Promise.all([...this.#sessions.values()]);
+  }
+}

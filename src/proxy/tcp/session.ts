@@ -1,0 +1,228 @@
+/**
+ * One proxied TCP connection: pick an endpoint (retrying on another when a
+ * connect fails), write the PROXY header if asked, then relay both ways with
+ * half-close kept. Its timers live in the listener's sweeper; the session
+ * only exposes a cheap activity counter and its state.
+ *
+ * @module
+ */
+
+import type { TcpListenerSpec } from "../../config/schema.ts";
+import type { Cluster } from "../../pool/cluster.ts";
+import type { Endpoint } from "../../pool/endpoint.ts";
+import { encodeProxyHeader } from "../proxy_protocol.ts";
+import { BufferedSocket, pipe, writeAll } from "../socket.ts";
+import type { BufferPool } from "./buffers.ts";
+import { tierOf } from "./tiers.ts";
+
+/**
+ * A {@linkcode BufferedSocket} on a pooled buffer that counts its reads. A
+ * read is started only after the previous one returned bytes and they were
+ * written on, so an unchanged count means no byte moved that way.
+ */
+class CountingSocket extends BufferedSocket {
+  /** The pooled read buffer (replaces the base class's own allocation). */
+  override readonly buf: Uint8Array;
+  /** Reads started. */
+  reads = 0;
+
+  constructor(conn: Deno.Conn, buf: Uint8Array) {
+    super(conn, 0);
+    this.buf = buf;
+  }
+
+  override fill(): Promise<number | null> {
+    this.reads++;
+    return super.fill();
+  }
+}
+
+/** Why the sweeper closed a connection. */
+export type CloseReason = "idle" | "drain" | "promote" | "shutdown";
+
+/**
+ * What a session needs from its listener.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const context: TcpSessionContext = { spec, cluster, buffers: new BufferPool(131072, 64) };
+ * ```
+ */
+export interface TcpSessionContext {
+  /** The listener's spec (connect timeout, attempts, PROXY protocol). */
+  readonly spec: TcpListenerSpec;
+  /** Where connections go. */
+  readonly cluster: Cluster;
+  /** Read buffers, two per relayed connection. */
+  readonly buffers: BufferPool;
+}
+
+/**
+ * One client connection and, once connected, its upstream connection.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { TcpSession } from "./session.ts";
+ * const session = new TcpSession(context, client, Math.random(), Date.now());
+ * await session.run();
+ * ```
+ */
+export class TcpSession {
+  /** The client side. */
+  readonly client: Deno.TcpConn;
+  /** This connection's draw in [0, 1), used to smear sweeper closes. */
+  readonly random: number;
+  /** The endpoint, once connected. */
+  endpoint: Endpoint | undefined;
+  /** The endpoint's tier, once connected (-1 once it left the cluster). */
+  tier: number = -1;
+  /** `connecting`, then `relaying`, then `done`. */
+  state: "connecting" | "relaying" | "done" = "connecting";
+  /** Activity count at the last sweep. */
+  seenActivity: number = -1;
+  /** Time of the last sweep that saw activity change. */
+  lastActive: number;
+  /** When the sweeper first saw the endpoint draining (0 = not draining). */
+  drainingSince = 0;
+  /** Why it was closed by us, if it was. */
+  closedBy: CloseReason | undefined;
+  readonly #context: TcpSessionContext;
+  readonly #dial = new AbortController();
+  #upstream: Deno.TcpConn | undefined;
+  #sockets: CountingSocket[] = [];
+
+  /**
+   * Wraps an accepted connection; {@linkcode TcpSession.run} does the work.
+   *
+   * @param context The listener.
+   * @param client The accepted connection.
+   * @param random A uniform draw in [0, 1) for smearing.
+   * @param now The accept time (ms).
+   */
+  constructor(context: TcpSessionContext, client: Deno.TcpConn, random: number, now: number) {
+    this.#context = context;
+    this.client = client;
+    this.random = random;
+    this.lastActive = now;
+  }
+
+  /** Reads started on both sides so far: unchanged between sweeps means idle. */
+  get activity(): number {
+    let n = 0;
+    for (const s of this.#sockets) n += s.reads;
+    return n;
+  }
+
+  /**
+   * Connects and relays until both sides are done; never rejects.
+   *
+   * @returns Resolves when both connections are closed.
+   */
+  async run(): Promise<void> {
+    let upstream: Deno.TcpConn | undefined;
+    try {
+      this.client.setNoDelay(true);
+      upstream = await this.#connect();
+      if (upstream === undefined) return;
+      upstream.setNoDelay(true);
+      const { spec } = this.#context;
+      if (spec.proxyProtocol !== "off") {
+        const src = this.client.remoteAddr;
+        const dst = this.client.localAddr;
+        await writeAll(upstream, encodeProxyHeader(spec.proxyProtocol, src, dst));
+      }
+      await this.#relay(upstream);
+    } catch {
+      // a failed header write or a closed client: nothing to relay
+    } finally {
+      this.state = "done";
+      this.#closeAll();
+      const buffers = this.#context.buffers;
+      for (const s of this.#sockets) buffers.release(s.buf);
+      this.#sockets = [];
+      if (this.endpoint !== undefined) this.endpoint.inFlight--;
+    }
+  }
+
+  async #connect(): Promise<Deno.TcpConn | undefined> {
+    const { cluster, spec } = this.#context;
+    const serial = cluster.nextAttemptSerial();
+    for (let attempt = 0; attempt < spec.maxAttempts; attempt++) {
+      if (this.closedBy !== undefined) return undefined;
+      const endpoint = cluster.pick(serial);
+      if (endpoint === undefined) return undefined;
+      endpoint.inFlight++;
+      endpoint.requests++;
+      const conn = await this.#dialOnce(endpoint);
+      if (conn !== undefined) {
+        if (this.closedBy !== undefined) {
+          conn.close();
+          endpoint.inFlight--;
+          return undefined;
+        }
+        this.endpoint = endpoint;
+        this.tier = tierOf(cluster, endpoint);
+        this.#upstream = conn;
+        return conn;
+      }
+      endpoint.inFlight--;
+      if (this.closedBy === undefined) cluster.reportTransportFailure(endpoint);
+    }
+    return undefined;
+  }
+
+  async #dialOnce(endpoint: Endpoint): Promise<Deno.TcpConn | undefined> {
+    const ac = new AbortController();
+    const onClose = () => ac.abort();
+    this.#dial.signal.addEventListener("abort", onClose);
+    const timer = setTimeout(() => ac.abort(), this.#context.spec.connectMs);
+    try {
+      return await Deno.connect({
+        hostname: endpoint.spec.host,
+        port: endpoint.spec.port,
+        signal: ac.signal,
+      });
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+      this.#dial.signal.removeEventListener("abort", onClose);
+    }
+  }
+
+  async #relay(upstream: Deno.TcpConn): Promise<void> {
+    const buffers = this.#context.buffers;
+    const down = new CountingSocket(this.client, buffers.acquire());
+    const up = new CountingSocket(upstream, buffers.acquire());
+    this.#sockets = [down, up];
+    this.state = "relaying";
+    // A side that ends without end-of-stream failed (reset, closed by us):
+    // then the whole connection goes, instead of waiting on the other side.
+    const relay = async (src: CountingSocket, dst: Deno.Conn) => {
+      await pipe(src, dst);
+      if (!src.eof) this.#closeAll();
+    };
+    await Promise.all([relay(down, upstream), relay(up, this.client)]);
+  }
+
+  /**
+   * Closes both sides now (or cancels the connect in progress).
+   *
+   * @param reason Why, for stats.
+   */
+  close(reason: CloseReason): void {
+    this.closedBy ??= reason;
+    this.#dial.abort();
+    this.#closeAll();
+  }
+
+  #closeAll(): void {
+    for (const conn of [this.client, this.#upstream]) {
+      try {
+        conn?.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * The UDP proxy core. A flow table keyed by client `ip:port` sticks each
+ * client to one endpoint: the first datagram of a client picks an endpoint
+ * and opens one upstream socket connected to it; every datagram of the client
+ * goes through that socket and every reply on it goes back to that client.
+ * Nothing waits for replies, so any number of datagrams are in flight.
+ * One sweeper interval expires idle flows and moves flows off endpoints that
+ * went down, draining or away (their next datagram picks again).
+ *
+ * @module
+ */
+
+import dgram from "node:dgram";
+import type { UdpListenerSpec } from "../../config/schema.ts";
+import { bindUdpSocket, udpLocalAddress } from "../../health/udp_probe.ts";
+import type { Cluster } from "../../pool/cluster.ts";
+import type { Endpoint } from "../../pool/endpoint.ts";
+import { applyTierCaps } from "../tcp/tiers.ts";
+
+/** Datagrams kept per flow while its upstream socket is still connecting. */
+const MAX_QUEUED = 64;
+
+interface Flow {
+  readonly address: string;
+  readonly port: number;
+  readonly endpoint: Endpoint;
+  readonly socket: dgram.Socket;
+  /** Datagrams waiting for the connect; null once connected. */
+  queue: Uint8Array[] | null;
+  /** Datagrams either way. */
+  count: number;
+  seenCount: number;
+  lastActive: number;
+  closed: boolean;
+}
+
+/**
+ * Options of {@linkcode UdpProxy} beyond its spec.
+ *
+ * @example Usage
+ * ```ts
+ * import type { UdpProxyOptions } from "./server.ts";
+ * const options: UdpProxyOptions = { now: Date.now };
+ * ```
+ */
+export interface UdpProxyOptions {
+  /** The clock. @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * A UDP listener. `listen()` binds, `close()` forgets every flow.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { UdpProxy } from "./server.ts";
+ * import { udpListener } from "../../config/schema.ts";
+ * import { Cluster, SYSTEM_RUNTIME } from "../../pool/cluster.ts";
+ * const spec = udpListener("127.0.0.1:0", [["127.0.0.1:53"]]);
+ * const proxy = new UdpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
+ * const addr = await proxy.listen();
+ * await proxy.close();
+ * ```
+ */
+export class UdpProxy {
+  /** The listener's spec. */
+  readonly spec: UdpListenerSpec;
+  /** Where datagrams go. */
+  readonly cluster: Cluster;
+  /** Datagrams dropped: flow table full, no endpoint available, or queue full while connecting. */
+  dropped = 0;
+  readonly #flows = new Map<string, Flow>();
+  readonly #closing = new Set<Promise<void>>();
+  #socket: dgram.Socket | null = null;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #sites: Endpoint[][] | null = null;
+  #live = new Set<Endpoint>();
+  readonly #now: () => number;
+
+  /**
+   * Creates a listener; nothing is bound until {@linkcode UdpProxy.listen}.
+   *
+   * @param spec The listener configuration.
+   * @param cluster The cluster it serves.
+   * @param options The clock.
+   */
+  constructor(spec: UdpListenerSpec, cluster: Cluster, options: UdpProxyOptions = {}) {
+    this.spec = spec;
+    this.cluster = cluster;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Flows (clients) open now. */
+  get flows(): number {
+    return this.#flows.size;
+  }
+
+  /** The same as {@linkcode UdpProxy.flows}, so that every listener kind reports `connections`. */
+  get connections(): number {
+    return this.#flows.size;
+  }
+
+  /**
+   * Binds the listening socket and starts the sweeper.
+   *
+   * @returns The bound address (with the real port when 0 was asked for).
+   * @throws {Deno.errors.NotCapable} When net permission for the address is not granted.
+   * @throws {Error} When the address cannot be bound (in use, not available).
+   */
+  async listen(): Promise<Deno.NetAddr> {
+    const type = this.spec.hostname.includes(":") ? "udp6" : "udp4";
+    const socket = dgram.createSocket(type);
+    try {
+      await bindUdpSocket(socket, this.spec.hostname, this.spec.port);
+    } catch (e) {
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+      throw e;
+    }
+    socket.on("error", () => {}); // send errors toward vanished clients
+    socket.on("message", (msg, rinfo) => this.#onClientDatagram(msg, rinfo.address, rinfo.port));
+    this.#socket = socket;
+    this.#syncSites();
+    const period = Math.max(25, Math.min(1000, this.spec.flowIdleMs / 4));
+    this.#sweeper = setInterval(() => this.#sweep(), period);
+    const { address, port } = socket.address();
+    return { transport: "udp", hostname: address, port };
+  }
+
+  #onClientDatagram(msg: Uint8Array, address: string, port: number): void {
+    const key = `${address}:${port}`;
+    let flow = this.#flows.get(key);
+    if (flow === undefined) {
+      flow = this.#open(address, port);
+      if (flow === undefined) {
+        this.dropped++;
+        return;
+      }
+      this.#flows.set(key, flow);
+    }
+    flow.count++;
+    if (flow.queue === null) {
+      flow.socket.send(msg);
+    } else if (flow.queue.length < MAX_QUEUED) {
+      flow.queue.push(msg);
+    } else {
+      this.dropped++;
+    }
+  }
+
+  #open(address: string, port: number): Flow | undefined {
+    const max = this.spec.maxFlows;
+    if (max > 0 && this.#flows.size >= max) return undefined;
+    const endpoint = this.cluster.pick(this.cluster.nextAttemptSerial());
+    if (endpoint === undefined) return undefined;
+    const local = udpLocalAddress(endpoint.spec.host);
+    const socket = dgram.createSocket(local.type);
+    const flow: Flow = {
+      address,
+      port,
+      endpoint,
+      socket,
+      queue: [],
+      count: 0,
+      seenCount: -1,
+      lastActive: this.#now(),
+      closed: false,
+    };
+    endpoint.inFlight++;
+    endpoint.requests++;
+    const listener = this.#socket!;
+    const from = isIpLiteral(endpoint.spec.host) ? normalizeIp(endpoint.spec.host) : null;
+    socket.on("message", (reply, rinfo) => {
+      // connect() of node:dgram in Deno only fixes the destination; filter
+      // the source here as a connected socket would.
+      if (rinfo.port !== endpoint.spec.port) return;
+      if (from !== null && normalizeIp(rinfo.address) !== from) return;
+      flow.count++;
+      listener.send(reply, port, address);
+    });
+    bindUdpSocket(socket, local.address, 0).then(() => {
+      socket.on("error", () => {
+        // a send failed (unreachable, too big): count it against the endpoint
+        if (flow.closed) return;
+        this.cluster.reportTransportFailure(endpoint);
+        this.#expire(`${address}:${port}`, flow);
+      });
+      if (flow.closed) return;
+      socket.connect(endpoint.spec.port, endpoint.spec.host, () => {
+        if (flow.closed) return;
+        const queued = flow.queue ?? [];
+        flow.queue = null;
+        for (const m of queued) socket.send(m);
+      });
+    }, () => {
+      // not permitted or no such local address: not the endpoint's fault
+      this.dropped += flow.queue?.length ?? 0;
+      this.#expire(`${address}:${port}`, flow);
+    });
+    return flow;
+  }
+
+  #expire(key: string, flow: Flow): void {
+    if (flow.closed) return;
+    flow.closed = true;
+    flow.endpoint.inFlight--;
+    if (this.#flows.get(key) === flow) this.#flows.delete(key);
+    const done = new Promise<void>((resolve) => {
+      try {
+        flow.socket.close(() => resolve());
+      } catch {
+        resolve(); // not running
+      }
+    });
+    this.#closing.add(done);
+    done.then(() => this.#closing.delete(done));
+  }
+
+  #syncSites(): void {
+    if (this.#sites === this.cluster.sites) return;
+    this.#sites = this.cluster.sites;
+    this.#live = new Set(this.cluster.endpoints);
+    applyTierCaps(this.cluster);
+  }
+
+  #sweep(): void {
+    this.#syncSites();
+    const now = this.#now();
+    const live = this.#live;
+    const idleMs = this.spec.flowIdleMs;
+    for (const [key, flow] of this.#flows) {
+      const e = flow.endpoint;
+      if (
+        e.draining || e.health.status === "down" || e.ejectedUntil > now || !live.has(e)
+      ) {
+        this.#expire(key, flow);
+      } else if (flow.count !== flow.seenCount) {
+        flow.seenCount = flow.count;
+        flow.lastActive = now;
+      } else if (now - flow.lastActive >= idleMs) {
+        this.#expire(key, flow);
+      }
+    }
+  }
+
+  /**
+   * Stops the sweeper, forgets every flow and closes every socket. UDP has
+   * nothing in flight to wait for, so there is no grace period.
+   *
+   * @param _graceMs Ignored; accepted so that every listener kind closes alike.
+   * @returns Resolves when every socket is closed.
+   */
+  async close(_graceMs = 0): Promise<void> {
+    clearInterval(this.#sweeper);
+    for (const [key, flow] of this.#flows) this.#expire(key, flow);
+    const socket = this.#socket;
+    this.#socket = null;
+    if (socket !== null) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    await Promise.all([...this.#closing]);
+  }
+}
+
+function isIpLiteral(host: string): boolean {
+  return host.includes(":") || /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
+}
+
+/** Lower case, and an IPv4-mapped IPv6 address as plain IPv4. */
+function normalizeIp(address: string): string {
+  return address.toLowerCase().replace(/^::ffff:(\d{1,3}(\.\d{1,3}){3})$/, "$1");
+}

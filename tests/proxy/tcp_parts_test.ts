@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { tcpListener } from "../../src/config/schema.ts";
+import { Cluster, SYSTEM_RUNTIME } from "../../src/pool/cluster.ts";
+import { BufferPool } from "../../src/proxy/tcp/buffers.ts";
+import { applyTierCaps, tierOf } from "../../src/proxy/tcp/tiers.ts";
+
+Deno.test("BufferPool reuses released buffers up to maxFree and ignores foreign sizes", () => {
+  const pool = new BufferPool(1024, 2);
+  const [a, b, c] = [pool.acquire(), pool.acquire(), pool.acquire()];
+  assert.equal(a.length, 1024);
+  pool.release(a);
+  pool.release(b);
+  pool.release(c); // over maxFree: dropped
+  pool.release(new Uint8Array(10)); // not ours
+  assert.equal(pool.free, 2);
+  const again = [pool.acquire(), pool.acquire()];
+  assert.ok(again.includes(a) && again.includes(b));
+  assert.notEqual(pool.acquire(), c);
+  assert.throws(() => new BufferPool(0, 1), RangeError);
+});
+
+Deno.test("applyTierCaps() copies each tier's cap and each endpoint's disabled flag; a full tier is unavailable", () => {
+  const base =
+    tcpListener("127.0.0.1:0", [["127.0.0.1:1", "127.0.0.1:2"], ["127.0.0.1:3"]]).cluster;
+  const spec = {
+    ...base,
+    health: { ...base.health, active: false },
+    sites: [
+      {
+        ...base.sites[0],
+        maxConnections: 1,
+        endpoints: [base.sites[0].endpoints[0], { ...base.sites[0].endpoints[1], disabled: true }],
+      },
+      base.sites[1],
+    ],
+  };
+  const cluster = new Cluster(spec, SYSTEM_RUNTIME);
+  cluster.sites[0][1].draining = false; // as a reload that kept the endpoint would leave it
+  applyTierCaps(cluster);
+  assert.deepEqual(cluster.endpoints.map((e) => [e.maxInFlight, e.draining]), [[1, false], [
+    1,
+    true,
+  ], [0, false]]);
+  const first = cluster.pick(cluster.nextAttemptSerial())!;
+  assert.equal(first, cluster.sites[0][0]);
+  first.inFlight++;
+  assert.equal(
+    cluster.pick(cluster.nextAttemptSerial()),
+    cluster.sites[1][0],
+    "tier 0 is full: spill",
+  );
+  assert.equal(tierOf(cluster, first), 0);
+  assert.equal(tierOf(cluster, cluster.sites[1][0]), 1);
+  const removed = cluster.update({ ...spec, sites: [spec.sites[1]] });
+  assert.equal(tierOf(cluster, removed[0]), -1);
+});
