@@ -1,0 +1,340 @@
+/**
+ * The config file reader: YAML text in, a typed {@linkcode SidecarConfig} out,
+ * or every problem with its line and column. Pure: no I/O.
+ *
+ * A file with top-level `listeners:` uses sidekick's schema (documented key by
+ * key in `examples/sidekick.yaml`); a file with top-level `frontends:` or
+ * `diagAddr:` is an iaido file and is translated (see `iaido.ts`).
+ *
+ * @module
+ */
+
+import { isScalar } from "yaml";
+import {
+  type Claim,
+  claimAddress,
+  DEFAULT_GRACE_PERIOD_MS,
+  type ListenerKind,
+  readCluster,
+} from "./_cluster.ts";
+import { byPlace, type Fields, join, Reader, type Val } from "./_reader.ts";
+import { IAIDO_TOP_KEYS, validateIaidoConfig } from "./iaido.ts";
+import { closestMatch, type ConfigProblem, listChoices } from "./problem.ts";
+import {
+  DEFAULT_HTTP_LIMITS,
+  DEFAULT_HTTP_TIMEOUTS,
+  DEFAULT_LOG,
+  httpListener,
+  type HttpListenerSpec,
+  type ListenerSpec,
+  type LogSpec,
+  parseListenAddress,
+  type SidecarConfig,
+  tcpListener,
+  udpListener,
+} from "./schema.ts";
+
+export { DEFAULT_GRACE_PERIOD_MS };
+
+/** What {@linkcode validateConfig} returns: a config with warnings, or every problem. */
+export type ValidationResult =
+  | {
+    /** The configuration, with every default filled in. */
+    readonly config: SidecarConfig;
+    /** Things that work but deserve attention (unsupported iaido keys, for one). */
+    readonly warnings: readonly ConfigProblem[];
+    /** Which schema the file used. */
+    readonly format: "sidekick" | "iaido";
+  }
+  | {
+    /** Every problem found, in document order. */
+    readonly problems: readonly ConfigProblem[];
+  };
+
+const TOP_KEYS = ["gracePeriod", "log", "listeners"];
+const LOG_KEYS = ["health", "trace", "errorsOnly", "statusCodes", "quiet", "json", "debug"];
+const COMMON_KEYS = [
+  "kind",
+  "name",
+  "address",
+  "policy",
+  "sites",
+  "tiers",
+  "health",
+  "failbackDelay",
+  "dns",
+];
+const KINDS = ["http", "tcp", "udp"] as const;
+const HTTP_KEYS = [...COMMON_KEYS, "timeouts", "limits", "tls", "upstreamTls"];
+const TCP_KEYS = [
+  ...COMMON_KEYS,
+  "connectTimeout",
+  "idleTimeout",
+  "maxAttempts",
+  "maxConnections",
+  "proxyProtocol",
+];
+const UDP_KEYS = [...COMMON_KEYS, "flowIdle", "maxFlows"];
+const KIND_KEYS: Record<ListenerKind | "any", readonly string[]> = {
+  http: HTTP_KEYS,
+  tcp: TCP_KEYS,
+  udp: UDP_KEYS,
+  any: [...new Set([...HTTP_KEYS, ...TCP_KEYS, ...UDP_KEYS])],
+};
+/** Where a key of another listener kind lives in this one. */
+const INSTEAD: Record<string, string> = {
+  "http:maxConnections": "limits.maxConnections",
+  "http:maxAttempts": "limits.maxAttempts",
+  "http:connectTimeout": "timeouts.connect",
+  "http:idleTimeout": "timeouts.idle",
+  "tcp:timeouts": "connectTimeout and idleTimeout",
+  "tcp:limits": "maxAttempts and maxConnections",
+  "udp:idleTimeout": "flowIdle",
+  "udp:maxConnections": "maxFlows",
+};
+
+/**
+ * Validates a config file's text and translates it into a configuration,
+ * collecting every problem (not only the first), each with its line, column,
+ * path and a message naming the bad value and what is accepted.
+ *
+ * @param text The YAML text.
+ * @param file The file name to put in problems.
+ * @returns The config with warnings, or the problems.
+ *
+ * @example Usage
+ * ```ts
+ * import { validateConfig } from "./validate.ts";
+ * import { formatProblem } from "./problem.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const ok = validateConfig(
+ *   "listeners:\n  - kind: tcp\n    address: 127.0.0.1:26257\n    tiers:\n      - endpoints: [127.0.0.1:26258]\n",
+ *   "sidekick.yaml",
+ * );
+ * assert.ok("config" in ok && ok.config.listeners[0].kind === "tcp");
+ *
+ * const bad = validateConfig("listeners:\n  - polcy: least\n", "sidekick.yaml");
+ * assert.ok("problems" in bad);
+ * assert.equal(
+ *   formatProblem(bad.problems[0]),
+ *   "sidekick.yaml:2:5: listeners[0].polcy: unknown key 'polcy'; did you mean 'policy'?",
+ * );
+ * ```
+ */
+export function validateConfig(text: string, file: string): ValidationResult {
+  const parsed = Reader.parse(text, file);
+  if ("problems" in parsed) return parsed;
+  const { reader: r, root } = parsed;
+  if (root === undefined) {
+    r.problem(0, "", "the file is empty; a config needs 'listeners:' (or iaido's 'frontends:')");
+    return { problems: r.problems };
+  }
+  const keys = r.keys(root);
+  const iaido = keys.includes("frontends") || keys.includes("diagAddr");
+  if (iaido && !keys.includes("listeners")) return validateIaidoConfig(text, file);
+  const config = readSidekick(r, root, iaido);
+  if (r.problems.length > 0 || config === undefined) {
+    return { problems: byPlace(r.problems) };
+  }
+  return { config, warnings: byPlace(r.warnings), format: "sidekick" };
+}
+
+function readSidekick(r: Reader, root: Val, mixed: boolean): SidecarConfig | undefined {
+  const top = r.map(root, mixed ? [...TOP_KEYS, ...IAIDO_TOP_KEYS] : TOP_KEYS, (key) => {
+    const near = closestMatch(key, [...TOP_KEYS, "frontends"]);
+    return near === undefined ? undefined : `unknown key '${key}'; did you mean '${near}'?`;
+  });
+  if (top === undefined) return undefined;
+  for (const key of ["frontends", "diagAddr"]) {
+    if (mixed && top.has(key)) {
+      r.problem(
+        top.keyAt(key),
+        key,
+        `'${key}' is iaido's schema and 'listeners' is sidekick's; use one of them in a file`,
+      );
+    }
+  }
+  const log = readLog(r, top.get("log"));
+  const gracePeriodMs = r.duration(top.get("gracePeriod")) ?? DEFAULT_GRACE_PERIOD_MS;
+  const v = top.require("listeners", "list at least one listener, like - kind: http");
+  const items = r.seq(v, "list the listeners, like - kind: http");
+  if (v !== undefined && items?.length === 0) {
+    r.problem(v.at, v.path, "needs at least one listener, like - kind: http");
+  }
+  const listeners: ListenerSpec[] = [];
+  const claims: Claim[] = [];
+  const names = new Map<string, string>();
+  for (const item of items ?? []) {
+    const l = readListener(r, item, claims, names);
+    if (l !== undefined) listeners.push(l);
+  }
+  return { listeners, log, gracePeriodMs };
+}
+
+function readLog(r: Reader, v: Val | undefined): LogSpec {
+  const f = r.map(v, LOG_KEYS);
+  if (f === undefined) return DEFAULT_LOG;
+  const traceVal = f.get("trace");
+  const trace = traceVal !== undefined && isScalar(traceVal.node) && traceVal.node.value === false
+    ? "off"
+    : r.oneOf(traceVal, ["off", "all", "application", "minio"] as const, "a trace mode");
+  const codesVal = f.get("statusCodes");
+  const codes = codesVal !== undefined && isScalar(codesVal.node)
+    ? [codesVal]
+    : r.seq(codesVal, "use a list of statuses, like [500, 502]");
+  return {
+    health: r.bool(f.get("health")) ?? DEFAULT_LOG.health,
+    trace: trace ?? DEFAULT_LOG.trace,
+    errorsOnly: r.bool(f.get("errorsOnly")) ?? DEFAULT_LOG.errorsOnly,
+    statusCodes: codes?.map((c) => r.int(c, 100, 599) ?? 0) ?? DEFAULT_LOG.statusCodes,
+    quiet: r.bool(f.get("quiet")) ?? DEFAULT_LOG.quiet,
+    json: r.bool(f.get("json")) ?? DEFAULT_LOG.json,
+    debug: r.bool(f.get("debug")) ?? DEFAULT_LOG.debug,
+  };
+}
+
+function misplacedKey(kind: ListenerKind): (key: string) => string | undefined {
+  return (key) => {
+    const instead = INSTEAD[`${kind}:${key}`];
+    if (instead !== undefined) return `'${key}' is not for ${kind} listeners; use ${instead}`;
+    const owners = KINDS.filter((k) => KIND_KEYS[k].includes(key));
+    if (owners.length > 0) return `'${key}' is for ${listChoices(owners)} listeners, not ${kind}`;
+    return undefined;
+  };
+}
+
+function readListener(
+  r: Reader,
+  item: Val,
+  claims: Claim[],
+  names: Map<string, string>,
+): ListenerSpec | undefined {
+  // The kind decides which keys are valid, so it is read first; with a bad
+  // kind, every listener key is accepted to avoid a cascade of problems.
+  const kind = r.oneOf(r.peek(item, "kind"), KINDS, "a listener kind");
+  const f = r.map(item, KIND_KEYS[kind ?? "any"], misplacedKey(kind ?? "http"));
+  if (f === undefined) return undefined;
+  const k: ListenerKind = kind ?? "http";
+  const addressVal = f.get("address");
+  const address = r.text(addressVal, "use HOST:PORT, like 127.0.0.1:8080") ??
+    (k === "http" ? ":8080" : ":0");
+  const addressPath = join(f.path, "address");
+  let hostname = "0.0.0.0";
+  let port = 0;
+  try {
+    ({ hostname, port } = parseListenAddress(address));
+    claimAddress(
+      r,
+      claims,
+      {
+        owner: f.path,
+        address,
+        transport: k === "udp" ? "udp" : "tcp",
+        hostname,
+        port,
+      },
+      addressVal?.at ?? f.at,
+      addressPath,
+    );
+  } catch (e) {
+    r.problem(addressVal?.at ?? f.at, addressPath, (e as Error).message);
+  }
+  const nameVal = f.get("name");
+  const name = r.text(nameVal, "use a short label") ?? `${k}:${address}`;
+  if (nameVal !== undefined) {
+    const before = names.get(name);
+    if (before !== undefined) {
+      r.problem(nameVal.at, nameVal.path, `name '${name}' is already used by ${before}`);
+    }
+    names.set(name, f.path);
+  }
+  const common = { name, hostname, port };
+  if (k === "http") {
+    const base = httpListener("0.0.0.0:0", []);
+    return { ...base, ...common, cluster: readCluster(r, f, k, base.cluster), ...readHttp(r, f) };
+  }
+  if (k === "tcp") {
+    const base = tcpListener("0.0.0.0:0", []);
+    return {
+      ...base,
+      ...common,
+      cluster: readCluster(r, f, k, base.cluster),
+      connectMs: r.duration(f.get("connectTimeout"), 1) ?? base.connectMs,
+      idleMs: r.duration(f.get("idleTimeout")) ?? base.idleMs,
+      maxAttempts: r.int(f.get("maxAttempts"), 1) ?? base.maxAttempts,
+      maxConnections: r.int(f.get("maxConnections"), 0) ?? base.maxConnections,
+      proxyProtocol: readProxyProtocol(r, f.get("proxyProtocol")) ?? base.proxyProtocol,
+    };
+  }
+  const base = udpListener("0.0.0.0:0", []);
+  return {
+    ...base,
+    ...common,
+    cluster: readCluster(r, f, k, base.cluster),
+    flowIdleMs: r.duration(f.get("flowIdle"), 1) ?? base.flowIdleMs,
+    maxFlows: r.int(f.get("maxFlows"), 1) ?? base.maxFlows,
+  };
+}
+
+function readProxyProtocol(r: Reader, v: Val | undefined): "off" | "v1" | "v2" | undefined {
+  if (v !== undefined && isScalar(v.node) && v.node.value === false) return "off";
+  return r.oneOf(v, ["off", "v1", "v2"] as const, "a PROXY protocol version");
+}
+
+function readHttp(
+  r: Reader,
+  f: Fields,
+): Pick<HttpListenerSpec, "timeouts" | "limits" | "tls" | "upstreamTls"> {
+  const t = r.map(f.get("timeouts"), ["headerRead", "idle", "connect", "responseHeader"]);
+  const l = r.map(f.get("limits"), [
+    "maxHeadBytes",
+    "maxHeaders",
+    "maxTargetBytes",
+    "maxConnections",
+    "maxAttempts",
+    "poolIdlePerEndpoint",
+    "poolIdle",
+  ]);
+  const T = DEFAULT_HTTP_TIMEOUTS;
+  const L = DEFAULT_HTTP_LIMITS;
+  const tls = r.map(f.get("tls"), ["cert", "key"]);
+  const up = r.map(f.get("upstreamTls"), ["ca", "cert", "key", "insecure"]);
+  const file = "use the path of a PEM file";
+  const certFile = r.text(up?.get("cert"), file);
+  const keyFile = r.text(up?.get("key"), file);
+  if (up !== undefined && (certFile === undefined) !== (keyFile === undefined)) {
+    const missing = certFile === undefined ? "cert" : "key";
+    r.problem(up.at, join(up.path, missing), `is missing; 'cert' and 'key' go together (mTLS)`);
+  }
+  const caFile = r.text(up?.get("ca"), file);
+  return {
+    timeouts: {
+      headerReadMs: r.duration(t?.get("headerRead")) ?? T.headerReadMs,
+      idleMs: r.duration(t?.get("idle")) ?? T.idleMs,
+      connectMs: r.duration(t?.get("connect")) ?? T.connectMs,
+      responseHeaderMs: r.duration(t?.get("responseHeader")) ?? T.responseHeaderMs,
+    },
+    limits: {
+      maxHeadBytes: r.int(l?.get("maxHeadBytes"), 1) ?? L.maxHeadBytes,
+      maxHeaders: r.int(l?.get("maxHeaders"), 1) ?? L.maxHeaders,
+      maxTargetBytes: r.int(l?.get("maxTargetBytes"), 1) ?? L.maxTargetBytes,
+      maxConnections: r.int(l?.get("maxConnections"), 0) ?? L.maxConnections,
+      maxAttempts: r.int(l?.get("maxAttempts"), 1) ?? L.maxAttempts,
+      poolIdlePerEndpoint: r.int(l?.get("poolIdlePerEndpoint"), 0) ?? L.poolIdlePerEndpoint,
+      poolIdleMs: r.duration(l?.get("poolIdle")) ?? L.poolIdleMs,
+    },
+    ...(tls === undefined ? {} : {
+      tls: {
+        certFile: r.text(tls.require("cert", "give the certificate chain (PEM) file"), file) ?? "",
+        keyFile: r.text(tls.require("key", "give the private key (PEM) file"), file) ?? "",
+      },
+    }),
+    upstreamTls: {
+      ...(caFile === undefined ? {} : { caFile }),
+      ...(certFile === undefined ? {} : { certFile }),
+      ...(keyFile === undefined ? {} : { keyFile }),
+      insecure: r.bool(up?.get("insecure")) ?? false,
+    },
+  };
+}
