@@ -39,7 +39,10 @@ function listenerFor(backends: DemoBackend[], address: string) {
   const base = httpListener(address, [[url(backends[0]), url(backends[1])], [url(backends[2])]]);
   return {
     ...base,
-    cluster: { ...base.cluster, health: { ...DEFAULT_HEALTH, path: "/health", intervalMs: 1000, timeoutMs: 1000 } },
+    cluster: {
+      ...base.cluster,
+      health: { ...DEFAULT_HEALTH, path: "/health", intervalMs: 1000, timeoutMs: 1000 },
+    },
   };
 }
 
