@@ -9,7 +9,7 @@ PEERS=${PEERS_SH:-../shared/bench/peers.sh}
 [[ -x $PEERS || -f $PEERS ]] || { echo "bench: $PEERS not found (set PEERS_SH)" >&2; exit 2; }
 export DENO_NO_UPDATE_CHECK=1
 DENO=$(command -v deno)
-RUN="$DENO run --allow-net=127.0.0.1 $(pwd)/mod.ts"
+RUN="$DENO run --v8-flags=--max-semi-space-size=2,--optimize-for-size --allow-net=127.0.0.1 $(pwd)/mod.ts"
 case $MODE in
   http) exec bash "$PEERS" http "$@" --contender sidekick \
           "$RUN --address 127.0.0.1:{PORT} --health-path /small http://127.0.0.1:{B1},http://127.0.0.1:{B2}" ;;

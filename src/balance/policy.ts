@@ -28,6 +28,8 @@ export interface Policy {
   /** The policy's name. */
   readonly name: PolicyName;
   /**
+   * Picks one of the eligible candidates.
+   *
    * @param candidates The site's endpoints.
    * @param eligible Whether a candidate may be chosen (available and not tried yet).
    * @param random Uniform random source.

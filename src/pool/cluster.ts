@@ -61,6 +61,8 @@ export class Cluster {
     e.triedSerial !== this.#serial && e.isAvailable(this.#now);
 
   /**
+   * Creates the live endpoints of a cluster.
+   *
    * @param spec The cluster configuration.
    * @param runtime Clock and randomness.
    */
@@ -76,8 +78,10 @@ export class Cluster {
   }
 
   /**
-   * Applies a new spec: endpoints whose address stays keep their live state;
-   * new ones start down when active probes are on.
+   * Applies a new spec: endpoints whose address stays keep their live state
+   * (load, health, counters) and take the new settings (tier cap, disabled);
+   * new ones start down when active probes are on; removed ones are marked
+   * draining.
    *
    * @param spec The new configuration.
    * @returns The endpoints that were removed (to drain).
@@ -93,13 +97,17 @@ export class Cluster {
         const key = endpointKey(e);
         if (seen.has(key)) return [];
         seen.add(key);
-        return [old.get(key) ?? new Endpoint(e, !spec.health.active, now)];
+        const endpoint = old.get(key) ?? new Endpoint(e, !spec.health.active, now);
+        endpoint.configure(e, site.maxConnections ?? 0);
+        return [endpoint];
       })
     );
     while (this.#policies.length < this.sites.length) {
       this.#policies.push(createPolicy(spec.policy));
     }
-    return [...old.values()].filter((e) => !seen.has(e.key));
+    const removed = [...old.values()].filter((e) => !seen.has(e.key));
+    for (const e of removed) e.draining = true;
+    return removed;
   }
 
   /**

@@ -34,12 +34,12 @@ export interface EndpointLoad {
  * ```
  */
 export class Endpoint implements EndpointLoad {
-  /** The configured endpoint. */
-  readonly spec: EndpointSpec;
+  /** The configured endpoint (replaced by a reload that keeps the address). */
+  spec: EndpointSpec;
   /** `scheme://host:port`, the identity that live state is keyed by. */
   readonly key: string;
   /** The base path as bytes, put before every proxied HTTP target. */
-  readonly basePath: Uint8Array;
+  basePath: Uint8Array = new Uint8Array(0);
   /** In-flight requests or connections. */
   inFlight = 0;
   /** Health as last decided by the state machine. */
@@ -67,9 +67,21 @@ export class Endpoint implements EndpointLoad {
   constructor(spec: EndpointSpec, startUp: boolean, now: number) {
     this.spec = spec;
     this.key = endpointKey(spec);
-    this.basePath = new TextEncoder().encode(spec.basePath);
-    this.draining = spec.disabled === true;
     this.health = initialHealthState(startUp, now);
+    this.configure(spec, 0);
+  }
+
+  /**
+   * Takes the settings of a (re)loaded spec with the same address.
+   *
+   * @param spec The endpoint as configured now.
+   * @param maxInFlight Its tier's cap (0 = unlimited).
+   */
+  configure(spec: EndpointSpec, maxInFlight: number): void {
+    this.spec = spec;
+    this.basePath = new TextEncoder().encode(spec.basePath);
+    this.maxInFlight = maxInFlight;
+    this.draining = spec.disabled === true;
   }
 
   /**

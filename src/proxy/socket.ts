@@ -57,18 +57,21 @@ export class BufferedSocket {
   #onError: ((e: unknown) => void) | null = null;
 
   /**
+   * Wraps a connection.
+   *
    * @param conn The connection.
-   * @param size Read buffer size.
+   * @param buffer The read buffer, or its size to allocate one (pooled
+   *   buffers go back only after {@linkcode BufferedSocket.settle}).
    * @param onEarlyRead Called when a read started with {@linkcode readAhead}
    *   settles, with its byte count, null at end of stream, or -1 on error.
    */
   constructor(
     conn: Deno.Conn,
-    size: number,
+    buffer: Uint8Array | number,
     onEarlyRead: ((n: number | null) => void) | null = null,
   ) {
     this.conn = conn;
-    this.buf = new Uint8Array(size);
+    this.buf = typeof buffer === "number" ? new Uint8Array(buffer) : buffer;
     if (onEarlyRead !== null) {
       this.#onRead = onEarlyRead;
       this.#onError = () => onEarlyRead(-1);
@@ -132,6 +135,22 @@ export class BufferedSocket {
       return n;
     } finally {
       this.#pending = null;
+    }
+  }
+
+  /**
+   * Waits until no read is writing into the buffer any more (after
+   * {@linkcode close}), so that a pooled buffer can be handed out again.
+   *
+   * @returns Resolves when no read is in flight; never rejects.
+   */
+  async settle(): Promise<void> {
+    const p = this.#pending;
+    if (p === null) return;
+    try {
+      await p;
+    } catch {
+      // the read failed because the connection closed: that is the point
     }
   }
 

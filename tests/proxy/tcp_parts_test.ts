@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { tcpListener } from "../../src/config/schema.ts";
 import { Cluster, SYSTEM_RUNTIME } from "../../src/pool/cluster.ts";
-import { BufferPool } from "../../src/proxy/tcp/buffers.ts";
-import { applyTierCaps, tierOf } from "../../src/proxy/tcp/tiers.ts";
+import { BufferPool } from "../../src/proxy/buffers.ts";
+import { tierOf } from "../../src/proxy/tcp/tiers.ts";
 
 Deno.test("BufferPool reuses released buffers up to maxFree and ignores foreign sizes", () => {
   const pool = new BufferPool(1024, 2);
@@ -19,7 +19,7 @@ Deno.test("BufferPool reuses released buffers up to maxFree and ignores foreign 
   assert.throws(() => new BufferPool(0, 1), RangeError);
 });
 
-Deno.test("applyTierCaps() copies each tier's cap and each endpoint's disabled flag; a full tier is unavailable", () => {
+Deno.test("Cluster.update() applies each tier's cap and each endpoint's disabled flag; a full tier is unavailable", () => {
   const base =
     tcpListener("127.0.0.1:0", [["127.0.0.1:1", "127.0.0.1:2"], ["127.0.0.1:3"]]).cluster;
   const spec = {
@@ -35,8 +35,8 @@ Deno.test("applyTierCaps() copies each tier's cap and each endpoint's disabled f
     ],
   };
   const cluster = new Cluster(spec, SYSTEM_RUNTIME);
-  cluster.sites[0][1].draining = false; // as a reload that kept the endpoint would leave it
-  applyTierCaps(cluster);
+  cluster.sites[0][1].draining = false; // a reload that keeps the endpoint must set it again
+  cluster.update(spec);
   assert.deepEqual(cluster.endpoints.map((e) => [e.maxInFlight, e.draining]), [[1, false], [
     1,
     true,
@@ -53,4 +53,5 @@ Deno.test("applyTierCaps() copies each tier's cap and each endpoint's disabled f
   assert.equal(tierOf(cluster, cluster.sites[1][0]), 1);
   const removed = cluster.update({ ...spec, sites: [spec.sites[1]] });
   assert.equal(tierOf(cluster, removed[0]), -1);
+  assert.ok(removed.every((e) => e.draining), "removed endpoints drain");
 });

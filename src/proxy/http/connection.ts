@@ -10,7 +10,8 @@ import type { HttpListenerSpec } from "../../config/schema.ts";
 import type { Cluster } from "../../pool/cluster.ts";
 import { BufferedSocket, pipe, writeAll } from "../socket.ts";
 import { bytes, latin1 } from "./ascii.ts";
-import { ChunkedParser } from "./chunked.ts";
+import type { ChunkedParser } from "./chunked.ts";
+import { type ConnectionScratch, MAX_RESPONSE_HEADERS, type ScratchPool } from "./scratch.ts";
 import { HttpParseError } from "./errors.ts";
 import {
   findHeadEnd,
@@ -37,6 +38,8 @@ export interface HttpConnectionContext {
   readonly cluster: Cluster;
   /** Upstream keep-alive connections. */
   readonly pool: UpstreamPool;
+  /** Per-connection working memory, reused across connections. */
+  readonly scratch: ScratchPool;
   /** Whether the listener is draining (answer, then close). */
   readonly draining: boolean;
 }
@@ -44,7 +47,6 @@ export interface HttpConnectionContext {
 const IDLE = 0, HEAD = 1, TUNNEL = 2, WAITING = 3, STREAMING = 4;
 /** Largest response head accepted from an endpoint. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
-const MAX_RESPONSE_HEADERS = 256;
 const HEALTH_PATH = bytes("/v1/health");
 
 /**
@@ -75,11 +77,12 @@ export class HttpConnection {
   deadline = 0;
   #phase = IDLE;
   readonly #ctx: HttpConnectionContext;
+  readonly #scratch: ConnectionScratch;
   readonly #head: MessageHead;
-  readonly #res = new MessageHead(MAX_RESPONSE_HEADERS);
-  readonly #out = new ByteWriter(8192);
-  readonly #reqChunks = new ChunkedParser(400);
-  readonly #resChunks = new ChunkedParser(502);
+  readonly #res: MessageHead;
+  readonly #out: ByteWriter;
+  readonly #reqChunks: ChunkedParser;
+  readonly #resChunks: ChunkedParser;
   readonly #info: ForwardInfo;
   #upstream: UpstreamConn | null = null;
   #clientGone = false;
@@ -92,9 +95,13 @@ export class HttpConnection {
    */
   constructor(ctx: HttpConnectionContext, conn: Deno.Conn) {
     this.#ctx = ctx;
-    const limits = ctx.spec.limits;
-    this.client = new BufferedSocket(conn, limits.maxHeadBytes + 4096, this.#onClientEarlyRead);
-    this.#head = new MessageHead(limits.maxHeaders);
+    const s = this.#scratch = ctx.scratch.acquire();
+    this.client = new BufferedSocket(conn, s.buf, this.#onClientEarlyRead);
+    this.#head = s.head;
+    this.#res = s.res;
+    this.#out = s.out;
+    this.#reqChunks = s.reqChunks;
+    this.#resChunks = s.resChunks;
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.#info = { clientIp: bytes(addr.hostname ?? "unknown"), tls: false };
   }
@@ -144,6 +151,8 @@ export class HttpConnection {
       this.deadline = 0;
       this.#upstream?.close();
       this.client.close();
+      await this.client.settle();
+      this.#ctx.scratch.release(this.#scratch);
     }
   }
 
@@ -221,8 +230,7 @@ export class HttpConnection {
     const hasBody = head.chunked || head.contentLength > 0;
 
     if (
-      head.targetEnd - head.targetStart >= 10 &&
-      isHealthTarget(buf, head.targetStart, head.targetEnd)
+      head.targetEnd - head.pathStart >= 10 && isHealthTarget(buf, head.pathStart, head.targetEnd)
     ) {
       c.start = bodyStart + Math.max(bodyBuffered, 0);
       const state = this.#ctx.draining
@@ -410,7 +418,10 @@ export class HttpConnection {
       if (!this.#clientGone) this.#ctx.cluster.reportTransportFailure(up.endpoint);
       return DONE_CLOSE;
     }
-    if (framing !== "close" && !res.connectionClose && !this.#pumpError && !up.closed) {
+    // An HTTP/1.0 endpoint closes after the response unless it said keep-alive.
+    const upstreamKeeps = !res.connectionClose &&
+      (res.minorVersion === 1 || res.connectionKeepAlive);
+    if (framing !== "close" && upstreamKeeps && !this.#pumpError && !up.closed) {
       this.#upstream = null;
       this.#ctx.pool.give(up, Date.now());
     } else {
@@ -578,9 +589,17 @@ export class HttpConnection {
   }
 }
 
+const RARE_IDEMPOTENT = [bytes("PUT"), bytes("DELETE"), bytes("OPTIONS"), bytes("TRACE")];
+
+/** PUT, DELETE, OPTIONS and TRACE (GET and HEAD are tested inline), without making a string. */
 function isIdempotentRare(buf: Uint8Array, start: number, length: number): boolean {
-  const m = latin1(buf, start, start + length);
-  return m === "PUT" || m === "DELETE" || m === "OPTIONS" || m === "TRACE";
+  for (const m of RARE_IDEMPOTENT) {
+    if (m.length !== length) continue;
+    let same = true;
+    for (let i = 0; i < length && same; i++) same = buf[start + i] === m[i];
+    if (same) return true;
+  }
+  return false;
 }
 
 function isHealthTarget(buf: Uint8Array, start: number, end: number): boolean {
@@ -589,7 +608,7 @@ function isHealthTarget(buf: Uint8Array, start: number, end: number): boolean {
 }
 
 function requestPath(buf: Uint8Array, head: MessageHead): string {
-  const t = latin1(buf, head.targetStart, head.targetEnd);
+  const t = latin1(buf, head.pathStart, head.targetEnd);
   const q = t.indexOf("?");
   return q >= 0 ? t.slice(0, q) : t;
 }

@@ -8,6 +8,7 @@ import type { HttpListenerSpec } from "../../config/schema.ts";
 import type { Cluster } from "../../pool/cluster.ts";
 import { HttpConnection, type HttpConnectionContext } from "./connection.ts";
 import { UpstreamPool } from "./upstream_pool.ts";
+import { ScratchPool } from "./scratch.ts";
 
 /** Pause after a failed accept (other than the listener closing). */
 const ACCEPT_BACKOFF_MS = 50;
@@ -23,13 +24,11 @@ const ACCEPT_BACKOFF_MS = 50;
  * await proxy.close(5_000);
  * ```
  */
-export class HttpProxy implements HttpConnectionContext {
+export class HttpProxy {
   /** The listener's spec. */
   spec: HttpListenerSpec;
   /** Where requests go. */
   readonly cluster: Cluster;
-  /** Upstream keep-alive connections. */
-  readonly pool: UpstreamPool;
   /** True once closing: requests in flight finish, idle connections close. */
   draining = false;
   #listener: Deno.TcpListener | null = null;
@@ -37,19 +36,38 @@ export class HttpProxy implements HttpConnectionContext {
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #accepting: Promise<void> | null = null;
   #served: Promise<void>[] = [];
+  readonly #pool: UpstreamPool;
+  /** What each connection sees of this listener. */
+  readonly #context: HttpConnectionContext;
 
   /**
+   * Creates a listener; nothing is bound until {@linkcode HttpProxy.listen}.
+   *
    * @param spec The listener configuration.
    * @param cluster The cluster it serves.
    */
   constructor(spec: HttpListenerSpec, cluster: Cluster) {
     this.spec = spec;
     this.cluster = cluster;
-    this.pool = new UpstreamPool({
+    const pool = new UpstreamPool({
       maxIdlePerEndpoint: spec.limits.poolIdlePerEndpoint,
       idleMs: spec.limits.poolIdleMs,
       connectMs: spec.timeouts.connectMs,
     });
+    this.#pool = pool;
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    this.#context = {
+      get spec() {
+        return self.spec;
+      },
+      cluster,
+      pool,
+      scratch: new ScratchPool(spec.limits.maxHeadBytes + 4096, spec.limits.maxHeaders, 256),
+      get draining() {
+        return self.draining;
+      },
+    };
   }
 
   /** Connections open now. */
@@ -103,7 +121,7 @@ export class HttpProxy implements HttpConnectionContext {
       } catch {
         // the peer is already gone; serve() will notice
       }
-      const c = new HttpConnection(this, conn);
+      const c = new HttpConnection(this.#context, conn);
       this.#connections.add(c);
       const served = c.serve().finally(() => this.#connections.delete(c));
       if (this.#connections.size > 1024) this.#served = [];
@@ -117,7 +135,7 @@ export class HttpProxy implements HttpConnectionContext {
     for (const c of this.#connections) {
       if (c.deadline !== 0 && c.deadline <= now) c.expire();
     }
-    this.pool.sweep(now);
+    this.#pool.sweep(now);
   }
 
   /**
@@ -147,7 +165,7 @@ export class HttpProxy implements HttpConnectionContext {
     for (const c of this.#connections) c.client.close();
     await this.#allServed();
     clearInterval(this.#sweeper);
-    this.pool.closeAll();
+    this.#pool.closeAll();
   }
 
   async #allServed(): Promise<void> {

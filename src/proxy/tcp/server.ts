@@ -16,9 +16,9 @@ import {
 import type { TcpListenerSpec } from "../../config/schema.ts";
 import type { Cluster } from "../../pool/cluster.ts";
 import type { Endpoint } from "../../pool/endpoint.ts";
-import { BufferPool } from "./buffers.ts";
+import { BufferPool } from "../buffers.ts";
 import { TcpSession, type TcpSessionContext } from "./session.ts";
-import { applyTierCaps, tierOf } from "./tiers.ts";
+import { tierOf } from "./tiers.ts";
 
 /**
  * Options of {@linkcode TcpProxy} beyond its spec.
@@ -159,7 +159,6 @@ export class TcpProxy implements TcpSessionContext {
   #syncSites(): void {
     if (this.#sites === this.cluster.sites) return;
     this.#sites = this.cluster.sites;
-    applyTierCaps(this.cluster);
     for (const s of this.#sessions.keys()) {
       if (s.endpoint !== undefined) s.tier = tierOf(this.cluster, s.endpoint);
     }

@@ -12,7 +12,7 @@ import type { Cluster } from "../../pool/cluster.ts";
 import type { Endpoint } from "../../pool/endpoint.ts";
 import { encodeProxyHeader } from "../proxy_protocol.ts";
 import { BufferedSocket, pipe, writeAll } from "../socket.ts";
-import type { BufferPool } from "./buffers.ts";
+import type { BufferPool } from "../buffers.ts";
 import { tierOf } from "./tiers.ts";
 
 /**
@@ -21,14 +21,11 @@ import { tierOf } from "./tiers.ts";
  * written on, so an unchanged count means no byte moved that way.
  */
 class CountingSocket extends BufferedSocket {
-  /** The pooled read buffer (replaces the base class's own allocation). */
-  override readonly buf: Uint8Array;
   /** Reads started. */
   reads = 0;
 
   constructor(conn: Deno.Conn, buf: Uint8Array) {
-    super(conn, 0);
-    this.buf = buf;
+    super(conn, buf);
   }
 
   override fill(): Promise<number | null> {

@@ -15,7 +15,6 @@ import type { UdpListenerSpec } from "../../config/schema.ts";
 import { bindUdpSocket, udpLocalAddress } from "../../health/udp_probe.ts";
 import type { Cluster } from "../../pool/cluster.ts";
 import type { Endpoint } from "../../pool/endpoint.ts";
-import { applyTierCaps } from "../tcp/tiers.ts";
 
 /** Datagrams kept per flow while its upstream socket is still connecting. */
 const MAX_QUEUED = 64;
@@ -219,7 +218,6 @@ export class UdpProxy {
     if (this.#sites === this.cluster.sites) return;
     this.#sites = this.cluster.sites;
     this.#live = new Set(this.cluster.endpoints);
-    applyTierCaps(this.cluster);
   }
 
   #sweep(): void {

@@ -1,0 +1,168 @@
+/**
+ * Least privilege: the exact Deno permissions a configuration needs, and a
+ * check at startup that says which flag is missing before any listener binds.
+ *
+ * @module
+ */
+
+import type { SidecarConfig } from "./schema.ts";
+
+/**
+ * The permissions a configuration needs, as `deno run` values.
+ *
+ * @example Usage
+ * ```ts
+ * import type { RequiredPermissions } from "./permissions.ts";
+ * const p: RequiredPermissions = { net: [{ value: "127.0.0.1:8080", why: "listen" }], read: [], env: [] };
+ * ```
+ */
+export interface RequiredPermissions {
+  /** `--allow-net` entries (host:port), each with the reason. */
+  readonly net: readonly { readonly value: string; readonly why: string }[];
+  /** `--allow-read` entries (paths). */
+  readonly read: readonly { readonly value: string; readonly why: string }[];
+  /** `--allow-env` entries (variable names). */
+  readonly env: readonly { readonly value: string; readonly why: string }[];
+}
+
+/**
+ * Where the configuration came from, for the read and env permissions.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ConfigSources } from "./permissions.ts";
+ * const s: ConfigSources = { files: ["sidekick.yaml"], env: ["SIDEKICK_SITES"], yaml: true };
+ * ```
+ */
+export interface ConfigSources {
+  /** Files read (the config file). */
+  readonly files?: readonly string[];
+  /** Environment variables the configuration was read from. */
+  readonly env?: readonly string[];
+  /** Whether YAML is parsed (the yaml package reads LOG_TOKENS and LOG_STREAM). */
+  readonly yaml?: boolean;
+}
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Computes the permissions a configuration needs.
+ *
+ * @param config The configuration.
+ * @param sources Files and variables it came from.
+ * @returns Deduplicated entries in a stable order.
+ *
+ * @example Usage
+ * ```ts
+ * import { requiredPermissions } from "./permissions.ts";
+ * import { httpListener } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * const p = requiredPermissions({ listeners: [httpListener(":8080", [["http://10.0.0.1:9000"]])] });
+ * assert.deepEqual(p.net.map((e) => e.value), ["0.0.0.0:8080", "10.0.0.1:9000"]);
+ * ```
+ */
+export function requiredPermissions(
+  config: SidecarConfig,
+  sources: ConfigSources = {},
+): RequiredPermissions {
+  const net = new Map<string, string>();
+  const read = new Map<string, string>();
+  const env = new Map<string, string>();
+  for (const l of config.listeners) {
+    const where = hostPort(l.hostname, l.port);
+    if (!net.has(where)) net.set(where, `listen (${l.kind} listener '${l.name}')`);
+    for (const site of l.cluster.sites) {
+      for (const e of site.endpoints) {
+        const key = hostPort(e.host, e.port);
+        if (!net.has(key)) net.set(key, `reach endpoint ${e.scheme}://${key}`);
+        const h = l.cluster.health;
+        if (h.active && h.port > 0 && (h.kind ?? "http") === "http") {
+          const probe = hostPort(e.host, h.port);
+          if (!net.has(probe)) net.set(probe, `health-check ${e.host} on port ${h.port}`);
+        }
+      }
+    }
+    if (l.kind === "http") {
+      for (
+        const [file, why] of [
+          [l.tls?.certFile, "server certificate"],
+          [l.tls?.keyFile, "server key"],
+          [l.upstreamTls?.caFile, "CA certificate"],
+          [l.upstreamTls?.certFile, "client certificate"],
+          [l.upstreamTls?.keyFile, "client key"],
+        ] as const
+      ) {
+        if (file !== undefined && !read.has(file)) read.set(file, why);
+      }
+    }
+  }
+  for (const f of sources.files ?? []) if (!read.has(f)) read.set(f, "configuration file");
+  for (const v of sources.env ?? []) {
+    if (!env.has(v)) env.set(v, "configuration from the environment");
+  }
+  if (sources.yaml) {
+    env.set("LOG_TOKENS", "read by the yaml parser");
+    env.set("LOG_STREAM", "read by the yaml parser");
+  }
+  const list = (m: Map<string, string>) => [...m].map(([value, why]) => ({ value, why }));
+  return { net: list(net), read: list(read), env: list(env) };
+}
+
+/**
+ * The `deno run` flags for a set of permissions.
+ *
+ * @param p The permissions.
+ * @returns Flags such as `--allow-net=a:1,b:2`.
+ *
+ * @example Usage
+ * ```ts
+ * import { permissionFlags } from "./permissions.ts";
+ * permissionFlags({ net: [{ value: "127.0.0.1:8080", why: "" }], read: [], env: [] }); // ["--allow-net=127.0.0.1:8080"]
+ * ```
+ */
+export function permissionFlags(p: RequiredPermissions): string[] {
+  const flags: string[] = [];
+  if (p.net.length > 0) flags.push(`--allow-net=${p.net.map((e) => e.value).join(",")}`);
+  if (p.read.length > 0) flags.push(`--allow-read=${p.read.map((e) => e.value).join(",")}`);
+  if (p.env.length > 0) flags.push(`--allow-env=${p.env.map((e) => e.value).join(",")}`);
+  return flags;
+}
+
+/**
+ * Finds the first permission the process lacks, before anything binds.
+ *
+ * @param p The permissions needed.
+ * @returns One line naming the flag and the value to add, or null when all are granted.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { missingPermission, requiredPermissions } from "./permissions.ts";
+ * const line = missingPermission(requiredPermissions(config));
+ * if (line !== null) { console.error(line); Deno.exit(1); }
+ * ```
+ */
+export function missingPermission(p: RequiredPermissions): string | null {
+  for (const e of p.net) {
+    if (Deno.permissions.querySync({ name: "net", host: e.value }).state !== "granted") {
+      return `sidekick: missing permission --allow-net=${e.value} (to ${e.why}); ` +
+        `run with ${permissionFlags(p).join(" ")}`;
+    }
+  }
+  for (const e of p.read) {
+    if (Deno.permissions.querySync({ name: "read", path: e.value }).state !== "granted") {
+      return `sidekick: missing permission --allow-read=${e.value} (${e.why}); run with ${
+        permissionFlags(p).join(" ")
+      }`;
+    }
+  }
+  for (const e of p.env) {
+    if (Deno.permissions.querySync({ name: "env", variable: e.value }).state !== "granted") {
+      return `sidekick: missing permission --allow-env=${e.value} (${e.why}); run with ${
+        permissionFlags(p).join(" ")
+      }`;
+    }
+  }
+  return null;
+}
