@@ -29,8 +29,6 @@ export type { HealthEvent } from "./src/health/checker.ts";
 export type { Runtime } from "./src/pool/cluster.ts";
 export type { RandomSource } from "./src/balance/policy.ts";
 export { HttpProxy } from "./src/proxy/http/server.ts";
-export type { HttpConnectionContext } from "./src/proxy/http/connection.ts";
-export { UpstreamPool, type UpstreamPoolOptions } from "./src/proxy/http/upstream_pool.ts";
 export { Cluster } from "./src/pool/cluster.ts";
 export { Endpoint, type EndpointLoad } from "./src/pool/endpoint.ts";
 export type { HealthState } from "./src/health/state.ts";
