@@ -1,7 +1,10 @@
 /**
  * The active health loop of a cluster: every endpoint is probed at once, then
  * every `interval + random[0, interval)`, and each result goes through the
- * state machine. Every timer is owned and stopped by {@linkcode HealthChecker.stop}.
+ * state machine. With optimistic checks (minio's `--health-optimistic`) an
+ * endpoint that is up is not probed any more until real traffic sees a
+ * transport error on it. Every timer is owned and stopped by
+ * {@linkcode HealthChecker.stop}.
  *
  * @module
  */
@@ -52,7 +55,12 @@ export class HealthChecker {
   readonly #probe: Probe;
   readonly #timers = new Map<Endpoint, ReturnType<typeof setTimeout>>();
   readonly #running = new Set<Promise<void>>();
+  /** Endpoints with a probe in flight. */
+  readonly #probing = new Set<Endpoint>();
+  /** Endpoints that optimistic checking stopped probing (up). */
+  readonly #resting = new Set<Endpoint>();
   readonly #ac = new AbortController();
+  readonly #subscription: Disposable;
 
   /**
    * @param cluster The cluster whose endpoints are probed.
@@ -71,10 +79,40 @@ export class HealthChecker {
     this.#onEvent = onEvent;
     this.#probe = probe ?? ((endpoint, signal) => {
       const h = cluster.spec.health;
-      const site = cluster.spec.sites.find((s) => s.endpoints.some((e) => e === endpoint.spec));
-      const path = endpoint.spec.basePath + (site?.healthPath ?? h.path);
-      return probeHttp(endpoint.spec, { path, port: h.port, timeoutMs: h.timeoutMs, signal });
+      return probeHttp(endpoint.spec, {
+        path: endpoint.spec.basePath + endpoint.healthPath,
+        port: h.port,
+        timeoutMs: h.timeoutMs,
+        signal,
+        tls: cluster.tls,
+        statuses: h.statuses,
+      });
     });
+    this.#subscription = cluster.onEndpointDown((e, reason) => this.#trafficDown(e, reason));
+  }
+
+  /** Real traffic took an endpoint down: log it, and probe it again if probing had stopped. */
+  #trafficDown(endpoint: Endpoint, reason: string): void {
+    if (this.#ac.signal.aborted) return;
+    this.#emit({ endpoint: endpoint.key, status: "down", detail: reason, downtimeMs: 0 });
+    if (this.#resting.delete(endpoint)) this.#schedule(endpoint);
+  }
+
+  #emit(event: HealthEvent): void {
+    try {
+      this.#onEvent(event);
+    } catch {
+      // a hook cannot break the loop
+    }
+  }
+
+  #schedule(endpoint: Endpoint): void {
+    if (this.#ac.signal.aborted || this.#timers.has(endpoint) || this.#probing.has(endpoint)) {
+      return;
+    }
+    const h = this.#cluster.spec.health;
+    const delay = h.intervalMs + this.#runtime.random() * h.intervalMs;
+    this.#timers.set(endpoint, setTimeout(() => this.#check(endpoint), delay));
   }
 
   /**
@@ -95,11 +133,27 @@ export class HealthChecker {
         this.#timers.delete(e);
       }
     }
-    for (const e of live) if (!this.#timers.has(e)) this.#check(e);
+    for (const e of this.#resting) if (!live.has(e)) this.#resting.delete(e);
+    for (const e of live) {
+      if (!this.#timers.has(e) && !this.#probing.has(e) && !this.#resting.has(e)) this.#check(e);
+    }
+  }
+
+  /**
+   * Whether an endpoint is being probed (a probe in flight or scheduled);
+   * false for an up endpoint that optimistic checking rests.
+   *
+   * @param endpoint The endpoint.
+   * @returns True while probes go on for it.
+   */
+  isProbing(endpoint: Endpoint): boolean {
+    return this.#timers.has(endpoint) || this.#probing.has(endpoint);
   }
 
   async #check(endpoint: Endpoint): Promise<void> {
-    if (this.#ac.signal.aborted) return;
+    this.#timers.delete(endpoint);
+    if (this.#ac.signal.aborted || this.#probing.has(endpoint)) return;
+    this.#probing.add(endpoint);
     const run = this.#probeOnce(endpoint);
     this.#running.add(run);
     try {
@@ -110,22 +164,32 @@ export class HealthChecker {
   }
 
   async #probeOnce(endpoint: Endpoint): Promise<void> {
-    const result = await this.#probe(endpoint, this.#ac.signal);
+    let result;
+    try {
+      result = await this.#probe(endpoint, this.#ac.signal);
+    } catch (e) {
+      result = { passed: false, detail: e instanceof Error ? e.message : String(e) };
+    } finally {
+      this.#probing.delete(endpoint);
+    }
     if (this.#ac.signal.aborted) return;
     const h = this.#cluster.spec.health;
     const now = this.#runtime.now();
     const before = endpoint.health;
-    endpoint.health = nextHealthState(before, result.passed, h, now);
-    if (endpoint.health.status !== before.status) {
-      this.#onEvent({
+    if (this.#cluster.setHealth(endpoint, nextHealthState(before, result.passed, h, now))) {
+      this.#emit({
         endpoint: endpoint.key,
         status: endpoint.health.status,
         detail: result.detail,
         downtimeMs: endpoint.health.status === "up" ? now - before.since : 0,
       });
     }
-    const delay = h.intervalMs + this.#runtime.random() * h.intervalMs;
-    this.#timers.set(endpoint, setTimeout(() => this.#check(endpoint), delay));
+    // Optimistic: an endpoint that is up rests until traffic fails on it.
+    if (h.optimistic === true && endpoint.health.status === "up") {
+      this.#resting.add(endpoint);
+      return;
+    }
+    this.#schedule(endpoint);
   }
 
   /**
@@ -134,6 +198,7 @@ export class HealthChecker {
    * @returns Resolves when no probe is running.
    */
   async stop(): Promise<void> {
+    this.#subscription[Symbol.dispose]();
     this.#ac.abort();
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();

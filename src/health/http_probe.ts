@@ -1,12 +1,43 @@
 /**
  * One active HTTP health probe over a raw socket: `GET path`, pass when the
- * status is 200. Raw sockets rather than fetch, so HTTP_PROXY and fetch's
- * blocked ports never apply.
+ * status is in the healthy set (200 by default, like minio/sidekick).
+ * Raw sockets rather than fetch, so HTTP_PROXY and fetch's blocked ports
+ * never apply; https endpoints use the same TLS settings as the proxy.
+ * Redirects are not followed (minio/sidekick's Go client follows up to 10):
+ * add the 3xx statuses to the healthy set to accept them.
  *
  * @module
  */
 
 import type { EndpointSpec } from "../config/schema.ts";
+import { dialEndpoint, type UpstreamTls } from "../pool/dial.ts";
+
+/** The default healthy set: exactly 200. */
+export const DEFAULT_HEALTHY_STATUSES: readonly (readonly [number, number])[] = [[200, 200]];
+
+/**
+ * Whether a status is in a set of inclusive ranges.
+ *
+ * @param status The status.
+ * @param ranges Inclusive ranges; an empty list means the default, exactly 200.
+ * @returns True when healthy.
+ *
+ * @example Usage
+ * ```ts
+ * import { isHealthyStatus } from "./http_probe.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(isHealthyStatus(204, [[200, 299]]), true);
+ * assert.equal(isHealthyStatus(204, []), false);
+ * ```
+ */
+export function isHealthyStatus(
+  status: number,
+  ranges: readonly (readonly [number, number])[],
+): boolean {
+  if (ranges.length === 0) return status === 200;
+  for (const [lo, hi] of ranges) if (status >= lo && status <= hi) return true;
+  return false;
+}
 
 const decoder = new TextDecoder();
 
@@ -44,8 +75,10 @@ export interface HttpProbeOptions {
   readonly timeoutMs: number;
   /** Cancels the probe (shutdown). */
   readonly signal?: AbortSignal;
-  /** CA certificates for https endpoints. */
-  readonly caCerts?: readonly string[];
+  /** TLS settings for https endpoints (the proxy's). */
+  readonly tls?: UpstreamTls;
+  /** Statuses that pass, as inclusive ranges. @default [[200, 200]] */
+  readonly statuses?: readonly (readonly [number, number])[];
 }
 
 /**
@@ -71,6 +104,7 @@ export async function probeHttp(
   const onAbort = () => ac.abort();
   options.signal?.addEventListener("abort", onAbort);
   let conn: Deno.Conn | undefined;
+  const started = Date.now();
   const timer = setTimeout(() => {
     ac.abort();
     try {
@@ -82,14 +116,13 @@ export async function probeHttp(
   }, options.timeoutMs);
   const port = options.port || endpoint.port;
   try {
-    const tcp = await Deno.connect({ hostname: endpoint.host, port, signal: ac.signal });
-    conn = tcp;
-    if (endpoint.scheme === "https") {
-      conn = await Deno.startTls(tcp, {
-        hostname: endpoint.host,
-        caCerts: options.caCerts ? [...options.caCerts] : undefined,
-      });
-    }
+    conn = await dialEndpoint(endpoint, {
+      port,
+      timeoutMs: options.timeoutMs,
+      tls: options.tls,
+      signal: ac.signal,
+    });
+    if (ac.signal.aborted) throw new Deno.errors.TimedOut("probe deadline");
     const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
     const request = `GET ${options.path} HTTP/1.1\r\nHost: ${host}:${port}\r\n` +
       `User-Agent: sidekick-health\r\nAccept: */*\r\nConnection: close\r\n\r\n`;
@@ -104,9 +137,16 @@ export async function probeHttp(
     const line = decoder.decode(buf.subarray(0, got)).split("\r\n", 1)[0];
     const m = /^HTTP\/1\.[01] (\d{3})/.exec(line);
     if (m === null) return { passed: false, detail: "no HTTP status line in the reply" };
-    return { passed: m[1] === "200", detail: `status ${m[1]}` };
+    const status = Number(m[1]);
+    return {
+      passed: isHealthyStatus(status, options.statuses ?? DEFAULT_HEALTHY_STATUSES),
+      detail: `status ${status}`,
+    };
   } catch (e) {
-    if (ac.signal.aborted) {
+    if (
+      ac.signal.aborted ||
+      (e instanceof Deno.errors.TimedOut && Date.now() - started >= options.timeoutMs)
+    ) {
       return {
         passed: false,
         detail: options.signal?.aborted ? "cancelled" : `timed out after ${options.timeoutMs} ms`,

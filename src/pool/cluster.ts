@@ -8,9 +8,10 @@
  */
 
 import type { ClusterSpec } from "../config/schema.ts";
-import { selectEndpoint } from "../balance/failover.ts";
+import { failbackFloor, selectEndpoint } from "../balance/failover.ts";
 import { createPolicy, type Policy, type RandomSource } from "../balance/policy.ts";
-import { markDown } from "../health/state.ts";
+import { type HealthState, markDown } from "../health/state.ts";
+import type { UpstreamTls } from "./dial.ts";
 import { Endpoint, endpointKey } from "./endpoint.ts";
 
 /**
@@ -33,6 +34,18 @@ export interface Runtime {
 export const SYSTEM_RUNTIME: Runtime = { now: Date.now, random: Math.random };
 
 /**
+ * Called when real traffic takes an endpoint down (a transport error while
+ * it was up).
+ *
+ * @example Usage
+ * ```ts
+ * import type { EndpointDownListener } from "./cluster.ts";
+ * const onDown: EndpointDownListener = (endpoint, reason) => console.error(endpoint.key, reason);
+ * ```
+ */
+export type EndpointDownListener = (endpoint: Endpoint, reason: string) => void;
+
+/**
  * Live endpoints of one cluster.
  *
  * @example Usage
@@ -52,11 +65,21 @@ export class Cluster {
   sites: Endpoint[][] = [];
   /** The spec in force. */
   spec: ClusterSpec;
+  /**
+   * TLS toward the https endpoints, for the proxy and the health probes alike
+   * (set by whoever loads the listener's upstream TLS files).
+   */
+  tls: UpstreamTls | undefined = undefined;
   readonly #runtime: Runtime;
   #policies: Policy[] = [];
   #now = 0;
   #serials = 0;
   #serial = 0;
+  readonly #downListeners = new Set<EndpointDownListener>();
+  /** Per site: since when it has been available without a break (ms), or -1 (fail-back delay only). */
+  #since: number[] = [];
+  /** The best site allowed to serve last time (fail-back delay only). */
+  #floor = -1;
   readonly #eligible = (e: Endpoint): boolean =>
     e.triedSerial !== this.#serial && e.isAvailable(this.#now);
 
@@ -99,9 +122,13 @@ export class Cluster {
         seen.add(key);
         const endpoint = old.get(key) ?? new Endpoint(e, !spec.health.active, now);
         endpoint.configure(e, site.maxConnections ?? 0);
+        endpoint.healthPath = site.healthPath ?? spec.health.path;
         return [endpoint];
       })
     );
+    // A reload is not a recovery: sites available now count as settled.
+    this.#since = this.sites.map((site) => site.some((e) => e.isUp(now)) ? now - 1e12 : -1);
+    this.#floor = -1;
     while (this.#policies.length < this.sites.length) {
       this.#policies.push(createPolicy(spec.policy));
     }
@@ -127,10 +154,77 @@ export class Cluster {
    */
   pick(serial: number): Endpoint | undefined {
     this.#serial = serial;
-    this.#now = this.#runtime.now();
-    const e = selectEndpoint(this.sites, this.#policies, this.#eligible, this.#runtime.random);
+    const now = this.#now = this.#runtime.now();
+    let from = 0;
+    const delay = this.spec.failbackDelayMs ?? 0;
+    if (delay > 0) {
+      this.#trackSites(now);
+      from = this.#floor = failbackFloor(this.#since, this.#floor, now, delay);
+      if (from < 0) return undefined;
+    }
+    const e = selectEndpoint(
+      this.sites,
+      this.#policies,
+      this.#eligible,
+      this.#runtime.random,
+      from,
+    );
     if (e !== undefined) e.triedSerial = serial;
     return e;
+  }
+
+  /**
+   * The site that serves new requests first: the first available one, or
+   * with a fail-back delay the one {@linkcode failbackFloor} allows.
+   *
+   * @returns Its index, or -1 when no site is available.
+   */
+  servingSite(): number {
+    const now = this.#runtime.now();
+    const delay = this.spec.failbackDelayMs ?? 0;
+    if (delay > 0) {
+      this.#trackSites(now);
+      return failbackFloor(this.#since, this.#floor, now, delay);
+    }
+    return this.sites.findIndex((site) => site.some((e) => e.isUp(now)));
+  }
+
+  /** Notes which sites became available or stopped being so. */
+  #trackSites(now: number): void {
+    const since = this.#since;
+    for (let s = 0; s < this.sites.length; s++) {
+      const site = this.sites[s];
+      let up = false;
+      for (let i = 0; i < site.length && !up; i++) up = site[i].isUp(now);
+      if (!up) since[s] = -1;
+      else if (since[s] < 0) since[s] = now;
+    }
+  }
+
+  /**
+   * Sets an endpoint's health, as probes decide it; a change of status is
+   * counted on the endpoint and noted for the fail-back delay.
+   *
+   * @param endpoint The endpoint.
+   * @param next Its new health state.
+   * @returns Whether the status changed.
+   */
+  setHealth(endpoint: Endpoint, next: HealthState): boolean {
+    const changed = endpoint.setHealth(next);
+    if (changed && (this.spec.failbackDelayMs ?? 0) > 0) this.#trackSites(this.#runtime.now());
+    return changed;
+  }
+
+  /**
+   * Subscribes to endpoints that real traffic takes down. A listener that
+   * throws does not stop the others.
+   *
+   * @param listener Called with the endpoint and what failed.
+   * @returns Unsubscribes when disposed.
+   */
+  onEndpointDown(listener: EndpointDownListener): Disposable {
+    this.#downListeners.add(listener);
+    return { [Symbol.dispose]: () => this.#downListeners.delete(listener) };
   }
 
   /**
@@ -145,14 +239,28 @@ export class Cluster {
 
   /**
    * A transport error on real traffic (refused, reset, timeout): down until
-   * a probe passes, or ejected for a while when probes are off.
+   * a probe passes, or ejected for a while when probes are off. When probes
+   * are on and the endpoint was up, the down listeners hear of it (the health
+   * checker then logs it, and with optimistic checks starts probing again).
    *
    * @param endpoint The endpoint that failed.
+   * @param reason What failed, for logs. @default "transport error"
    */
-  reportTransportFailure(endpoint: Endpoint): void {
+  reportTransportFailure(endpoint: Endpoint, reason = "transport error"): void {
     const now = this.#runtime.now();
     endpoint.failures++;
-    if (this.spec.health.active) endpoint.health = markDown(endpoint.health, now);
-    else endpoint.ejectedUntil = now + this.spec.health.ejectMs;
+    if (!this.spec.health.active) {
+      endpoint.ejectedUntil = now + this.spec.health.ejectMs;
+      if ((this.spec.failbackDelayMs ?? 0) > 0) this.#trackSites(now);
+      return;
+    }
+    if (!this.setHealth(endpoint, markDown(endpoint.health, now))) return;
+    for (const listener of this.#downListeners) {
+      try {
+        listener(endpoint, reason);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
   }
 }

@@ -10,6 +10,27 @@ import type { EndpointSpec } from "../config/schema.ts";
 import { type HealthState, initialHealthState } from "../health/state.ts";
 
 /**
+ * Upper bounds (seconds) of the request duration histogram kept per
+ * endpoint; one more bucket, `+Inf`, counts everything.
+ */
+export const DURATION_BUCKETS: readonly number[] = [
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+];
+
+/**
  * What a balancing policy may read of an endpoint.
  *
  * @example Usage
@@ -56,6 +77,22 @@ export class Endpoint implements EndpointLoad {
   requests = 0;
   /** Transport failures seen on this endpoint, for stats. */
   failures = 0;
+  /** Requests answered with a status >= 400, and attempts that failed in transport. */
+  errors = 0;
+  /** Bytes received from clients for requests sent here (heads and bodies). */
+  rxBytes = 0;
+  /** Bytes sent to clients for requests sent here (heads and bodies). */
+  txBytes = 0;
+  /** Times the health status went from down to up. */
+  wentUp = 0;
+  /** Times the health status went from up to down. */
+  wentDown = 0;
+  /** Request durations: counts per {@linkcode DURATION_BUCKETS} bound (not cumulative), then +Inf. */
+  readonly durationCounts: Float64Array = new Float64Array(DURATION_BUCKETS.length + 1);
+  /** Sum of the request durations (seconds). */
+  durationSum = 0;
+  /** The health check path of this endpoint's site (base path not included). */
+  healthPath = "/";
 
   /**
    * Creates an endpoint with fresh live state.
@@ -82,6 +119,46 @@ export class Endpoint implements EndpointLoad {
     this.basePath = new TextEncoder().encode(spec.basePath);
     this.maxInFlight = maxInFlight;
     this.draining = spec.disabled === true;
+  }
+
+  /**
+   * Replaces the health state, counting a change of status.
+   *
+   * @param next The new state.
+   * @returns Whether the status (up or down) changed.
+   */
+  setHealth(next: HealthState): boolean {
+    const changed = next.status !== this.health.status;
+    this.health = next;
+    if (changed) {
+      if (next.status === "up") this.wentUp++;
+      else this.wentDown++;
+    }
+    return changed;
+  }
+
+  /**
+   * Records the duration of one request in the histogram.
+   *
+   * @param seconds How long the request took.
+   */
+  observe(seconds: number): void {
+    const b = DURATION_BUCKETS;
+    let i = 0;
+    while (i < b.length && seconds > b[i]) i++;
+    this.durationCounts[i]++;
+    this.durationSum += seconds;
+  }
+
+  /**
+   * Whether the endpoint is up as far as health goes: probes pass, not
+   * ejected, not draining (its tier cap not considered).
+   *
+   * @param now The current time (ms).
+   * @returns True when it would take traffic if it had room.
+   */
+  isUp(now: number): boolean {
+    return this.health.status === "up" && this.ejectedUntil <= now && !this.draining;
   }
 
   /**

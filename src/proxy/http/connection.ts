@@ -1,34 +1,46 @@
 /**
  * One client connection of the HTTP proxy: reads request heads, forwards each
  * request to an endpoint and streams the response back, in order, until
- * either side closes. Heads are parsed in place; bodies stream chunk by chunk.
+ * either side closes. Heads are parsed in place; bodies stream chunk by chunk
+ * (see `relay.ts`). Per request it counts bytes and time on the endpoint
+ * (a few adds), and builds a trace record only when tracing is on.
  *
  * @module
  */
 
 import type { HttpListenerSpec } from "../../config/schema.ts";
 import type { Cluster } from "../../pool/cluster.ts";
-import { BufferedSocket, pipe, writeAll } from "../socket.ts";
+import { BufferedSocket, writeAll } from "../socket.ts";
 import { bytes, latin1 } from "./ascii.ts";
 import type { ChunkedParser } from "./chunked.ts";
-import { type ConnectionScratch, MAX_RESPONSE_HEADERS, type ScratchPool } from "./scratch.ts";
+import type { ConnectionScratch, ScratchPool } from "./scratch.ts";
 import { HttpParseError } from "./errors.ts";
+import { findHeadEnd, type MessageHead, parseRequestHead } from "./head.ts";
 import {
-  findHeadEnd,
-  MessageHead,
-  parseRequestHead,
-  parseResponseHead,
-  responseHasNoBody,
-} from "./head.ts";
-import { ALL_OFFLINE, backendDownResponse, healthResponse, textResponse } from "./responses.ts";
-import { type UpstreamConn, type UpstreamPool } from "./upstream_pool.ts";
+  DONE_CLOSE,
+  DONE_KEEP,
+  FAILED,
+  FAILED_BLAMELESS,
+  forward,
+  RETRY,
+  RETRY_BLAMELESS,
+} from "./forward.ts";
+import { ExchangeState, HEAD, IDLE, sendToClient, WAITING } from "./relay.ts";
 import {
-  ByteWriter,
-  type ForwardInfo,
-  type ResponseFraming,
-  writeClientResponseHead,
-  writeUpstreamRequestHead,
-} from "./writer.ts";
+  ALL_OFFLINE,
+  backendDownResponse,
+  bodyResponse,
+  certificatesResponse,
+  healthResponse,
+  ownRoute,
+  ROUTE_HEALTH,
+  ROUTE_METRICS,
+  ROUTE_PROXY,
+  textResponse,
+} from "./responses.ts";
+import { captureRequest, emitTrace, type HttpTracer } from "./trace.ts";
+import type { UpstreamPool } from "./upstream_pool.ts";
+import { type ByteWriter, type ForwardInfo, writeUpstreamRequestHead } from "./writer.ts";
 
 /** What a connection needs from its listener. */
 export interface HttpConnectionContext {
@@ -42,24 +54,15 @@ export interface HttpConnectionContext {
   readonly scratch: ScratchPool;
   /** Whether the listener is draining (answer, then close). */
   readonly draining: boolean;
+  /** Whether clients connect over TLS (X-Forwarded-Proto). */
+  readonly tls: boolean;
+  /** Request tracing, or null when off. */
+  readonly tracer: HttpTracer | null;
+  /** Renders `/.prometheus/metrics`. */
+  readonly metrics: () => { readonly contentType: string; readonly body: string };
+  /** The PEM served at `/v1/certificates`, or null. */
+  readonly certificates: string | null;
 }
-
-const IDLE = 0, HEAD = 1, TUNNEL = 2, WAITING = 3, STREAMING = 4;
-/** Largest response head accepted from an endpoint. */
-const MAX_RESPONSE_HEAD = 64 * 1024;
-const HEALTH_PATH = bytes("/v1/health");
-
-/**
- * Outcomes of forwarding one request to one endpoint. RETRY and FAILED count
- * against the endpoint (a transport error); the _BLAMELESS ones do not (a
- * stale pooled connection, a client that went away, a malformed response).
- */
-const DONE_KEEP = 0,
-  DONE_CLOSE = 1,
-  RETRY = 2,
-  RETRY_BLAMELESS = 3,
-  FAILED = 4,
-  FAILED_BLAMELESS = 5;
 
 /**
  * Serves one accepted client connection.
@@ -73,21 +76,14 @@ const DONE_KEEP = 0,
 export class HttpConnection {
   /** The client side. */
   readonly client: BufferedSocket;
-  /** When the current phase must end (ms since epoch; 0 = none); enforced by the listener's sweeper. */
-  deadline = 0;
-  #phase = IDLE;
   readonly #ctx: HttpConnectionContext;
   readonly #scratch: ConnectionScratch;
   readonly #head: MessageHead;
-  readonly #res: MessageHead;
   readonly #out: ByteWriter;
   readonly #reqChunks: ChunkedParser;
-  readonly #resChunks: ChunkedParser;
   readonly #info: ForwardInfo;
-  #upstream: UpstreamConn | null = null;
-  #clientGone = false;
-  #timedOut = false;
-  #pumpError = false;
+  readonly #clientIp: string;
+  readonly #x = new ExchangeState();
 
   /**
    * @param ctx The listener.
@@ -98,35 +94,39 @@ export class HttpConnection {
     const s = this.#scratch = ctx.scratch.acquire();
     this.client = new BufferedSocket(conn, s.buf, this.#onClientEarlyRead);
     this.#head = s.head;
-    this.#res = s.res;
     this.#out = s.out;
     this.#reqChunks = s.reqChunks;
-    this.#resChunks = s.resChunks;
     const addr = conn.remoteAddr as Deno.NetAddr;
-    this.#info = { clientIp: bytes(addr.hostname ?? "unknown"), tls: false };
+    this.#clientIp = addr.hostname ?? "unknown";
+    this.#info = { clientIp: bytes(this.#clientIp), tls: ctx.tls };
   }
 
   readonly #onClientEarlyRead = (n: number | null): void => {
-    if ((n === null || n < 0) && this.#phase >= WAITING) {
-      this.#clientGone = true;
-      this.#upstream?.close();
+    if ((n === null || n < 0) && this.#x.phase >= WAITING) {
+      this.#x.clientGone = true;
+      this.#x.upstream?.close();
     }
   };
 
+  /** When the current phase must end (ms since epoch; 0 = none); enforced by the listener's sweeper. */
+  get deadline(): number {
+    return this.#x.deadline;
+  }
+
   /** Called by the sweeper when {@linkcode deadline} has passed. */
   expire(): void {
-    this.deadline = 0;
-    if (this.#phase === WAITING) {
-      this.#timedOut = true;
-      this.#upstream?.close();
-    } else if (this.#phase <= HEAD) {
+    this.#x.deadline = 0;
+    if (this.#x.phase === WAITING) {
+      this.#x.timedOut = true;
+      this.#x.upstream?.close();
+    } else if (this.#x.phase <= HEAD) {
       this.client.close();
     }
   }
 
   /** Whether the connection is between requests (may be closed at once when draining). */
   get idle(): boolean {
-    return this.#phase === IDLE;
+    return this.#x.phase === IDLE;
   }
 
   /** Serves requests until the connection ends. Never rejects. */
@@ -136,6 +136,7 @@ export class HttpConnection {
         const end = await this.#readHead();
         if (end < 0) break;
         const c = this.client;
+        const headStart = c.start;
         try {
           parseRequestHead(c.buf, c.start, end, this.#head, this.#ctx.spec.limits);
         } catch (e) {
@@ -143,17 +144,37 @@ export class HttpConnection {
           await writeAll(c.conn, textResponse(e.status, e.message, true));
           break;
         }
-        if (!(await this.#exchange())) break;
+        const tracer = this.#ctx.tracer;
+        this.#x.begin(end - headStart, tracer !== null);
+        let keep = false;
+        try {
+          keep = await this.#exchange();
+        } finally {
+          this.#finish(tracer);
+        }
+        if (!keep) break;
       }
     } catch {
       // the client went away or was cut by a deadline
     } finally {
-      this.deadline = 0;
-      this.#upstream?.close();
+      this.#x.deadline = 0;
+      this.#x.upstream?.close();
       this.client.close();
       await this.client.settle();
       this.#ctx.scratch.release(this.#scratch);
     }
+  }
+
+  /** Accounts a finished exchange on its endpoint, and traces it. */
+  #finish(tracer: HttpTracer | null): void {
+    const x = this.#x, e = x.endpoint;
+    if (e !== null) {
+      e.rxBytes += x.rx;
+      e.txBytes += x.tx;
+      if (x.relayed && x.status >= 400) e.errors++;
+      e.observe((performance.now() - x.start) / 1000);
+    }
+    if (tracer !== null && x.tracing) emitTrace(tracer, x, this.#clientIp);
   }
 
   /** Reads until a whole head is buffered; returns its end, or -1 when the connection ends. */
@@ -163,8 +184,8 @@ export class HttpConnection {
     const timeouts = this.#ctx.spec.timeouts;
     if (c.available === 0) {
       if (this.#ctx.draining) return -1;
-      this.#phase = IDLE;
-      this.deadline = timeouts.idleMs > 0 ? Date.now() + timeouts.idleMs : 0;
+      this.#x.phase = IDLE;
+      this.#x.deadline = timeouts.idleMs > 0 ? Date.now() + timeouts.idleMs : 0;
     } else {
       this.#startHeadClock();
     }
@@ -173,7 +194,7 @@ export class HttpConnection {
       if (c.available > 0) {
         const e = findHeadEnd(c.buf, c.start, c.start + scanned, c.end);
         if (e >= 0) {
-          this.deadline = 0;
+          this.#x.deadline = 0;
           return e;
         }
         scanned = c.available;
@@ -187,19 +208,25 @@ export class HttpConnection {
       }
       const n = await c.fill();
       if (n === null) return -1;
-      if (this.#phase === IDLE) this.#startHeadClock();
+      if (this.#x.phase === IDLE) this.#startHeadClock();
     }
   }
 
   #startHeadClock(): void {
-    this.#phase = HEAD;
+    this.#x.phase = HEAD;
     const ms = this.#ctx.spec.timeouts.headerReadMs;
-    this.deadline = ms > 0 ? Date.now() + ms : 0;
+    this.#x.deadline = ms > 0 ? Date.now() + ms : 0;
+  }
+
+  /** Writes a response sidekick made itself. */
+  #reply(status: number, data: Uint8Array): Promise<void> {
+    this.#x.status = status;
+    return sendToClient(this.#x, this.client.conn, data);
   }
 
   /** Handles one parsed request; returns whether the client connection stays open. */
   async #exchange(): Promise<boolean> {
-    const c = this.client, buf = c.buf, head = this.#head;
+    const c = this.client, buf = c.buf, head = this.#head, x = this.#x;
     const ms = head.methodStart, ml = head.methodEnd - ms;
     const isHead = ml === 4 && buf[ms] === 72 && buf[ms + 1] === 69 && buf[ms + 2] === 65 &&
       buf[ms + 3] === 68;
@@ -222,28 +249,26 @@ export class HttpConnection {
         n = this.#reqChunks.feed(buf, bodyStart, c.end);
       } catch (e) {
         if (!(e instanceof HttpParseError)) throw e;
-        await writeAll(c.conn, textResponse(e.status, e.message, true));
+        await this.#reply(e.status, textResponse(e.status, e.message, true));
         return false;
       }
       if (this.#reqChunks.done) bodyBuffered = n;
     }
     const hasBody = head.chunked || head.contentLength > 0;
 
-    if (
-      head.targetEnd - head.pathStart >= 10 && isHealthTarget(buf, head.pathStart, head.targetEnd)
-    ) {
+    const route = ownRoute(buf, head.pathStart, head.targetEnd);
+    if (route !== ROUTE_PROXY) {
+      x.tracing = false; // sidekick's own paths are not traced
       c.start = bodyStart + Math.max(bodyBuffered, 0);
-      const state = this.#ctx.draining
-        ? "draining"
-        : this.#ctx.cluster.anyAvailable()
-        ? "up"
-        : "down";
       keepAlive &&= bodyBuffered >= 0;
-      await writeAll(c.conn, healthResponse(state, !keepAlive));
+      await this.#ownResponse(route, isHead, !keepAlive);
       return keepAlive;
     }
-
-    if (bodyBuffered >= 0) c.start = bodyStart + bodyBuffered;
+    if (x.tracing) captureRequest(x, buf, head, this.#ctx.tracer!.spec.debug);
+    if (bodyBuffered >= 0) {
+      c.start = bodyStart + bodyBuffered;
+      x.rx += bodyBuffered;
+    }
     const cluster = this.#ctx.cluster;
     const serial = cluster.nextAttemptSerial();
     const attempts = this.#ctx.spec.limits.maxAttempts;
@@ -251,6 +276,7 @@ export class HttpConnection {
     for (let attempt = 0; attempt < attempts; attempt++) {
       const endpoint = cluster.pick(serial);
       if (endpoint === undefined) break;
+      x.tried = endpoint;
       const w = this.#out;
       w.pos = 0;
       writeUpstreamRequestHead(w, buf, head, endpoint.basePath, this.#info);
@@ -260,332 +286,80 @@ export class HttpConnection {
         try {
           up = await this.#ctx.pool.connect(endpoint);
         } catch (e) {
-          cluster.reportTransportFailure(endpoint);
           lastError = errorText(e);
+          cluster.reportTransportFailure(endpoint, lastError);
           continue;
         }
       }
       endpoint.inFlight++;
       endpoint.requests++;
+      x.endpoint = endpoint;
       let outcome: number;
       try {
-        outcome = await this.#forward(up, isHead, idempotent && !hasBody, bodyBuffered, keepAlive);
+        outcome = await forward(
+          this.#ctx,
+          c,
+          this.#scratch,
+          x,
+          up,
+          isHead,
+          idempotent && !hasBody,
+          bodyBuffered,
+          keepAlive,
+        );
       } finally {
         endpoint.inFlight--;
-        this.#upstream = null;
-        this.#phase = IDLE;
+        this.#x.upstream = null;
+        this.#x.phase = IDLE;
       }
       if (outcome === DONE_KEEP) return true;
       if (outcome === DONE_CLOSE) return false;
-      if (this.#bodyError !== null) {
+      if (x.bodyError !== null) {
         // The client's body was malformed: tell it why (nothing of the response was sent).
-        const e = this.#bodyError;
-        this.#bodyError = null;
-        if (!this.client.closed) await writeAll(c.conn, textResponse(e.status, e.message, true));
+        const e = x.bodyError;
+        x.bodyError = null;
+        if (!this.client.closed) {
+          await this.#reply(e.status, textResponse(e.status, e.message, true));
+        }
         return false;
       }
-      if (this.#clientGone) return false;
+      if (x.clientGone) return false;
       if (outcome === RETRY_BLAMELESS) endpoint.triedSerial = 0;
-      if (outcome === RETRY || outcome === FAILED) cluster.reportTransportFailure(endpoint);
-      lastError = this.#timedOut ? "response header timeout" : "connection to the endpoint failed";
+      lastError = x.timedOut
+        ? "response header timeout"
+        : x.upstreamError || "connection to the endpoint failed";
+      if (outcome === RETRY || outcome === FAILED) {
+        endpoint.errors++;
+        cluster.reportTransportFailure(endpoint, lastError);
+      }
       if (outcome === FAILED || outcome === FAILED_BLAMELESS) break;
     }
-    if (this.#clientGone || this.client.closed) return false;
-    keepAlive &&= bodyBuffered >= 0 && !this.#pumpError;
+    if (x.clientGone || this.client.closed) return false;
+    keepAlive &&= bodyBuffered >= 0 && !x.pumpError;
     const message = lastError === ""
       ? ALL_OFFLINE
       : `The remote server returned an error (${lastError})`;
-    const status = this.#timedOut ? 504 : 502;
-    await writeAll(
-      c.conn,
+    const status = x.timedOut ? 504 : 502;
+    await this.#reply(
+      status,
       backendDownResponse(message, requestPath(buf, head), !keepAlive, status),
     );
     return keepAlive;
   }
 
-  /** Sends the request on `up` and relays the response. */
-  async #forward(
-    up: UpstreamConn,
-    isHead: boolean,
-    replaySafe: boolean,
-    bodyBuffered: number,
-    keepAlive: boolean,
-  ): Promise<number> {
-    const c = this.client;
-    this.#upstream = up;
-    this.#timedOut = false;
-    this.#pumpError = false;
-    const reused = up.reused;
-    try {
-      await writeAll(up.conn, this.#out.view());
-    } catch {
-      // Nothing of the client's was consumed beyond the buffer, so it can go elsewhere.
-      up.close();
-      return reused ? RETRY_BLAMELESS : RETRY;
+  /** Answers `/v1/health`, `/.prometheus/metrics` or `/v1/certificates`. */
+  #ownResponse(route: number, isHead: boolean, close: boolean): Promise<void> {
+    const ctx = this.#ctx;
+    if (route === ROUTE_HEALTH) {
+      const state = ctx.draining ? "draining" : ctx.cluster.anyAvailable() ? "up" : "down";
+      return this.#reply(state === "up" ? 200 : 502, healthResponse(state, close));
     }
-    let pump: Promise<void> | null = null;
-    if (bodyBuffered >= 0) {
-      c.readAhead();
-    } else {
-      pump = this.#pumpRequestBody(up);
+    if (route === ROUTE_METRICS) {
+      const m = ctx.metrics();
+      return this.#reply(200, bodyResponse(m.contentType, m.body, isHead, close));
     }
-    const rt = this.#ctx.spec.timeouts.responseHeaderMs;
-    this.#phase = WAITING;
-    // The response-header clock starts once the whole request is sent (the pump restarts it).
-    this.deadline = rt > 0 && pump === null ? Date.now() + rt : 0;
-    const res = this.#res;
-    let headEnd = -1;
-    for (;;) {
-      // Read one response head (1xx heads are relayed and another follows).
-      let scanned = 0;
-      for (;;) {
-        if (up.available > 0) {
-          headEnd = findHeadEnd(up.buf, up.start, up.start + scanned, up.end);
-          if (headEnd >= 0) break;
-          scanned = up.available;
-          // (a full buffer cannot be filled further: stop before fill() would throw)
-          if (scanned >= MAX_RESPONSE_HEAD || scanned === up.buf.length) {
-            return await this.#failUpstream(up, pump, FAILED_BLAMELESS);
-          }
-        }
-        let n: number | null;
-        try {
-          n = await up.fill();
-        } catch {
-          n = null;
-        }
-        if (n === null) {
-          this.deadline = 0;
-          if (this.#clientGone) return await this.#failUpstream(up, pump, FAILED_BLAMELESS);
-          if (this.#timedOut || up.available > 0 || scanned > 0) {
-            return await this.#failUpstream(up, pump, FAILED);
-          }
-          // Nothing came back: a request may go again only when replaying it is safe.
-          if (replaySafe) {
-            return await this.#failUpstream(up, pump, reused ? RETRY_BLAMELESS : RETRY);
-          }
-          return await this.#failUpstream(up, pump, reused ? FAILED_BLAMELESS : FAILED);
-        }
-      }
-      try {
-        parseResponseHead(up.buf, up.start, headEnd, res, MAX_RESPONSE_HEADERS);
-      } catch {
-        return await this.#failUpstream(up, pump, FAILED_BLAMELESS);
-      }
-      if (res.status >= 200 || res.status === 101) break;
-      if (this.#head.minorVersion === 1) {
-        this.#out.pos = 0;
-        writeClientResponseHead(this.#out, up.buf, res, "none", "none");
-        await writeAll(c.conn, this.#out.view());
-      }
-      up.start = headEnd;
-    }
-    this.deadline = 0;
-    this.#phase = STREAMING;
-    up.start = headEnd;
-    if (res.status === 101) {
-      if (!this.#head.upgrade) return await this.#failUpstream(up, pump, FAILED_BLAMELESS);
-      return await this.#tunnel(up, pump);
-    }
-
-    let framing: ResponseFraming;
-    if (responseHasNoBody(isHead, res.status)) framing = "none";
-    else if (res.chunked) framing = this.#head.minorVersion === 1 ? "chunked" : "dechunk";
-    else if (res.contentLength >= 0) framing = "length";
-    else framing = "close";
-    // A listener that started draining while this request was in flight says so now.
-    if (framing === "close" || framing === "dechunk" || this.#ctx.draining) keepAlive = false;
-    const w = this.#out;
-    w.pos = 0;
-    writeClientResponseHead(
-      w,
-      up.buf,
-      res,
-      framing,
-      !keepAlive ? "close" : this.#head.minorVersion === 0 ? "keep-alive" : "none",
-    );
-    const complete = await this.#relayResponseBody(up, framing, res.contentLength);
-    if (pump !== null && !this.#pumpDone) {
-      // The endpoint answered before reading the whole request body: neither side can be reused.
-      up.close();
-      this.client.close();
-      await pump;
-      return DONE_CLOSE;
-    }
-    if (!complete) {
-      up.close();
-      // An endpoint that dies mid-response is a transport failure; a client that left is not.
-      if (!this.#clientGone) this.#ctx.cluster.reportTransportFailure(up.endpoint);
-      return DONE_CLOSE;
-    }
-    // An HTTP/1.0 endpoint closes after the response unless it said keep-alive.
-    const upstreamKeeps = !res.connectionClose &&
-      (res.minorVersion === 1 || res.connectionKeepAlive);
-    if (framing !== "close" && upstreamKeeps && !this.#pumpError && !up.closed) {
-      this.#upstream = null;
-      this.#ctx.pool.give(up, Date.now());
-    } else {
-      up.close();
-    }
-    return keepAlive && !this.#pumpError ? DONE_KEEP : DONE_CLOSE;
-  }
-
-  #pumpDone = false;
-  #pumpReading = false;
-  /** Set when the pump found the client's chunked framing malformed. */
-  #bodyError: HttpParseError | null = null;
-
-  /** Streams the request body from the client to `up`; never rejects. */
-  async #pumpRequestBody(up: UpstreamConn): Promise<void> {
-    const c = this.client, head = this.#head;
-    this.#pumpDone = false;
-    this.#pumpReading = false;
-    this.#bodyError = null;
-    try {
-      if (head.chunked) {
-        const parser = this.#reqChunks;
-        parser.reset();
-        for (;;) {
-          if (c.available > 0) {
-            this.#pumpReading = true;
-            const n = parser.feed(c.buf, c.start, c.end);
-            this.#pumpReading = false;
-            await writeAll(up.conn, c.buf.subarray(c.start, c.start + n));
-            c.start += n;
-            if (parser.done) break;
-          }
-          this.#pumpReading = true;
-          if ((await c.fill()) === null) throw new Error("client ended the body early");
-          this.#pumpReading = false;
-        }
-      } else {
-        let left = head.contentLength;
-        for (;;) {
-          if (c.available > 0) {
-            const n = Math.min(left, c.available);
-            await writeAll(up.conn, c.buf.subarray(c.start, c.start + n));
-            c.start += n;
-            left -= n;
-          }
-          if (left === 0) break;
-          this.#pumpReading = true;
-          if ((await c.fill()) === null) throw new Error("client ended the body early");
-          this.#pumpReading = false;
-        }
-      }
-      this.#pumpDone = true;
-      const rt = this.#ctx.spec.timeouts.responseHeaderMs;
-      if (rt > 0 && this.#phase === WAITING) this.deadline = Date.now() + rt;
-      c.readAhead();
-    } catch (e) {
-      this.#pumpError = true;
-      if (e instanceof HttpParseError) this.#bodyError = e;
-      if (this.#pumpReading) {
-        // The client went away or sent bad framing: abandon the upstream exchange.
-        this.#clientGone = true;
-        up.close();
-      }
-      // Otherwise the endpoint stopped reading; its response may still come.
-    }
-  }
-
-  /**
-   * Writes the response head (already in #out) with whatever body bytes are
-   * buffered, then relays the rest as it arrives. Returns whether the body
-   * was complete.
-   */
-  async #relayResponseBody(
-    up: UpstreamConn,
-    framing: ResponseFraming,
-    length: number,
-  ): Promise<boolean> {
-    const c = this.client, w = this.#out, parser = this.#resChunks;
-    let left = framing === "length" ? length : 0;
-    parser.reset();
-    let first = true;
-    try {
-      for (;;) {
-        // Take what is buffered.
-        let done = framing === "none";
-        if (!done && up.available > 0) {
-          if (framing === "length") {
-            const n = Math.min(left, up.available);
-            w.range(up.buf, up.start, up.start + n);
-            up.start += n;
-            left -= n;
-          } else if (framing === "chunked") {
-            const n = parser.feed(up.buf, up.start, up.end);
-            w.range(up.buf, up.start, up.start + n);
-            up.start += n;
-          } else if (framing === "dechunk") {
-            while (up.available > 0 && !parser.done) {
-              up.start += parser.feedFraming(up.buf, up.start, up.end);
-              const n = Math.min(parser.dataLeft, up.available);
-              if (n > 0) {
-                w.range(up.buf, up.start, up.start + n);
-                up.start += n;
-                parser.skipData(n);
-              }
-            }
-          } else {
-            w.range(up.buf, up.start, up.end);
-            up.start = up.end;
-          }
-        }
-        if (framing === "length") done = left === 0;
-        else if (framing === "chunked" || framing === "dechunk") done = parser.done;
-        if (w.pos > 0 || first) {
-          try {
-            await writeAll(c.conn, w.view());
-          } catch {
-            this.#clientGone = true;
-            return false;
-          }
-          w.pos = 0;
-          first = false;
-        }
-        if (done) return true;
-        let n: number | null;
-        try {
-          n = await up.fill();
-        } catch {
-          n = null;
-        }
-        if (n === null) return framing === "close" && !this.#clientGone;
-      }
-    } catch (e) {
-      if (e instanceof HttpParseError) return false;
-      throw e;
-    }
-  }
-
-  /** After a 101: relays the head, then joins both sockets until both directions end. */
-  async #tunnel(up: UpstreamConn, pump: Promise<void> | null): Promise<number> {
-    this.#phase = TUNNEL;
-    if (pump !== null) await pump;
-    const w = this.#out;
-    w.pos = 0;
-    writeClientResponseHead(w, up.buf, this.#res, "none", this.#head.upgrade ? "upgrade" : "none");
-    await writeAll(this.client.conn, w.view());
-    await Promise.all([pipe(this.client, up.conn), pipe(up, this.client.conn)]);
-    up.close();
-    return DONE_CLOSE;
-  }
-
-  /** Ends an attempt that failed: closes the upstream side and settles the body pump. */
-  async #failUpstream(
-    up: UpstreamConn,
-    pump: Promise<void> | null,
-    outcome: number,
-  ): Promise<number> {
-    up.close();
-    if (pump !== null) {
-      // A pump still waiting for the client's body can never finish usefully now.
-      // (unless it already stopped at a malformed body, which is answered with 400)
-      if (!this.#pumpDone && this.#bodyError === null) this.client.close();
-      await pump;
-    }
-    return outcome;
+    const pem = ctx.certificates;
+    return this.#reply(pem === null ? 404 : 200, certificatesResponse(pem, isHead, close));
   }
 }
 
@@ -600,11 +374,6 @@ function isIdempotentRare(buf: Uint8Array, start: number, length: number): boole
     if (same) return true;
   }
   return false;
-}
-
-function isHealthTarget(buf: Uint8Array, start: number, end: number): boolean {
-  for (let i = 0; i < HEALTH_PATH.length; i++) if (buf[start + i] !== HEALTH_PATH[i]) return false;
-  return end - start === HEALTH_PATH.length || buf[start + HEALTH_PATH.length] === 63;
 }
 
 function requestPath(buf: Uint8Array, head: MessageHead): string {

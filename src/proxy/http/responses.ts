@@ -10,6 +10,7 @@ import { bytes } from "./ascii.ts";
 const REASONS: Record<number, string> = {
   200: "OK",
   400: "Bad Request",
+  404: "Not Found",
   405: "Method Not Allowed",
   408: "Request Timeout",
   414: "URI Too Long",
@@ -111,4 +112,109 @@ export function healthResponse(state: "up" | "down" | "draining", close: boolean
   if (state === "up") return close ? HEALTH_OK_CLOSE : HEALTH_OK;
   if (state === "draining") return textResponse(503, "sidekick is shutting down", close);
   return backendDownResponse(ALL_OFFLINE, "/v1/health", close);
+}
+
+const PATH_HEALTH = bytes("/v1/health");
+const PATH_METRICS = bytes("/.prometheus/metrics");
+const PATH_CERTIFICATES = bytes("/v1/certificates");
+
+/** Not one of sidekick's own paths: the request is proxied. */
+export const ROUTE_PROXY = 0;
+/** `/v1/health` */
+export const ROUTE_HEALTH = 1;
+/** `/.prometheus/metrics` */
+export const ROUTE_METRICS = 2;
+/** `/v1/certificates` */
+export const ROUTE_CERTIFICATES = 3;
+
+function isPath(buf: Uint8Array, start: number, end: number, path: Uint8Array): boolean {
+  if (end - start < path.length) return false;
+  for (let i = 0; i < path.length; i++) if (buf[start + i] !== path[i]) return false;
+  return end - start === path.length || buf[start + path.length] === 63; // ?
+}
+
+/**
+ * Which of sidekick's own paths a request target is, without making a string.
+ * These paths are answered by sidekick and never reach an endpoint.
+ *
+ * @param buf The buffer.
+ * @param start Start of the origin-form path.
+ * @param end End of the target.
+ * @returns One of the `ROUTE_*` constants.
+ *
+ * @example Usage
+ * ```ts
+ * import { ownRoute, ROUTE_METRICS } from "./responses.ts";
+ * import assert from "node:assert/strict";
+ * const t = new TextEncoder().encode("/.prometheus/metrics?x");
+ * assert.equal(ownRoute(t, 0, t.length), ROUTE_METRICS);
+ * ```
+ */
+export function ownRoute(buf: Uint8Array, start: number, end: number): number {
+  if (end - start < 10) return ROUTE_PROXY;
+  const c = buf[start + 1];
+  if (c === 118 /* v */) {
+    if (isPath(buf, start, end, PATH_HEALTH)) return ROUTE_HEALTH;
+    if (isPath(buf, start, end, PATH_CERTIFICATES)) return ROUTE_CERTIFICATES;
+  } else if (c === 46 /* . */ && isPath(buf, start, end, PATH_METRICS)) {
+    return ROUTE_METRICS;
+  }
+  return ROUTE_PROXY;
+}
+
+/**
+ * A 200 response with a body of the given type (HEAD: the head only).
+ *
+ * @param contentType The Content-Type.
+ * @param body The body.
+ * @param isHead Whether the request was HEAD.
+ * @param close Whether to announce `Connection: close`.
+ * @returns The response bytes.
+ *
+ * @example Usage
+ * ```ts
+ * import { bodyResponse } from "./responses.ts";
+ * new TextDecoder().decode(bodyResponse("text/plain", "x", false, false)).endsWith("\r\n\r\nx"); // true
+ * ```
+ */
+export function bodyResponse(
+  contentType: string,
+  body: string,
+  isHead: boolean,
+  close: boolean,
+): Uint8Array {
+  const b = new TextEncoder().encode(body);
+  const head = bytes(
+    `HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\nContent-Length: ${b.length}\r\n` +
+      `${close ? "Connection: close\r\n" : ""}\r\n`,
+  );
+  if (isHead) return head;
+  const out = new Uint8Array(head.length + b.length);
+  out.set(head);
+  out.set(b, head.length);
+  return out;
+}
+
+/**
+ * The answer to `/v1/certificates`: the PEM of a generated certificate, or
+ * 404 "no configured certificates found" (as minio/sidekick).
+ *
+ * @param pem The certificate, or null when none was generated.
+ * @param isHead Whether the request was HEAD.
+ * @param close Whether to announce `Connection: close`.
+ * @returns The response bytes.
+ *
+ * @example Usage
+ * ```ts
+ * import { certificatesResponse } from "./responses.ts";
+ * new TextDecoder().decode(certificatesResponse(null, false, false)).startsWith("HTTP/1.1 404"); // true
+ * ```
+ */
+export function certificatesResponse(
+  pem: string | null,
+  isHead: boolean,
+  close: boolean,
+): Uint8Array {
+  if (pem === null) return textResponse(404, "no configured certificates found", close);
+  return bodyResponse("application/x-pem-file", pem, isHead, close);
 }

@@ -1,20 +1,77 @@
 /**
- * The HTTP/1.1 proxy core: a listener on raw sockets in front of one cluster.
+ * The HTTP/1.1 proxy core: a listener on raw sockets (plain TCP, or TLS with
+ * certificates that are reloaded when their files change) in front of one
+ * cluster.
  *
  * @module
  */
 
-import type { HttpListenerSpec } from "../../config/schema.ts";
+import type { HttpListenerSpec, LogSpec } from "../../config/schema.ts";
+import { type TraceRecord, traceWriter } from "../../observe/log.ts";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "../../observe/metrics.ts";
 import type { Cluster } from "../../pool/cluster.ts";
+import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { HttpConnection, type HttpConnectionContext } from "./connection.ts";
 import { UpstreamPool } from "./upstream_pool.ts";
 import { ScratchPool } from "./scratch.ts";
+import { type CertificatePair, TlsListener } from "./tls_listener.ts";
+import type { HttpTracer } from "./trace.ts";
 
 /** Pause after a failed accept (other than the listener closing). */
 const ACCEPT_BACKOFF_MS = 50;
 
 /**
+ * Options of {@linkcode HttpProxy}.
+ *
+ * @example Usage
+ * ```ts
+ * import type { HttpProxyOptions } from "./server.ts";
+ * import { DEFAULT_LOG } from "../../config/schema.ts";
+ * const options: HttpProxyOptions = {
+ *   log: { ...DEFAULT_LOG, trace: "all" },
+ *   onTrace: (r) => console.log(r.method, r.path, r.status),
+ * };
+ * ```
+ */
+export interface HttpProxyOptions {
+  /**
+   * Log settings: tracing is on when `trace` is not "off" (and not `quiet`),
+   * filtered and formatted as they say. @default no tracing
+   */
+  readonly log?: LogSpec;
+  /**
+   * Takes each traced request. @default each record formatted as `log` says
+   * and written with `console.log`
+   */
+  readonly onTrace?: (record: TraceRecord) => void;
+  /**
+   * Renders `/.prometheus/metrics` (e.g. every listener of a sidecar).
+   * @default this listener's cluster
+   */
+  readonly metrics?: () => string;
+  /**
+   * Upstream TLS material for https endpoints; also installed as the
+   * cluster's `tls`, so health probes use it. @default loaded once, now,
+   * from `spec.upstreamTls`
+   */
+  readonly upstreamTls?: UpstreamTls;
+  /**
+   * A certificate to serve instead of `spec.tls`'s files (e.g. a generated
+   * one); it is also served at `/v1/certificates`.
+   */
+  readonly certificate?: CertificatePair;
+  /** How often the `spec.tls` files are checked for changes (ms). @default 5000 */
+  readonly certCheckMs?: number;
+  /** Hears of certificate reloads and of reloads that failed. */
+  readonly onNotice?: (message: string) => void;
+}
+
+/**
  * An HTTP listener. `listen()` binds, `close()` stops accepting and drains.
+ *
+ * Upstream TLS files are read in the constructor (so a bad `--cacert` fails
+ * at startup); server certificate files when listening, and again whenever
+ * they change.
  *
  * @example Usage
  * ```ts ignore
@@ -31,12 +88,15 @@ export class HttpProxy {
   readonly cluster: Cluster;
   /** True once closing: requests in flight finish, idle connections close. */
   draining = false;
-  #listener: Deno.TcpListener | null = null;
+  #listener: Deno.Listener | null = null;
+  #tls: TlsListener | null = null;
   readonly #connections = new Set<HttpConnection>();
   #sweeper: ReturnType<typeof setInterval> | undefined;
-  #accepting: Promise<void> | null = null;
+  readonly #accepting = new Set<Promise<void>>();
   #served: Promise<void>[] = [];
   readonly #pool: UpstreamPool;
+  readonly #options: HttpProxyOptions;
+  #tracer: HttpTracer | null = null;
   /** What each connection sees of this listener. */
   readonly #context: HttpConnectionContext;
 
@@ -45,16 +105,28 @@ export class HttpProxy {
    *
    * @param spec The listener configuration.
    * @param cluster The cluster it serves.
+   * @param options Tracing, metrics, TLS material.
+   * @throws {TypeError} When an upstream TLS file cannot be read.
    */
-  constructor(spec: HttpListenerSpec, cluster: Cluster) {
+  constructor(spec: HttpListenerSpec, cluster: Cluster, options: HttpProxyOptions = {}) {
     this.spec = spec;
     this.cluster = cluster;
+    this.#options = options;
+    const tls = options.upstreamTls ?? loadUpstreamTls(spec.upstreamTls);
+    cluster.tls = tls;
     const pool = new UpstreamPool({
       maxIdlePerEndpoint: spec.limits.poolIdlePerEndpoint,
       idleMs: spec.limits.poolIdleMs,
       connectMs: spec.timeouts.connectMs,
+      tls,
     });
     this.#pool = pool;
+    this.setTracing(options.log, options.onTrace);
+    const metrics = options.metrics ?? (() =>
+      renderMetrics(
+        [{ listener: spec.name, cluster, connections: () => this.#connections.size }],
+        Date.now(),
+      ));
     // deno-lint-ignore no-this-alias
     const self = this;
     this.#context = {
@@ -67,7 +139,27 @@ export class HttpProxy {
       get draining() {
         return self.draining;
       },
+      tls: spec.tls !== undefined || options.certificate !== undefined,
+      get tracer() {
+        return self.#tracer;
+      },
+      metrics: () => ({ contentType: METRICS_CONTENT_TYPE, body: metrics() }),
+      certificates: options.certificate?.cert ?? null,
     };
+  }
+
+  /**
+   * Turns request tracing on or off (e.g. after a reload).
+   *
+   * @param log Log settings; tracing is on when `trace` is not "off" and not `quiet`.
+   * @param onTrace The sink. @default formatted as `log` says, written with `console.log`
+   */
+  setTracing(log: LogSpec | undefined, onTrace?: (record: TraceRecord) => void): void {
+    if (log === undefined || log.trace === "off" || log.quiet) {
+      this.#tracer = null;
+      return;
+    }
+    this.#tracer = { spec: log, sink: onTrace ?? traceWriter(log, (line) => console.log(line)) };
   }
 
   /** Connections open now. */
@@ -80,13 +172,26 @@ export class HttpProxy {
    *
    * @returns The bound address (with the real port when 0 was asked for).
    * @throws {Deno.errors.AddrInUse} When the address is taken.
+   * @throws {TypeError} When a server certificate file cannot be read.
    */
   listen(): Deno.NetAddr {
-    const listener = Deno.listen({
-      hostname: this.spec.hostname,
-      port: this.spec.port,
-      transport: "tcp",
-    });
+    const tlsSpec = this.spec.tls;
+    let listener: Deno.Listener;
+    if (tlsSpec !== undefined || this.#options.certificate !== undefined) {
+      this.#tls = new TlsListener({
+        hostname: this.spec.hostname,
+        port: this.spec.port,
+        files: this.#options.certificate === undefined ? tlsSpec : undefined,
+        certificate: this.#options.certificate,
+        checkMs: this.#options.certCheckMs ?? 5_000,
+        onListener: (l) => this.#accept(l),
+        onNotice: this.#options.onNotice ?? (() => {}),
+      });
+      listener = this.#tls.listen();
+    } else {
+      listener = Deno.listen({ hostname: this.spec.hostname, port: this.spec.port });
+      this.#accept(listener);
+    }
     this.#listener = listener;
     const t = this.spec.timeouts;
     const shortest = Math.min(
@@ -95,14 +200,20 @@ export class HttpProxy {
       ) => x > 0),
     );
     this.#sweeper = setInterval(() => this.#sweep(), Math.max(25, Math.min(1000, shortest / 4)));
-    this.#accepting = this.#acceptLoop(listener);
-    return listener.addr;
+    return listener.addr as Deno.NetAddr;
   }
 
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+  #accept(listener: Deno.Listener): Promise<void> {
+    const loop = this.#acceptLoop(listener);
+    this.#accepting.add(loop);
+    loop.finally(() => this.#accepting.delete(loop));
+    return loop;
+  }
+
+  async #acceptLoop(listener: Deno.Listener): Promise<void> {
     const max = this.spec.limits.maxConnections;
     for (;;) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
         conn = await listener.accept();
       } catch (e) {
@@ -112,14 +223,16 @@ export class HttpProxy {
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_BACKOFF_MS));
         continue;
       }
-      if (max > 0 && this.#connections.size >= max) {
+      if ((max > 0 && this.#connections.size >= max) || this.draining) {
         conn.close();
         continue;
       }
-      try {
-        conn.setNoDelay(true);
-      } catch {
-        // the peer is already gone; serve() will notice
+      if ("setNoDelay" in conn) {
+        try {
+          (conn as Deno.TcpConn).setNoDelay(true);
+        } catch {
+          // the peer is already gone; serve() will notice
+        }
       }
       const c = new HttpConnection(this.#context, conn);
       this.#connections.add(c);
@@ -147,12 +260,16 @@ export class HttpProxy {
    */
   async close(graceMs = 0): Promise<void> {
     this.draining = true;
-    try {
-      this.#listener?.close();
-    } catch {
-      // already closed
+    if (this.#tls !== null) {
+      await this.#tls.close();
+    } else {
+      try {
+        this.#listener?.close();
+      } catch {
+        // already closed
+      }
     }
-    await this.#accepting;
+    while (this.#accepting.size > 0) await Promise.all([...this.#accepting]);
     for (const c of this.#connections) if (c.idle) c.client.close();
     if (graceMs > 0 && this.#connections.size > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { dialEndpoint, type UpstreamTls } from "../../pool/dial.ts";
 import type { Endpoint } from "../../pool/endpoint.ts";
 import { BufferedSocket } from "../socket.ts";
 
@@ -56,10 +57,10 @@ export interface UpstreamPoolOptions {
   readonly maxIdlePerEndpoint: number;
   /** Idle connections older than this are closed by {@linkcode UpstreamPool.sweep}. */
   readonly idleMs: number;
-  /** Connect timeout. */
+  /** Connect timeout (TCP connect and TLS handshake together). */
   readonly connectMs: number;
-  /** CA certificates (PEM) for https endpoints. */
-  readonly caCerts?: readonly string[];
+  /** TLS settings for https endpoints. @default the built-in roots, host name checked */
+  readonly tls?: UpstreamTls;
 }
 
 /**
@@ -102,33 +103,17 @@ export class UpstreamPool {
   }
 
   /**
-   * Dials `endpoint` with the connect timeout.
+   * Dials `endpoint` with the connect timeout (and TLS for https endpoints).
    *
    * @param endpoint The endpoint.
    * @returns A fresh connection.
    * @throws When the connection cannot be made in time.
    */
   async connect(endpoint: Endpoint): Promise<UpstreamConn> {
-    const spec = endpoint.spec;
-    const ac = new AbortController();
-    const timer = setTimeout(
-      () => ac.abort(new Deno.errors.TimedOut("connect timed out")),
-      this.#options.connectMs,
-    );
-    let tcp: Deno.TcpConn;
-    try {
-      tcp = await Deno.connect({ hostname: spec.host, port: spec.port, signal: ac.signal });
-    } finally {
-      clearTimeout(timer);
-    }
-    tcp.setNoDelay(true);
-    let conn: Deno.Conn = tcp;
-    if (spec.scheme === "https") {
-      conn = await Deno.startTls(tcp, {
-        hostname: spec.host,
-        caCerts: this.#options.caCerts ? [...this.#options.caCerts] : undefined,
-      });
-    }
+    const conn = await dialEndpoint(endpoint.spec, {
+      timeoutMs: this.#options.connectMs,
+      tls: this.#options.tls,
+    });
     const upstream: UpstreamConn = new UpstreamConn(conn, endpoint, () => {
       if (upstream.pooled) this.#drop(upstream);
     });

@@ -1,0 +1,232 @@
+/**
+ * How an endpoint is reached: a TCP connection, wrapped in TLS for `https`
+ * endpoints with the cluster's upstream TLS settings. The proxy and the
+ * health probes dial through here, so both use the same CA, client
+ * certificate and host name rule. Raw sockets, so `HTTP_PROXY` never applies.
+ *
+ * @module
+ */
+
+import type { UpstreamTlsSpec } from "../config/schema.ts";
+
+/**
+ * Upstream TLS material, loaded once from the files of an
+ * {@linkcode UpstreamTlsSpec}.
+ *
+ * `insecure` maps to Deno's `unsafelyDisableHostnameVerification`: the host
+ * name in the certificate is not checked, but the chain still is (unlike Go's
+ * `InsecureSkipVerify`), so a self-signed endpoint also needs its CA in
+ * `caCerts`.
+ *
+ * @example Usage
+ * ```ts
+ * import type { UpstreamTls } from "./dial.ts";
+ * const tls: UpstreamTls = { caCerts: ["-----BEGIN CERTIFICATE-----\n..."], insecure: false };
+ * ```
+ */
+export interface UpstreamTls {
+  /** CA certificates (PEM), trusted in addition to the built-in roots. */
+  readonly caCerts?: readonly string[];
+  /** Client certificate chain (PEM) for mTLS; goes with {@linkcode key}. */
+  readonly cert?: string;
+  /** Client private key (PEM) for mTLS. */
+  readonly key?: string;
+  /** Skip the host name check (the chain is still verified). */
+  readonly insecure: boolean;
+}
+
+/**
+ * Reads the files of an upstream TLS spec.
+ *
+ * @param spec The spec (file names), or undefined for the defaults.
+ * @returns The material, or undefined when the spec changes nothing.
+ * @throws {TypeError} Naming the file that cannot be read or holds no PEM block,
+ *   or when only one of certFile and keyFile is given.
+ *
+ * @example Usage
+ * ```ts
+ * import { loadUpstreamTls } from "./dial.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(loadUpstreamTls({ insecure: true }), { insecure: true });
+ * assert.equal(loadUpstreamTls(undefined), undefined);
+ * ```
+ */
+export function loadUpstreamTls(spec: UpstreamTlsSpec | undefined): UpstreamTls | undefined {
+  if (spec === undefined) return undefined;
+  if ((spec.certFile === undefined) !== (spec.keyFile === undefined)) {
+    throw new TypeError(
+      "Cannot use upstream TLS: a client certificate needs both certFile and keyFile",
+    );
+  }
+  if (spec.caFile === undefined && spec.certFile === undefined && !spec.insecure) return undefined;
+  const tls: { caCerts?: string[]; cert?: string; key?: string; insecure: boolean } = {
+    insecure: spec.insecure,
+  };
+  if (spec.caFile !== undefined) {
+    tls.caCerts = [readPem(spec.caFile, "CA certificate", "CERTIFICATE")];
+  }
+  if (spec.certFile !== undefined && spec.keyFile !== undefined) {
+    tls.cert = readPem(spec.certFile, "client certificate", "CERTIFICATE");
+    tls.key = readPem(spec.keyFile, "client key", "PRIVATE KEY");
+  }
+  return tls;
+}
+
+/**
+ * Reads a PEM file synchronously (at startup) and checks that it holds a block of `kind`.
+ *
+ * @param path The file.
+ * @param what What it is, for the error message.
+ * @param kind A word the `-----BEGIN ...-----` line must contain.
+ * @returns The file's text.
+ * @throws {TypeError} When it cannot be read or holds no such block.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { readPem } from "./dial.ts";
+ * const ca = readPem("ca.crt", "CA certificate", "CERTIFICATE");
+ * ```
+ */
+export function readPem(path: string, what: string, kind: string): string {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new TypeError(
+      `Cannot read the ${what} '${path}': ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  if (!new RegExp(`-----BEGIN [A-Z ]*${kind}-----`).test(text)) {
+    throw new TypeError(`Cannot use the ${what} '${path}': no PEM ${kind} block in it`);
+  }
+  return text;
+}
+
+/**
+ * Options of {@linkcode dialEndpoint}.
+ *
+ * @example Usage
+ * ```ts
+ * import type { DialOptions } from "./dial.ts";
+ * const o: DialOptions = { timeoutMs: 5000 };
+ * ```
+ */
+export interface DialOptions {
+  /** Deadline of the TCP connect and the TLS handshake together. */
+  readonly timeoutMs: number;
+  /** Port to dial instead of the endpoint's (health probes on another port). @default the endpoint's */
+  readonly port?: number;
+  /** TLS settings for https endpoints. @default the built-in roots, host name checked */
+  readonly tls?: UpstreamTls;
+  /** Cancels the dial. */
+  readonly signal?: AbortSignal;
+}
+
+/** Where and how to dial. */
+interface DialTarget {
+  readonly scheme: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * Connects to an endpoint: TCP with `TCP_NODELAY`, plus a completed TLS
+ * handshake for `https` endpoints, so certificate errors show up here and
+ * not on the first write.
+ *
+ * A client certificate needs `Deno.connectTls`, which takes no abort
+ * signal: when the deadline passes first, the connection that may still
+ * come is closed as soon as it does.
+ *
+ * @param endpoint Scheme, host and port.
+ * @param options Deadline, TLS, port override, signal.
+ * @returns The connection.
+ * @throws {Deno.errors.TimedOut} When the deadline passes; otherwise the
+ *   connect or handshake error (refused, unknown issuer, ...).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { dialEndpoint } from "./dial.ts";
+ * const conn = await dialEndpoint({ scheme: "https", host: "127.0.0.1", port: 9443 }, { timeoutMs: 5000 });
+ * conn.close();
+ * ```
+ */
+export async function dialEndpoint(endpoint: DialTarget, options: DialOptions): Promise<Deno.Conn> {
+  const port = options.port || endpoint.port;
+  const ac = new AbortController();
+  const onAbort = () => ac.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onAbort);
+  let conn: Deno.Conn | undefined;
+  const timer = setTimeout(() => {
+    ac.abort(new Deno.errors.TimedOut(`connect timed out after ${options.timeoutMs} ms`));
+    try {
+      conn?.close(); // a handshake in progress then fails
+    } catch {
+      // closed already
+    }
+  }, options.timeoutMs);
+  try {
+    if (endpoint.scheme !== "https") {
+      const tcp = await Deno.connect({ hostname: endpoint.host, port, signal: ac.signal });
+      tcp.setNoDelay(true);
+      return tcp;
+    }
+    const tls = options.tls;
+    const common = {
+      hostname: endpoint.host,
+      caCerts: tls?.caCerts ? [...tls.caCerts] : undefined,
+      unsafelyDisableHostnameVerification: tls?.insecure === true,
+    };
+    if (tls?.cert !== undefined && tls.key !== undefined) {
+      conn = await abortable(
+        Deno.connectTls({ ...common, port, cert: tls.cert, key: tls.key }),
+        ac.signal,
+      );
+    } else {
+      const tcp = await Deno.connect({ hostname: endpoint.host, port, signal: ac.signal });
+      tcp.setNoDelay(true);
+      conn = tcp;
+      conn = await Deno.startTls(tcp, common);
+    }
+    if (ac.signal.aborted) throw ac.signal.reason;
+    await (conn as Deno.TlsConn).handshake();
+    return conn;
+  } catch (e) {
+    try {
+      conn?.close();
+    } catch {
+      // closed by the timer
+    }
+    if (ac.signal.aborted && ac.signal.reason instanceof Error) throw ac.signal.reason;
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Awaits a connection unless `signal` aborts first; a connection that comes later is closed. */
+function abortable<T extends Deno.Conn>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    p.then((c) => c.close(), () => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      p.then((c) => c.close(), () => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (c) => {
+        signal.removeEventListener("abort", onAbort);
+        if (signal.aborted) c.close();
+        else resolve(c);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}

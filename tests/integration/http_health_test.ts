@@ -1,0 +1,120 @@
+/**
+ * Health settings end to end: the healthy status set of the HTTP probe, and
+ * optimistic checking (minio's --health-optimistic): an up endpoint is not
+ * probed until real traffic fails on it, then probing resumes until it is
+ * back up.
+ */
+
+import assert from "node:assert/strict";
+import type { HealthEvent } from "../../src/health/checker.ts";
+import { startHarness } from "../fixtures/harness.ts";
+import { delay, startRawBackend, startServeBackend, waitFor } from "../_helpers/http.ts";
+
+Deno.test("health statuses: 200 only by default; a configured range accepts 204", async () => {
+  await using backend = startServeBackend((req) =>
+    new URL(req.url).pathname === "/health"
+      ? new Response(null, { status: 204 })
+      : new Response("hi")
+  );
+  const health = { active: true, path: "/health", intervalMs: 60_000, timeoutMs: 1000 };
+  {
+    const events: HealthEvent[] = [];
+    await using strict = await startHarness([[backend.url]], {
+      health,
+      onHealthEvent: (e) => events.push(e),
+    });
+    assert.equal(strict.endpoint(backend.port).health.status, "down", "204 is not 200");
+    assert.equal((await strict.get("/x")).status, 502);
+    assert.deepEqual(events, []);
+  }
+  {
+    const events: HealthEvent[] = [];
+    await using ranged = await startHarness([[backend.url]], {
+      health: { ...health, statuses: [[200, 299]] },
+      onHealthEvent: (e) => events.push(e),
+    });
+    assert.equal(ranged.endpoint(backend.port).health.status, "up");
+    assert.equal((await ranged.get("/x")).text(), "hi");
+    assert.equal(events.length, 1);
+    assert.equal(events[0].detail, "status 204");
+  }
+  {
+    // A list that does not include 204 (e.g. 200,301-302) keeps it down.
+    await using listed = await startHarness([[backend.url]], {
+      health: { ...health, statuses: [[200, 200], [301, 302]] },
+    });
+    assert.equal(listed.endpoint(backend.port).health.status, "down");
+  }
+});
+
+/** A backend that counts health probes and can be made to drop real requests. */
+function startCountingBackend() {
+  const state = { probes: 0, dropNext: 0 };
+  const backend = startRawBackend(async (peer) => {
+    for (;;) {
+      const req = await peer.readRequest();
+      if (req === null) return;
+      if (req.target === "/health") {
+        state.probes++;
+        await peer.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return;
+      }
+      if (state.dropNext > 0) {
+        state.dropNext--;
+        return; // close without an answer: a transport error
+      }
+      await peer.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+  });
+  return { backend, state };
+}
+
+Deno.test("optimistic health: an up endpoint is not probed until traffic fails on it", async () => {
+  const { backend, state } = startCountingBackend();
+  await using _ = backend;
+  const events: HealthEvent[] = [];
+  await using proxy = await startHarness([[backend.url]], {
+    health: { active: true, path: "/health", intervalMs: 30, timeoutMs: 500, optimistic: true },
+    onHealthEvent: (e) => events.push(e),
+  });
+  const e = proxy.endpoint(backend.port);
+  assert.equal(e.health.status, "up");
+  assert.equal(state.probes, 1);
+  assert.equal(proxy.checker!.isProbing(e), false, "resting once up");
+  await delay(200); // several intervals
+  assert.equal(state.probes, 1, "no probes while up");
+  assert.equal((await proxy.get("/a")).text(), "ok");
+
+  // A transport error on real traffic takes it down and restarts probing. (The
+  // first drop is on the pooled connection from /a, which is retried blamelessly.)
+  state.dropNext = 2;
+  assert.equal((await proxy.get("/b")).status, 502);
+  assert.equal(e.health.status, "down");
+  assert.equal(events.at(-1)?.status, "down");
+  assert.match(events.at(-1)!.detail, /connection to the endpoint failed/);
+  assert.equal(proxy.checker!.isProbing(e), true);
+  await waitFor(() => e.health.status === "up", 2000, "probe brings it back");
+  const probes = state.probes;
+  assert.ok(probes >= 2);
+  await delay(150);
+  assert.equal(state.probes, probes, "resting again once up");
+  assert.equal((await proxy.get("/c")).text(), "ok");
+  assert.deepEqual(events.map((x) => x.status), ["up", "down", "up"]);
+  assert.equal(e.wentUp, 2);
+  assert.equal(e.wentDown, 1);
+});
+
+Deno.test("non-optimistic health: probes go on while up, and a traffic failure is logged", async () => {
+  const { backend, state } = startCountingBackend();
+  await using _ = backend;
+  const events: HealthEvent[] = [];
+  await using proxy = await startHarness([[backend.url]], {
+    health: { active: true, path: "/health", intervalMs: 30, timeoutMs: 500 },
+    onHealthEvent: (e) => events.push(e),
+  });
+  await waitFor(() => state.probes >= 4, 2000, "probes continue");
+  state.dropNext = 1;
+  assert.equal((await proxy.get("/b")).status, 502);
+  await waitFor(() => proxy.endpoint(backend.port).health.status === "up", 2000, "back up");
+  assert.deepEqual(events.map((x) => x.status), ["up", "down", "up"]);
+});
