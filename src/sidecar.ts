@@ -1,14 +1,23 @@
 /**
  * The composition root: wires a {@linkcode SidecarConfig} into clusters,
- * health checkers and listeners, and owns their lifecycle.
+ * DNS watches, health checkers and listeners of every kind (HTTP, TCP,
+ * UDP), and owns their lifecycle: start, reload without dropping work, and
+ * drain.
  *
  * @module
  */
 
-import type { SidecarConfig } from "./config/schema.ts";
-import { HealthChecker, type HealthEvent } from "./health/checker.ts";
-import { Cluster, type Runtime, SYSTEM_RUNTIME } from "./pool/cluster.ts";
+import type { ListenerSpec, SidecarConfig } from "./config/schema.ts";
+import type { DnsResolver } from "./discovery/dns.ts";
+import type { HealthEvent } from "./health/checker.ts";
+import { bindProxy } from "./lifecycle/proxies.ts";
+import { ListenerUnit, type UnitContext } from "./lifecycle/unit.ts";
+import type { TraceRecord } from "./observe/log.ts";
+import { renderMetrics } from "./observe/metrics.ts";
+import { type Runtime, SYSTEM_RUNTIME } from "./pool/cluster.ts";
 import { HttpProxy } from "./proxy/http/server.ts";
+import type { CertificatePair } from "./proxy/http/tls_listener.ts";
+import { checkConfig, reloadUnits, RetiringSet, waitBounded } from "./sidecar_reload.ts";
 
 /**
  * Options of {@linkcode createSidecar}.
@@ -24,9 +33,32 @@ export interface SidecarOptions {
   readonly runtime?: Runtime;
   /** Called on every endpoint up/down transition. */
   readonly onHealthEvent?: (event: HealthEvent) => void;
-  /** Longest wait in `start()` for the first health round before listening. @default 3000 */
+  /**
+   * Longest wait in `start()` (and in `reload()` for new listeners) for the
+   * first DNS answers and the first health round before listening. @default 3000
+   */
   readonly firstProbeWaitMs?: number;
+  /** Looks up A and AAAA records of clusters with `dns.perAddress`. @default Deno.resolveDns */
+  readonly resolver?: DnsResolver;
+  /** Called with each failed or empty DNS lookup; the last good answer stays in use. */
+  readonly onDnsError?: (hostname: string, error: unknown) => void;
+  /**
+   * Takes each traced HTTP request (tracing is on when the config's `log.trace`
+   * says so). @default formatted as `log` says and written with `console.log`
+   */
+  readonly onTrace?: (record: TraceRecord) => void;
+  /** Hears of server certificate reloads and of reloads that failed. */
+  readonly onNotice?: (message: string) => void;
+  /** A certificate every HTTP listener serves (e.g. generated for `--auto-tls-host`). */
+  readonly certificate?: CertificatePair;
 }
+
+/**
+ * Where a sidecar is in its life: `created` (nothing runs), `starting`
+ * (first probes, binding), `running`, `draining` (listeners closed, work in
+ * flight finishing, `/v1/health` answers 503), `closed`.
+ */
+export type SidecarState = "created" | "starting" | "running" | "draining" | "closed";
 
 /**
  * A point-in-time view of one endpoint.
@@ -47,12 +79,36 @@ export interface EndpointStats {
    * transport error on real traffic (probes off); "up" when it takes traffic.
    */
   readonly status: "up" | "down";
-  /** In flight now. */
+  /** In flight now (requests, connections or UDP flows). */
   readonly inFlight: number;
-  /** Requests sent to it. */
+  /** Requests (connections, flows) sent to it. */
   readonly requests: number;
   /** Transport failures seen. */
   readonly failures: number;
+  /** Takes no new work (`disabled` in the config). @default false */
+  readonly draining?: boolean;
+}
+
+/**
+ * A point-in-time view of one listener.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ListenerStats } from "./sidecar.ts";
+ * const s: ListenerStats = { name: "db", kind: "tcp", address: null, connections: 0, endpoints: [] };
+ * ```
+ */
+export interface ListenerStats {
+  /** The listener's name. */
+  readonly name: string;
+  /** Its kind. */
+  readonly kind: ListenerSpec["kind"];
+  /** The bound address (null before `start`). */
+  readonly address: Deno.NetAddr | null;
+  /** Client connections open now (UDP: flows). */
+  readonly connections: number;
+  /** Its cluster's endpoints, site by site. */
+  readonly endpoints: readonly EndpointStats[];
 }
 
 /**
@@ -61,21 +117,18 @@ export interface EndpointStats {
  * @example Usage
  * ```ts
  * import type { SidecarStats } from "./sidecar.ts";
- * const s: SidecarStats = { listeners: [] };
+ * const s: SidecarStats = { state: "running", listeners: [] };
  * ```
  */
 export interface SidecarStats {
-  /** One entry per listener. */
-  readonly listeners: readonly {
-    readonly name: string;
-    readonly address: Deno.NetAddr | null;
-    readonly connections: number;
-    readonly endpoints: readonly EndpointStats[];
-  }[];
+  /** The lifecycle state. */
+  readonly state: SidecarState;
+  /** One entry per listener, in config order. */
+  readonly listeners: readonly ListenerStats[];
 }
 
 /**
- * A running (or ready to run) sidecar: listeners, clusters and probes.
+ * A running (or ready to run) sidecar: listeners, clusters, DNS and probes.
  *
  * @example Usage
  * ```ts ignore
@@ -86,80 +139,172 @@ export interface SidecarStats {
  */
 export interface Sidecar extends AsyncDisposable {
   /**
-   * Runs the first health round (bounded), then binds every listener.
+   * Resolves the DNS names and runs the first health round (bounded by
+   * `firstProbeWaitMs`), then binds every listener. A second call returns
+   * the first call's promise.
    *
    * @returns The bound addresses, in listener order.
+   * @throws {Error} When a listener cannot bind (everything is closed again), or on `close()` meanwhile.
    */
   start(): Promise<readonly Deno.NetAddr[]>;
-  /** The bound addresses (empty before `start`). */
+  /**
+   * Applies a new configuration without dropping work in flight. Listeners
+   * with the same kind, hostname and port are updated in place (endpoints
+   * that stay keep their health, load and counters; new ones are probed at
+   * once; removed ones drain). New listeners are bound, and a listener that
+   * moved to another address is bound there before its old address stops
+   * accepting; removed listeners drain for the grace period in the
+   * background. Reloads run one at a time.
+   *
+   * @param config The new configuration.
+   * @returns Resolves when the new configuration is in force.
+   * @throws {Error} When a new listener cannot bind or the config is unusable: nothing changed.
+   */
+  reload(config: SidecarConfig): Promise<void>;
+  /** Where the sidecar is in its life. */
+  readonly state: SidecarState;
+  /** The bound addresses, in listener order (empty before `start`). */
   readonly addresses: readonly Deno.NetAddr[];
   /** A snapshot of live state. */
   stats(): SidecarStats;
   /**
-   * Stops accepting, lets work in flight finish for up to `graceMs`, then closes everything.
+   * Drains and closes: `/v1/health` answers 503 at once, listeners stop
+   * accepting, work in flight may finish for up to `graceMs`, then every
+   * connection, probe, DNS watch and timer is closed. Idempotent.
    *
    * @param graceMs How long in-flight work may take. @default 0
+   * @returns Resolves when everything is closed.
    */
   close(graceMs?: number): Promise<void>;
 }
 
-interface Unit {
-  readonly cluster: Cluster;
-  readonly checker: HealthChecker | null;
-  readonly proxy: HttpProxy;
-  address: Deno.NetAddr | null;
-}
-
 class SidecarImpl implements Sidecar {
-  readonly #units: Unit[];
+  #state: SidecarState = "created";
+  #units: ListenerUnit[];
+  readonly #context: UnitContext;
   readonly #options: SidecarOptions;
-  readonly #runtime: Runtime;
+  readonly #closing = new AbortController();
+  readonly #retirer = new RetiringSet();
+  #config: SidecarConfig;
+  #queue: Promise<unknown> = Promise.resolve();
+  #started: Promise<readonly Deno.NetAddr[]> | null = null;
   #closed: Promise<void> | null = null;
 
   constructor(config: SidecarConfig, options: SidecarOptions) {
+    checkConfig(config);
     this.#options = options;
-    const runtime = options.runtime ?? SYSTEM_RUNTIME;
-    this.#runtime = runtime;
-    const onEvent = options.onHealthEvent ?? (() => {});
-    this.#units = config.listeners.map((spec) => {
-      if (spec.kind !== "http") {
-        throw new TypeError(
-          `Cannot start listener '${spec.name}': ${spec.kind} listeners are not wired yet`,
-        );
-      }
-      const cluster = new Cluster(spec.cluster, runtime);
-      const checker = spec.cluster.health.active
-        ? new HealthChecker(cluster, runtime, onEvent)
-        : null;
-      return { cluster, checker, proxy: new HttpProxy(spec, cluster), address: null };
-    });
+    this.#config = config;
+    this.#context = {
+      runtime: options.runtime ?? SYSTEM_RUNTIME,
+      onHealthEvent: options.onHealthEvent ?? (() => {}),
+      resolver: options.resolver,
+      onDnsError: options.onDnsError,
+      http: {
+        onTrace: options.onTrace,
+        onNotice: options.onNotice,
+        certificate: options.certificate,
+        metrics: () => this.#metrics(),
+      },
+    };
+    this.#units = this.#createUnits(config);
+  }
+
+  #createUnits(config: SidecarConfig): ListenerUnit[] {
+    return config.listeners.map((spec) => new ListenerUnit(spec, this.#context, config.log));
+  }
+
+  /** `/.prometheus/metrics` of every HTTP listener: the endpoints of every listener. */
+  #metrics(): string {
+    const sources = this.#units.map((u) => ({
+      listener: u.spec.name,
+      cluster: u.cluster,
+      connections: () => u.proxy.connections,
+    }));
+    return renderMetrics(sources, Date.now());
+  }
+
+  get state(): SidecarState {
+    return this.#state;
   }
 
   get addresses(): readonly Deno.NetAddr[] {
     return this.#units.flatMap((u) => u.address === null ? [] : [u.address]);
   }
 
-  async start(): Promise<readonly Deno.NetAddr[]> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const wait = new Promise<void>((resolve) =>
-      timer = setTimeout(resolve, this.#options.firstProbeWaitMs ?? 3000)
+  /** Runs `work` after every earlier start/reload/close step, whatever their outcome. */
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  start(): Promise<readonly Deno.NetAddr[]> {
+    this.#started ??= this.#serial(() => this.#start());
+    return this.#started;
+  }
+
+  async #start(): Promise<readonly Deno.NetAddr[]> {
+    if (this.#state !== "created") {
+      throw new Error(`Cannot start the sidecar: it is ${this.#state}`);
+    }
+    this.#state = "starting";
+    const units = this.#units;
+    await waitBounded(
+      Promise.all(units.map((u) => u.prepare())),
+      this.#options.firstProbeWaitMs ?? 3000,
+      this.#closing.signal,
     );
-    await Promise.race([Promise.all(this.#units.map((u) => u.checker?.start())), wait]);
-    clearTimeout(timer);
     try {
-      for (const u of this.#units) u.address = u.proxy.listen();
+      for (const u of units) {
+        if (this.#closing.signal.aborted) {
+          throw new Error("Cannot start the sidecar: it was closed");
+        }
+        u.address = await bindProxy(u.proxy);
+      }
     } catch (e) {
-      await this.close();
+      this.#state = "draining";
+      await Promise.all(units.map((u) => u.close(0)));
+      this.#state = "closed";
       throw e;
     }
+    this.#state = "running";
     return this.addresses;
   }
 
+  reload(config: SidecarConfig): Promise<void> {
+    return this.#serial(() => this.#reload(config));
+  }
+
+  async #reload(config: SidecarConfig): Promise<void> {
+    checkConfig(config);
+    if (this.#state === "created") {
+      // Nothing runs yet: the new config simply replaces the old one.
+      const units = this.#createUnits(config);
+      await Promise.all(this.#units.map((u) => u.close(0)));
+      this.#units = units;
+      this.#config = config;
+      return;
+    }
+    if (this.#state !== "running") {
+      throw new Error(`Cannot reload the sidecar: it is ${this.#state}`);
+    }
+    this.#units = await reloadUnits(this.#units, config, {
+      context: this.#context,
+      graceMs: config.gracePeriodMs ?? this.#config.gracePeriodMs ?? 5_000,
+      firstProbeWaitMs: this.#options.firstProbeWaitMs ?? 3000,
+      signal: this.#closing.signal,
+      retirer: this.#retirer,
+    });
+    this.#config = config;
+  }
+
   stats(): SidecarStats {
-    const now = this.#runtime.now();
+    const now = this.#context.runtime.now();
     return {
+      state: this.#state,
       listeners: this.#units.map((u) => ({
-        name: u.proxy.spec.name,
+        name: u.spec.name,
+        kind: u.spec.kind,
         address: u.address,
         connections: u.proxy.connections,
         endpoints: u.cluster.sites.flatMap((site, i) =>
@@ -170,6 +315,7 @@ class SidecarImpl implements Sidecar {
             inFlight: e.inFlight,
             requests: e.requests,
             failures: e.failures,
+            draining: e.draining,
           }))
         ),
       })),
@@ -177,11 +323,22 @@ class SidecarImpl implements Sidecar {
   }
 
   close(graceMs = 0): Promise<void> {
-    this.#closed ??= (async () => {
-      await Promise.all(this.#units.map((u) => u.checker?.stop()));
-      await Promise.all(this.#units.map((u) => u.proxy.close(graceMs)));
-    })();
+    this.#closed ??= this.#close(graceMs);
     return this.#closed;
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    if (this.#state !== "closed") this.#state = "draining";
+    // `/v1/health` answers 503 from now on, even before the listeners close.
+    for (const u of this.#units) if (u.proxy instanceof HttpProxy) u.proxy.draining = true;
+    this.#closing.abort();
+    // A start or reload in progress stops waiting at once and then finds the sidecar closing.
+    await this.#queue;
+    await Promise.all([
+      ...this.#units.map((u) => u.close(graceMs)),
+      this.#retirer.closeAll(graceMs),
+    ]);
+    this.#state = "closed";
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -193,8 +350,10 @@ class SidecarImpl implements Sidecar {
  * Creates a sidecar from a configuration. Nothing runs until `start()`.
  *
  * @param config What to listen on and where to send traffic.
- * @param options Runtime hooks.
+ * @param options Runtime hooks and the DNS resolver.
  * @returns The sidecar.
+ * @throws {TypeError} When the config has no listeners or a listener of an unknown kind.
+ * @throws {RangeError} When a listener's port is out of range.
  *
  * @example Usage
  * ```ts ignore

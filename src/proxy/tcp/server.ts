@@ -61,8 +61,8 @@ export interface TcpProxyOptions {
  * ```
  */
 export class TcpProxy implements TcpSessionContext {
-  /** The listener's spec. */
-  readonly spec: TcpListenerSpec;
+  /** The listener's spec (replaced by {@linkcode TcpProxy.update}). */
+  spec: TcpListenerSpec;
   /** Where connections go. */
   readonly cluster: Cluster;
   /** Read buffers shared by this listener's connections. */
@@ -80,6 +80,7 @@ export class TcpProxy implements TcpSessionContext {
   #listener: Deno.TcpListener | null = null;
   #accepting: Promise<void> | null = null;
   #sweeper: ReturnType<typeof setInterval> | undefined;
+  #period = 0;
   #closing = false;
   #tierSince: TierSince = [];
   #sites: Endpoint[][] | null = null;
@@ -119,6 +120,26 @@ export class TcpProxy implements TcpSessionContext {
     });
     this.#listener = listener;
     this.#syncSites();
+    this.#startSweeper();
+    this.#accepting = this.#acceptLoop(listener);
+    return listener.addr;
+  }
+
+  /**
+   * Applies a reloaded spec of the same listener: connect timeout, attempts,
+   * limits, idle timeout and PROXY protocol take effect for what happens
+   * next. (Hostname and port are those bound; a new address needs a new
+   * listener.) Call it after the cluster was updated, so that the sweeper
+   * period follows the new promotion settings too.
+   *
+   * @param spec The new spec.
+   */
+  update(spec: TcpListenerSpec): void {
+    this.spec = spec;
+    if (this.#sweeper !== undefined && !this.#closing) this.#startSweeper();
+  }
+
+  #sweepPeriod(): number {
     const shortest = Math.min(
       ...[
         this.spec.idleMs,
@@ -128,14 +149,18 @@ export class TcpProxy implements TcpSessionContext {
         4_000,
       ].filter((x) => x > 0),
     );
-    const period = this.#options.sweepMs ?? Math.max(25, Math.min(1000, shortest / 4));
+    return this.#options.sweepMs ?? Math.max(25, Math.min(1000, shortest / 4));
+  }
+
+  #startSweeper(): void {
+    const period = this.#sweepPeriod();
+    if (this.#sweeper !== undefined && period === this.#period) return;
+    clearInterval(this.#sweeper);
+    this.#period = period;
     this.#sweeper = setInterval(() => this.#sweep(), period);
-    this.#accepting = this.#acceptLoop(listener);
-    return listener.addr;
   }
 
   async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
-    const max = this.spec.maxConnections;
     while (!this.#closing) {
       let conn: Deno.TcpConn;
       try {
@@ -146,6 +171,7 @@ export class TcpProxy implements TcpSessionContext {
         await new Promise((resolve) => setTimeout(resolve, 50));
         continue;
       }
+      const max = this.spec.maxConnections;
       if (max > 0 && this.#sessions.size >= max) {
         conn.close();
         continue;

@@ -62,8 +62,8 @@ export interface UdpProxyOptions {
  * ```
  */
 export class UdpProxy {
-  /** The listener's spec. */
-  readonly spec: UdpListenerSpec;
+  /** The listener's spec (replaced by {@linkcode UdpProxy.update}). */
+  spec: UdpListenerSpec;
   /** Where datagrams go. */
   readonly cluster: Cluster;
   /** Datagrams dropped: flow table full, no endpoint available, or queue full while connecting. */
@@ -72,6 +72,7 @@ export class UdpProxy {
   readonly #closing = new Set<Promise<void>>();
   #socket: dgram.Socket | null = null;
   #sweeper: ReturnType<typeof setInterval> | undefined;
+  #period = 0;
   #sites: Endpoint[][] | null = null;
   #live = new Set<Endpoint>();
   readonly #now: () => number;
@@ -119,10 +120,28 @@ export class UdpProxy {
     socket.on("message", (msg, rinfo) => this.#onClientDatagram(msg, rinfo.address, rinfo.port));
     this.#socket = socket;
     this.#syncSites();
-    const period = Math.max(25, Math.min(1000, this.spec.flowIdleMs / 4));
-    this.#sweeper = setInterval(() => this.#sweep(), period);
+    this.#startSweeper();
     const { address, port } = socket.address();
     return { transport: "udp", hostname: address, port };
+  }
+
+  /**
+   * Applies a reloaded spec of the same listener: flow idle time and the
+   * flow limit take effect at once. (Hostname and port are those bound.)
+   *
+   * @param spec The new spec.
+   */
+  update(spec: UdpListenerSpec): void {
+    this.spec = spec;
+    if (this.#socket !== null) this.#startSweeper();
+  }
+
+  #startSweeper(): void {
+    const period = Math.max(25, Math.min(1000, this.spec.flowIdleMs / 4));
+    if (this.#sweeper !== undefined && period === this.#period) return;
+    clearInterval(this.#sweeper);
+    this.#period = period;
+    this.#sweeper = setInterval(() => this.#sweep(), period);
   }
 
   #onClientDatagram(msg: Uint8Array, address: string, port: number): void {

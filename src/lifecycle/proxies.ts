@@ -1,0 +1,140 @@
+/**
+ * The proxy cores of every listener kind behind one face: create, bind,
+ * apply a reloaded spec.
+ *
+ * @module
+ */
+
+import type { ListenerSpec, LogSpec } from "../config/schema.ts";
+import { HttpProxy, type HttpProxyOptions } from "../proxy/http/server.ts";
+import { TcpProxy } from "../proxy/tcp/server.ts";
+import { UdpProxy } from "../proxy/udp/server.ts";
+import type { Cluster } from "../pool/cluster.ts";
+
+/**
+ * The proxy core of any listener kind.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const proxy: ListenerProxy = createProxy(spec, cluster);
+ * ```
+ */
+export type ListenerProxy = HttpProxy | TcpProxy | UdpProxy;
+
+/**
+ * What HTTP listeners of a sidecar share (tracing sink, metrics of every
+ * listener, TLS notices, a generated certificate).
+ *
+ * @example Usage
+ * ```ts
+ * import type { SharedHttpOptions } from "./proxies.ts";
+ * const shared: SharedHttpOptions = { onNotice: (m) => console.error(m) };
+ * ```
+ */
+export type SharedHttpOptions = Omit<HttpProxyOptions, "log" | "upstreamTls">;
+
+/**
+ * Creates the proxy core of a listener (nothing bound yet).
+ *
+ * @param spec The listener.
+ * @param cluster The cluster it serves.
+ * @param shared Options every HTTP listener shares.
+ * @param log Console settings (HTTP request tracing).
+ * @returns The proxy.
+ * @throws {TypeError} When an HTTP listener's upstream TLS files cannot be read.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const proxy = createProxy(spec, cluster, {}, config.log);
+ * const address = await bindProxy(proxy);
+ * ```
+ */
+export function createProxy(
+  spec: ListenerSpec,
+  cluster: Cluster,
+  shared: SharedHttpOptions = {},
+  log?: LogSpec,
+): ListenerProxy {
+  switch (spec.kind) {
+    case "http":
+      return new HttpProxy(spec, cluster, { ...shared, log });
+    case "tcp":
+      return new TcpProxy(spec, cluster);
+    case "udp":
+      return new UdpProxy(spec, cluster);
+  }
+}
+
+/**
+ * Binds a proxy of any kind.
+ *
+ * @param proxy The proxy.
+ * @returns The bound address.
+ * @throws {Error} When the address cannot be bound (the message names the listener and the address).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const address = await bindProxy(createProxy(spec, cluster));
+ * ```
+ */
+export async function bindProxy(proxy: ListenerProxy): Promise<Deno.NetAddr> {
+  try {
+    return proxy instanceof UdpProxy ? await proxy.listen() : proxy.listen();
+  } catch (e) {
+    const { name, kind, hostname, port } = proxy.spec;
+    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+    throw new Error(
+      `Cannot listen on ${host}:${port} (${kind} listener '${name}'): ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+}
+
+/**
+ * Whether a bind failed because the address is taken.
+ *
+ * @param error What {@linkcode bindProxy} threw.
+ * @returns True for "address in use".
+ *
+ * @example Usage
+ * ```ts
+ * import { isAddrInUse } from "./proxies.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(isAddrInUse(new Error("x", { cause: new Deno.errors.AddrInUse("y") })), true);
+ * ```
+ */
+export function isAddrInUse(error: unknown): boolean {
+  const e = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  return e instanceof Deno.errors.AddrInUse ||
+    (e as { code?: string } | null)?.code === "EADDRINUSE";
+}
+
+/**
+ * Applies a reloaded spec of the same listener to its running proxy:
+ * timeouts, limits and tracing take effect for new work.
+ *
+ * @param proxy The running proxy.
+ * @param spec The listener as configured now (same kind).
+ * @param log Console settings now.
+ * @param onTrace The tracing sink, if the sidecar has one.
+ *
+ * @example Usage
+ * ```ts ignore
+ * applyProxySpec(unit.proxy, spec, config.log);
+ * ```
+ */
+export function applyProxySpec(
+  proxy: ListenerProxy,
+  spec: ListenerSpec,
+  log: LogSpec | undefined,
+  onTrace?: SharedHttpOptions["onTrace"],
+): void {
+  if (proxy instanceof HttpProxy && spec.kind === "http") {
+    proxy.spec = spec;
+    proxy.setTracing(log, onTrace);
+  } else if (proxy instanceof TcpProxy && spec.kind === "tcp") {
+    proxy.update(spec);
+  } else if (proxy instanceof UdpProxy && spec.kind === "udp") {
+    proxy.update(spec);
+  }
+}
