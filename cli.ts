@@ -15,6 +15,7 @@ import type { SidecarConfig } from "./src/config/schema.ts";
 import { readEnv } from "./src/config/env.ts";
 import {
   configFromFlags,
+  envName,
   FLAGS,
   type FlagValues,
   helpText,
@@ -23,6 +24,26 @@ import {
 } from "./src/config/flags.ts";
 import { createSidecar } from "./src/sidecar.ts";
 import { formatHealthEvent } from "./src/observe/log.ts";
+import {
+  type ConfigSources,
+  missingPermission,
+  parseNameservers,
+  permissionFlags,
+  requiredPermissions,
+} from "./src/config/permissions.ts";
+import {
+  checkConfigFile,
+  ConfigError,
+  DEFAULT_CONFIG_FILE,
+  loadConfigFile,
+} from "./src/config/load.ts";
+import { bootstrapConfig, writeBootstrap } from "./src/config/bootstrap.ts";
+import { checkConfigText } from "./src/config/format.ts";
+import { formatProblem } from "./src/config/problem.ts";
+import { parseSideLbArgs } from "./src/config/sidelb.ts";
+import { watchConfigFile } from "./src/config/watch.ts";
+import { generateSelfSigned } from "./src/proxy/http/self_signed.ts";
+import type { CertificatePair } from "./src/proxy/http/tls_listener.ts";
 
 export { UsageError };
 
@@ -49,6 +70,16 @@ export function parseCommandLine(
   args: readonly string[],
   env: (name: string) => string | undefined = readEnv,
 ): { config: SidecarConfig; warnings: string[] } | "help" | "version" {
+  const parsed = parseFlags(args, env);
+  if (typeof parsed === "string") return parsed;
+  return configFromFlags(parsed.values, parsed.sites);
+}
+
+/** Flags and sites (with SIDEKICK_* fallbacks), or a help/version request. */
+function parseFlags(
+  args: readonly string[],
+  env: (name: string) => string | undefined = readEnv,
+): { values: FlagValues; sites: readonly string[] } | "help" | "version" {
   let parsed;
   try {
     parsed = parseArgs({
@@ -67,13 +98,176 @@ export function parseCommandLine(
   const v = parsed.values;
   if (v.help) return "help";
   if (v.version) return "version";
-  const { values, sites } = mergeEnv(v as FlagValues, parsed.positionals, env);
-  if (sites.length === 0 && args.length === 0) return "help";
-  return configFromFlags(values, sites);
+  const merged = mergeEnv(v as FlagValues, parsed.positionals, env);
+  if (merged.sites.length === 0 && args.length === 0) return "help";
+  return merged;
+}
+
+/** What one invocation asks for, before anything runs. */
+type Plan =
+  | { kind: "exit"; code: number }
+  | {
+    kind: "run";
+    autoTlsHosts?: string[];
+    config: SidecarConfig;
+    sources: ConfigSources;
+    reload: (() => Promise<SidecarConfig>) | null;
+    file?: string;
+  };
+
+const SIDELB_VARIABLES = [
+  "SIDELB_BIND_ADDR",
+  "SIDELB_BACKENDS",
+  "SIDELB_MODE",
+  "SIDELB_PROTO",
+  "SIDELB_RING_DOMAIN",
+];
+
+function fail(message: string, code: number): Plan {
+  console.error(message);
+  return { kind: "exit", code };
+}
+
+/** `sidekick l4 <bind> backends=... mode=... proto=... ring_domain=...` (SideLB's grammar). */
+function planL4(args: readonly string[]): Plan {
+  if (args.includes("-h") || args.includes("--help")) {
+    console.log(`sidekick l4 - TCP/UDP load balancing (SideLB grammar)
+
+USAGE:
+  sidekick l4 <bind_ip:port> [backends=ip:port,...] [mode=round-robin|least-connections]
+              [proto=tcp|udp] [ring_domain=host:port]
+
+ENVIRONMENT:
+  SIDELB_BIND_ADDR, SIDELB_BACKENDS, SIDELB_MODE, SIDELB_PROTO, SIDELB_RING_DOMAIN (arguments win)
+`);
+    return { kind: "exit", code: 0 };
+  }
+  const env: Record<string, string | undefined> = {};
+  for (const name of SIDELB_VARIABLES) env[name] = readEnv(name);
+  try {
+    const { listener } = parseSideLbArgs(args, env);
+    const used = SIDELB_VARIABLES.filter((n) => env[n] !== undefined);
+    return { kind: "run", config: { listeners: [listener] }, sources: { env: used }, reload: null };
+  } catch (e) {
+    return fail(`sidekick l4: ${(e as Error).message}`, 2);
+  }
+}
+
+async function planCheck(args: readonly string[]): Promise<Plan> {
+  const file = args[0] ?? DEFAULT_CONFIG_FILE;
+  let result;
+  try {
+    result = await checkConfigFile(file);
+  } catch (e) {
+    return fail(`sidekick check: ${(e as Error).message}`, 1);
+  }
+  if (!result.ok) return fail(result.report, 2);
+  for (const w of result.warnings) console.error(`sidekick: warning: ${w}`);
+  console.log(result.normalized);
+  return { kind: "exit", code: 0 };
+}
+
+async function planBootstrap(values: FlagValues): Promise<Plan> {
+  const path = typeof values.config === "string" ? values.config : DEFAULT_CONFIG_FILE;
+  let text: string;
+  try {
+    text = bootstrapConfig(
+      values.bootstrap as readonly string[],
+      (values["bootstrap-addr"] as string) ?? "",
+    );
+  } catch (e) {
+    return fail(`sidekick: --bootstrap: ${(e as Error).message}`, 2);
+  }
+  try {
+    await writeBootstrap(path, text, values.force === true);
+  } catch (e) {
+    return fail(`sidekick: ${(e as Error).message}`, 1);
+  }
+  console.error(`sidekick: wrote a starter configuration to ${path}`);
+  const checked = checkConfigText(text, path);
+  if (checked.ok) console.log(checked.normalized);
+  return { kind: "exit", code: 0 };
+}
+
+async function loadFile(path: string): Promise<SidecarConfig> {
+  const { config, warnings } = await loadConfigFile(path);
+  for (const w of warnings) console.error(`sidekick: warning: ${formatProblem(w)}`);
+  return config;
+}
+
+/** Turns arguments into a plan: print something and exit, or run a configuration. */
+async function plan(args: readonly string[]): Promise<Plan> {
+  if (args[0] === "l4") return planL4(args.slice(1));
+  if (args[0] === "check") return await planCheck(args.slice(1));
+  let parsed;
+  try {
+    parsed = parseFlags(args);
+  } catch (e) {
+    if (e instanceof UsageError) return fail(`sidekick: ${e.message}`, 2);
+    throw e;
+  }
+  if (parsed === "help") {
+    console.log(helpText());
+    return { kind: "exit", code: args.length === 0 ? 1 : 0 };
+  }
+  if (parsed === "version") {
+    console.log(`sidekick ${VERSION}`);
+    return { kind: "exit", code: 0 };
+  }
+  const { values, sites } = parsed;
+  if (values.bootstrap !== undefined) return await planBootstrap(values);
+  const env = usedEnv(args);
+  if (typeof values.config === "string") {
+    const file = values.config;
+    if (sites.length > 0) {
+      return fail(
+        "sidekick: SITE arguments cannot be combined with --config; list the sites in the file",
+        2,
+      );
+    }
+    try {
+      const config = await loadFile(file);
+      return {
+        kind: "run",
+        config,
+        sources: { files: [file], env, yaml: true },
+        reload: () => loadFile(file),
+        file,
+      };
+    } catch (e) {
+      if (e instanceof ConfigError) return fail(e.message, 2);
+      return fail(`sidekick: ${(e as Error).message}`, 1);
+    }
+  }
+  try {
+    const { config, warnings } = configFromFlags(values, sites);
+    for (const w of warnings) console.error(`sidekick: warning: ${w}`);
+    // SIGHUP re-applies the same command line (re-expanding sites), like minio/sidekick.
+    const hosts = typeof values["auto-tls-host"] === "string"
+      ? values["auto-tls-host"].split(",").map((h) => h.trim()).filter((h) => h !== "")
+      : undefined;
+    return {
+      kind: "run",
+      config,
+      sources: { env },
+      reload: () => Promise.resolve(configFromFlags(values, sites).config),
+      autoTlsHosts: hosts,
+    };
+  } catch (e) {
+    if (e instanceof UsageError) return fail(`sidekick: ${e.message}`, 2);
+    throw e;
+  }
 }
 
 /**
  * Runs the command line until a signal stops it.
+ *
+ * - `sidekick [FLAGS] SITE...`, `sidekick --config FILE`, `sidekick l4 ...`: serve.
+ * - `sidekick check [FILE]`: print the normalised config or every error.
+ * - `sidekick permissions ARGS`: print the `deno run` permission flags ARGS need.
+ * - SIGHUP (and a change of the config file) reloads; a bad reload keeps the
+ *   running config. SIGTERM/SIGINT drain for the grace period, then exit 0;
+ *   a second signal exits 1 at once.
  *
  * @param args The arguments (without the program name).
  * @returns The exit code.
@@ -85,51 +279,129 @@ export function parseCommandLine(
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseCommandLine(args);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`sidekick: ${e.message}`);
-    return 2;
-  }
-  if (parsed === "help") {
-    console.log(helpText());
-    return args.length === 0 ? 1 : 0;
-  }
-  if (parsed === "version") {
-    console.log(`sidekick ${VERSION}`);
+  const permissionsOnly = args[0] === "permissions";
+  const p = await plan(permissionsOnly ? args.slice(1) : args);
+  if (p.kind === "exit") return p.code;
+  const needed = requiredPermissions(p.config, { ...p.sources, nameservers: systemNameservers() });
+  if (permissionsOnly) {
+    console.log(permissionFlags(needed).join(" "));
+    for (const e of [...needed.net, ...needed.read, ...needed.env]) {
+      console.log(`  ${e.value}: ${e.why}`);
+    }
     return 0;
   }
-  const { config, warnings } = parsed;
-  for (const w of warnings) console.error(`sidekick: warning: ${w}`);
+  const missing = missingPermission(needed);
+  if (missing !== null) {
+    console.error(missing);
+    return 1;
+  }
+  let certificate;
+  if (p.autoTlsHosts !== undefined) {
+    const generated = await generateSelfSigned(p.autoTlsHosts);
+    console.error(`sidekick: self-signed certificate for ${p.autoTlsHosts.join(", ")}`);
+    console.error(`  SHA-256 fingerprint: ${generated.fingerprint}`);
+    console.error(`  public key pin (base64 SHA-256 of the SPKI): ${generated.publicKeyPin}`);
+    console.error(`  the PEM is served at /v1/certificates`);
+    certificate = { cert: generated.cert, key: generated.key };
+  }
+  return await serve(p.config, p.reload, p.file, certificate);
+}
+
+async function serve(
+  config: SidecarConfig,
+  reload: (() => Promise<SidecarConfig>) | null,
+  file: string | undefined,
+  certificate: CertificatePair | undefined,
+): Promise<number> {
   const log = config.log;
   const sidecar = createSidecar(config, {
+    certificate,
+    onNotice: (m) => console.error(`sidekick: ${m}`),
     onHealthEvent: (e) => {
       if (log === undefined || (log.health && !log.quiet)) {
         console.error(formatHealthEvent(e, log?.json ?? false, Date.now()));
       }
     },
   });
+  let graceMs = config.gracePeriodMs ?? 5_000;
+  // Reloads queue behind startup; the watcher starts first so no change is missed.
+  const { promise: started, resolve: startedOk } = Promise.withResolvers<void>();
+  let reloading: Promise<void> = started;
+  const doReload = (why: string) => {
+    if (reload === null) return;
+    reloading = reloading.then(async () => {
+      try {
+        const next = await reload();
+        await sidecar.reload(next);
+        graceMs = next.gracePeriodMs ?? 5_000;
+        console.error(`sidekick: reloaded (${why})`);
+      } catch (e) {
+        console.error(
+          `sidekick: reload failed (${why}), still serving the previous configuration:\n${
+            (e as Error).message
+          }`,
+        );
+      }
+    });
+  };
+  const ac = new AbortController();
+  const watching = file === undefined
+    ? Promise.resolve()
+    : watchConfigFile(file, () => doReload(`${file} changed`), { signal: ac.signal });
   let addresses;
   try {
     addresses = await sidecar.start();
   } catch (e) {
     console.error(`sidekick: cannot start: ${(e as Error).message}`);
+    ac.abort();
+    await watching;
     return 1;
   }
+  startedOk();
   for (const a of addresses) console.error(`sidekick listening on ${a.hostname}:${a.port}`);
+  const onHup = () => doReload("SIGHUP");
+  Deno.addSignalListener("SIGHUP", onHup);
   const { promise: stopped, resolve } = Promise.withResolvers<string>();
-  const signals = ["SIGINT", "SIGTERM"] as const;
-  const handlers = signals.map((sig) => {
-    const h = () => resolve(sig);
-    Deno.addSignalListener(sig, h);
-    return h;
-  });
+  let signals = 0;
+  const onStop = () => {
+    if (++signals > 1) {
+      console.error("sidekick: second signal, exiting now");
+      Deno.exit(1);
+    }
+    resolve("signal");
+  };
+  Deno.addSignalListener("SIGINT", onStop);
+  Deno.addSignalListener("SIGTERM", onStop);
   await stopped;
-  signals.forEach((sig, i) => Deno.removeSignalListener(sig, handlers[i]));
-  await sidecar.close(5_000);
+  console.error(`sidekick: draining for up to ${graceMs} ms`);
+  Deno.removeSignalListener("SIGHUP", onHup);
+  ac.abort();
+  await watching;
+  await reloading;
+  await sidecar.close(graceMs);
+  Deno.removeSignalListener("SIGINT", onStop);
+  Deno.removeSignalListener("SIGTERM", onStop);
   return 0;
+}
+
+/** Name servers from /etc/resolv.conf when it may be read (DNS discovery needs IP:53). */
+function systemNameservers(): string[] {
+  const path = "/etc/resolv.conf";
+  if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") return [];
+  try {
+    return parseNameservers(Deno.readTextFileSync(path));
+  } catch {
+    return [];
+  }
+}
+
+/** The SIDEKICK_* variables that are set, readable and not overridden by a flag. */
+function usedEnv(args: readonly string[]): string[] {
+  const names = [...FLAGS.map((f) => envName(f.name)), "SIDEKICK_SITES"];
+  return names.filter((n) => {
+    const flag = `--${n.slice("SIDEKICK_".length).toLowerCase().replaceAll("_", "-")}`;
+    return readEnv(n) !== undefined && !args.some((a) => a === flag || a.startsWith(`${flag}=`));
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

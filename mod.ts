@@ -21,10 +21,18 @@ export { expandPattern, expandSite } from "./src/config/expand.ts";
 export {
   createSidecar,
   type EndpointStats,
+  type ListenerStats,
   type Sidecar,
   type SidecarOptions,
+  type SidecarState,
   type SidecarStats,
 } from "./src/sidecar.ts";
+export type { DnsRecordType, DnsResolver } from "./src/discovery/dns.ts";
+export type { CertificatePair } from "./src/proxy/http/tls_listener.ts";
+export type { TraceRecord } from "./src/observe/log.ts";
+export type { EndpointDownListener } from "./src/pool/cluster.ts";
+export type { UpstreamTls } from "./src/pool/dial.ts";
+export type { HttpProxyOptions } from "./src/proxy/http/server.ts";
 export type { HealthEvent } from "./src/health/checker.ts";
 export type { Runtime } from "./src/pool/cluster.ts";
 export type { RandomSource } from "./src/balance/policy.ts";

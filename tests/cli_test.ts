@@ -69,8 +69,12 @@ Deno.test("parseCommandLine() names the flag or argument in every usage error", 
     [["--client-cert", "c.pem", "h:1"], /--client-cert and --client-key go together/],
     [["--health-timeout=-1s", "h:1"], /^--health-timeout: .*negative/],
     [["--failback-delay", "soon", "h:1"], /^--failback-delay: /],
-    [["--cert", "c.pem", "--key", "k.pem", "h:1"], /--cert is not available yet/],
-    [["--rr-dns-mode", "h:1"], /--rr-dns-mode is not available yet/],
+    [["--key-password", "secret", "h:1"], /--key-password decrypts --key; give --key too/],
+    [["--cert", "c.pem", "h:1"], /--cert and --key go together/],
+    [
+      ["--auto-tls-host", "localhost", "--cert", "c", "--key", "k", "h:1"],
+      /--auto-tls-host makes its own/,
+    ],
   ];
   for (const [args, pattern] of cases) {
     assert.throws(() => parseCommandLine(args), (e: unknown) => {

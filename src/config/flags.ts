@@ -14,6 +14,7 @@ import {
   DEFAULT_HTTP_TIMEOUTS,
   DEFAULT_LOG,
   httpListener,
+  type LogSpec,
   type PolicyName,
   type SidecarConfig,
 } from "./schema.ts";
@@ -100,13 +101,13 @@ export const FLAGS: readonly FlagSpec[] = [
     name: "insecure",
     short: "i",
     type: "boolean",
-    help: "disable TLS certificate verification of endpoints",
+    help:
+      "do not check endpoint certificate host names (the chain is still verified: add --cacert)",
   },
   {
     name: "rr-dns-mode",
     type: "boolean",
     help: "every A/AAAA record of a hostname is its own endpoint",
-    pending: "per-address DNS endpoints",
   },
   {
     name: "dns-ttl",
@@ -128,8 +129,8 @@ export const FLAGS: readonly FlagSpec[] = [
     short: "t",
     type: "string",
     value: "MODE",
-    help: "trace requests: all, application or minio",
-    pending: "request tracing",
+    help: "trace requests: all, application (both: proxied requests; health probes are never " +
+      "traced) or minio (paths within the health URL); --log, --errors, --status-code imply all",
   },
   {
     name: "errors",
@@ -150,7 +151,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: "cacert",
     type: "string",
     value: "FILE",
-    help: "CA certificate to verify endpoints against",
+    help: "CA certificate(s) to verify endpoints against (added to the built-in roots)",
   },
   {
     name: "client-cert",
@@ -168,36 +169,33 @@ export const FLAGS: readonly FlagSpec[] = [
     name: "cert",
     type: "string",
     value: "FILE",
-    help: "server certificate file",
-    pending: "TLS serving",
+    help: "serve TLS with this certificate chain (reloaded when the file changes)",
   },
   {
     name: "key",
     type: "string",
     value: "FILE",
-    help: "server private key file",
-    pending: "TLS serving",
+    help: "private key of --cert",
   },
   {
     name: "key-password",
     type: "string",
     value: "PASS",
     help: "password of an encrypted --key",
-    pending: "TLS serving",
   },
   {
     name: "auto-tls-host",
     type: "string",
     value: "HOSTS",
-    help: "self-signed certificate for these hosts",
-    pending: "TLS serving",
+    help: "serve TLS with a self-signed certificate for these hosts (comma separated)",
   },
   {
     name: "tls-max",
     type: "string",
     default: "1.3",
     value: "VER",
-    help: "highest TLS version: 1.2 or 1.3",
+    help:
+      "highest TLS version: 1.2 or 1.3 (accepted for compatibility; Deno always offers 1.2 and 1.3)",
   },
   {
     name: "failback-delay",
@@ -212,6 +210,32 @@ export const FLAGS: readonly FlagSpec[] = [
     default: "200",
     value: "LIST",
     help: "statuses that pass the health check, e.g. 200 or 200-299,301",
+  },
+  {
+    name: "config",
+    short: "c",
+    type: "string",
+    value: "FILE",
+    help: "YAML config file (sidekick's or iaido's schema); reloaded on change and SIGHUP",
+  },
+  {
+    name: "bootstrap",
+    short: "b",
+    type: "multiple",
+    value: "LPORT:HOST:PORT",
+    help: "write a starter config (to --config, default sidekick.yaml) and exit (repeatable)",
+  },
+  {
+    name: "bootstrap-addr",
+    type: "string",
+    value: "HOST",
+    help: "bind host for --bootstrap listeners",
+  },
+  {
+    name: "force",
+    short: "f",
+    type: "boolean",
+    help: "let --bootstrap overwrite an existing file",
   },
   { name: "help", short: "h", type: "boolean", help: "show help" },
   { name: "version", short: "v", type: "boolean", help: "print the version" },
@@ -344,6 +368,13 @@ export function parseStatusList(text: string): [number, number][] {
   });
 }
 
+const TRACE_ALIASES: Record<string, LogSpec["trace"]> = {
+  all: "all",
+  application: "application",
+  minio: "minio",
+  cluster: "minio", // the sideweed fork's name
+};
+
 const POLICY_ALIASES: Record<string, PolicyName> = {
   least: "least",
   random: "random",
@@ -400,8 +431,28 @@ export function configFromFlags(
   if (tlsMax !== "1.2" && tlsMax !== "1.3") {
     throw new UsageError(`--tls-max must be 1.2 or 1.3, got '${tlsMax}'`);
   }
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    throw new UsageError("--cert and --key go together; give both or neither");
+  }
+  if (values["auto-tls-host"] !== undefined && values.cert !== undefined) {
+    throw new UsageError("--auto-tls-host makes its own certificate; drop it or drop --cert/--key");
+  }
+  if (values["key-password"] !== undefined && values.key === undefined) {
+    throw new UsageError("--key-password decrypts --key; give --key too");
+  }
   if ((values["client-cert"] === undefined) !== (values["client-key"] === undefined)) {
     throw new UsageError("--client-cert and --client-key go together; give both or neither");
+  }
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    throw new UsageError("--cert and --key go together; give both or neither");
+  }
+  const traceRaw = values.trace;
+  let traceMode: LogSpec["trace"] | undefined;
+  if (typeof traceRaw === "string") {
+    traceMode = TRACE_ALIASES[traceRaw];
+    if (traceMode === undefined) {
+      throw new UsageError(`--trace must be all, application or minio, got '${traceRaw}'`);
+    }
   }
   const statusCodes = ((values["status-code"] as readonly string[] | undefined) ?? []).map((c) => {
     if (!/^[1-5]\d\d$/.test(c)) {
@@ -434,7 +485,9 @@ export function configFromFlags(
     const msg = (e as Error).message;
     throw new UsageError(msg.startsWith("Cannot listen") ? `--address: ${msg}` : msg);
   }
-  const trace = values.errors === true || statusCodes.length > 0 ? "all" : "off";
+  // As minio/sidekick: --log (console on) traces all requests unless --trace says otherwise.
+  const trace = traceMode ??
+    (values.log === true || values.errors === true || statusCodes.length > 0 ? "all" : "off");
   const config: SidecarConfig = {
     listeners: [{
       ...base,
@@ -467,6 +520,17 @@ export function configFromFlags(
         keyFile: values["client-key"] as string | undefined,
         insecure: values.insecure === true,
       },
+      ...(typeof values.cert === "string" && typeof values.key === "string"
+        ? {
+          tls: {
+            certFile: values.cert,
+            keyFile: values.key,
+            ...(typeof values["key-password"] === "string"
+              ? { keyPassword: values["key-password"] }
+              : {}),
+          },
+        }
+        : {}),
     }],
     log: {
       ...DEFAULT_LOG,

@@ -41,6 +41,29 @@ export interface ConfigSources {
   readonly env?: readonly string[];
   /** Whether YAML is parsed (the yaml package reads LOG_TOKENS and LOG_STREAM). */
   readonly yaml?: boolean;
+  /** Name servers (from /etc/resolv.conf) that DNS discovery queries; `Deno.resolveDns` needs IP:53. */
+  readonly nameservers?: readonly string[];
+}
+
+function isIpLiteral(host: string): boolean {
+  return host.includes(":") || /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * The name servers of /etc/resolv.conf-style text.
+ *
+ * @param text The file's content.
+ * @returns The `nameserver` addresses, in order.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseNameservers } from "./permissions.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parseNameservers("# x\nnameserver 10.0.0.2\nsearch lan\n"), ["10.0.0.2"]);
+ * ```
+ */
+export function parseNameservers(text: string): string[] {
+  return [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]);
 }
 
 function hostPort(host: string, port: number): string {
@@ -81,6 +104,25 @@ export function requiredPermissions(
         if (h.active && h.port > 0 && (h.kind ?? "http") === "http") {
           const probe = hostPort(e.host, h.port);
           if (!net.has(probe)) net.set(probe, `health-check ${e.host} on port ${h.port}`);
+        }
+      }
+    }
+    if (l.cluster.dns?.perAddress) {
+      const named = l.cluster.sites.flatMap((s) => s.endpoints.filter((e) => !isIpLiteral(e.host)));
+      if (named.length > 0) {
+        for (const ns of sources.nameservers ?? []) {
+          const key = hostPort(ns, 53);
+          if (!net.has(key)) {
+            net.set(key, "resolve endpoint names (name server in /etc/resolv.conf)");
+          }
+        }
+        for (const e of named) {
+          const key = hostPort(e.host, e.port);
+          net.set(
+            key,
+            `${net.get(key)}; each address it resolves to is dialled as an IP: grant those too, ` +
+              `e.g. a CIDR like 10.0.0.0/8:${e.port}`,
+          );
         }
       }
     }
