@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# deno task bench [http|tcp] [--quick]: sidekick beside direct, nginx, HAProxy and Caddy
-# (../shared/bench/peers.sh), the proxy pinned to one core. Prints a markdown table of ratios.
+# deno task bench [http|tcp] [--quick]: sidekick beside direct, nginx, HAProxy and Caddy (http) or
+# HAProxy, nginx and socat (tcp), from ../shared/bench/peers.sh, the proxy pinned to one core.
+# Prints a markdown table of ratios. sidekick runs the way the compiled binaries do
+# (--v8-flags=--max-semi-space-size=2,--optimize-for-size) with only --allow-net=127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-http}
 shift || true
 PEERS=${PEERS_SH:-../shared/bench/peers.sh}
-[[ -x $PEERS || -f $PEERS ]] || { echo "bench: $PEERS not found (set PEERS_SH)" >&2; exit 2; }
+[[ -f $PEERS ]] || { echo "bench: $PEERS not found (set PEERS_SH)" >&2; exit 2; }
 export DENO_NO_UPDATE_CHECK=1
 DENO=$(command -v deno)
-RUN="$DENO run --v8-flags=--max-semi-space-size=2,--optimize-for-size --allow-net=127.0.0.1 $(pwd)/mod.ts"
+FLAGS="--v8-flags=--max-semi-space-size=2,--optimize-for-size --allow-net=127.0.0.1"
 case $MODE in
-  http) exec bash "$PEERS" http "$@" --contender sidekick \
-          "$RUN --address 127.0.0.1:{PORT} --health-path /small http://127.0.0.1:{B1},http://127.0.0.1:{B2}" ;;
-  *) echo "bench: mode must be http (tcp arrives with the TCP core)" >&2; exit 2 ;;
+  http)
+    exec bash "$PEERS" http "$@" --contender sidekick \
+      "$DENO run $FLAGS $(pwd)/mod.ts --address 127.0.0.1:{PORT} --health-path /small http://127.0.0.1:{B1},http://127.0.0.1:{B2}" ;;
+  tcp)
+    # A config file turns probes off (the peers have no health checks either, and a probe must not
+    # take iperf3's control port); {B1} = {B2} in the bulk run, and sidekick folds duplicates.
+    CFG='listeners: [{kind: tcp, address: "127.0.0.1:{PORT}", policy: round-robin, tiers: [{endpoints: ["127.0.0.1:{B1}", "127.0.0.1:{B2}"]}], health: {active: false}}]'
+    exec bash "$PEERS" tcp "$@" --contender sidekick \
+      "f=\$(mktemp --suffix=.yaml) && echo '$CFG' > \$f && exec $DENO run $FLAGS --allow-read=\$f --allow-env=LOG_TOKENS,LOG_STREAM $(pwd)/mod.ts --config \$f" ;;
+  *) echo "bench: mode must be http or tcp" >&2; exit 2 ;;
 esac
