@@ -17,10 +17,6 @@ case $MODE in
     exec bash "$PEERS" http "$@" --contender sidekick \
       "$DENO run $FLAGS $(pwd)/mod.ts --address 127.0.0.1:{PORT} --health-path /small http://127.0.0.1:{B1},http://127.0.0.1:{B2}" ;;
   tcp)
-    # A config file turns probes off (the peers have no health checks either, and a probe must not
-    # take iperf3's control port); {B1} = {B2} in the bulk run, and sidekick folds duplicates.
-    CFG='listeners: [{kind: tcp, address: "127.0.0.1:{PORT}", policy: round-robin, tiers: [{endpoints: ["127.0.0.1:{B1}", "127.0.0.1:{B2}"]}], health: {active: false}}]'
-    exec bash "$PEERS" tcp "$@" --contender sidekick \
-      "f=\$(mktemp --suffix=.yaml) && echo '$CFG' > \$f && exec $DENO run $FLAGS --allow-read=\$f --allow-env=LOG_TOKENS,LOG_STREAM $(pwd)/mod.ts --config \$f" ;;
+    exec bash "$PEERS" tcp "$@" --contender sidekick "bash $(pwd)/bench/tcp_contender.sh {PORT} {B1} {B2}" ;;
   *) echo "bench: mode must be http or tcp" >&2; exit 2 ;;
 esac

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# tcp_contender.sh PORT B1 B2: sidekick as a TCP proxy on 127.0.0.1:PORT in front of B1 and B2
+# (one endpoint when B1 = B2), probes off like the peers. Used by bench/run.sh tcp.
+set -euo pipefail
+port=$1 b1=$2 b2=$3
+eps="\"127.0.0.1:$b1\""
+[[ $b1 == "$b2" ]] || eps="$eps, \"127.0.0.1:$b2\""
+cfg=$(mktemp --suffix=.yaml)
+trap 'rm -f "$cfg"' EXIT
+cat >"$cfg" <<YAML
+listeners:
+  - kind: tcp
+    address: 127.0.0.1:$port
+    policy: round-robin
+    tiers: [{ endpoints: [$eps] }]
+    health: { active: false }
+YAML
+deno run --v8-flags=--max-semi-space-size=2,--optimize-for-size --allow-net=127.0.0.1 \
+  --allow-read="$cfg" --allow-env=LOG_TOKENS,LOG_STREAM "$(dirname "$0")/../mod.ts" --config "$cfg"
