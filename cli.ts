@@ -42,6 +42,7 @@ import { checkConfigText } from "./src/config/format.ts";
 import { formatProblem } from "./src/config/problem.ts";
 import { parseSideLbArgs } from "./src/config/sidelb.ts";
 import { watchConfigFile } from "./src/config/watch.ts";
+import { applyFlagOverrides } from "./src/config/overrides.ts";
 import { generateSelfSigned } from "./src/proxy/http/self_signed.ts";
 import type { CertificatePair } from "./src/proxy/http/tls_listener.ts";
 
@@ -225,17 +226,20 @@ async function plan(args: readonly string[]): Promise<Plan> {
         2,
       );
     }
+    // Flags given with --config override the file, on every load.
+    const load = async () => applyFlagOverrides(await loadFile(file), values);
     try {
-      const config = await loadFile(file);
+      const config = await load();
       return {
         kind: "run",
         config,
         sources: { files: [file], env, yaml: true },
-        reload: () => loadFile(file),
+        reload: load,
         file,
       };
     } catch (e) {
       if (e instanceof ConfigError) return fail(e.message, 2);
+      if (e instanceof UsageError) return fail(`sidekick: ${e.message}`, 2);
       return fail(`sidekick: ${(e as Error).message}`, 1);
     }
   }
