@@ -1,19 +1,8 @@
 import assert from "node:assert/strict";
 import { selectEndpoint } from "../../src/balance/failover.ts";
-import { createPolicy, type RandomSource } from "../../src/balance/policy.ts";
+import { createPolicy } from "../../src/balance/policy.ts";
 import { POLICY_NAMES } from "../../src/config/schema.ts";
-
-/** A small seeded PRNG so that tests are reproducible. */
-function mulberry32(seed: number): RandomSource {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../_helpers/random.ts";
 
 interface Node {
   readonly name: string;

@@ -26,21 +26,10 @@ import {
   writeClientResponseHead,
   writeUpstreamRequestHead,
 } from "../../src/proxy/http/writer.ts";
+import { mulberry32 } from "../_helpers/random.ts";
 
 const ITERATIONS = 3000;
 const SEED = 0x5eed;
-
-/** mulberry32: a small seeded PRNG, so that every run sees the same inputs. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   readonly next: () => number;

@@ -1,0 +1,23 @@
+/**
+ * A small seeded PRNG (mulberry32) so that property and distribution tests
+ * are reproducible.
+ *
+ * @module
+ */
+
+/**
+ * Uniform numbers in [0, 1) from a 32-bit seed.
+ *
+ * @param seed Any integer.
+ * @returns A generator with the same contract as `Math.random`.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
