@@ -135,7 +135,13 @@ function http(l: HttpListenerSpec): Record<string, unknown> {
       poolIdlePerEndpoint: m.poolIdlePerEndpoint,
       poolIdle: d(m.poolIdleMs),
     },
-    ...(l.tls === undefined ? {} : { tls: { cert: l.tls.certFile, key: l.tls.keyFile } }),
+    ...(l.tls === undefined ? {} : {
+      tls: {
+        cert: l.tls.certFile,
+        key: l.tls.keyFile,
+        ...(l.tls.keyPassword === undefined ? {} : { keyPassword: l.tls.keyPassword }),
+      },
+    }),
     upstreamTls: {
       ...(up?.caFile === undefined ? {} : { ca: up.caFile }),
       ...(up?.certFile === undefined ? {} : { cert: up.certFile }),

@@ -298,7 +298,7 @@ function readHttp(
   ]);
   const T = DEFAULT_HTTP_TIMEOUTS;
   const L = DEFAULT_HTTP_LIMITS;
-  const tls = r.map(f.get("tls"), ["cert", "key"]);
+  const tls = r.map(f.get("tls"), ["cert", "key", "keyPassword"]);
   const up = r.map(f.get("upstreamTls"), ["ca", "cert", "key", "insecure"]);
   const file = "use the path of a PEM file";
   const certFile = r.text(up?.get("cert"), file);
@@ -328,6 +328,9 @@ function readHttp(
       tls: {
         certFile: r.text(tls.require("cert", "give the certificate chain (PEM) file"), file) ?? "",
         keyFile: r.text(tls.require("key", "give the private key (PEM) file"), file) ?? "",
+        ...(tls.get("keyPassword") === undefined
+          ? {}
+          : { keyPassword: r.text(tls.get("keyPassword"), "the key's password") ?? "" }),
       },
     }),
     upstreamTls: {
