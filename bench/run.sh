@@ -2,7 +2,7 @@
 # deno task bench [http|tcp] [--quick]: sidekick beside direct, nginx, HAProxy and Caddy (http) or
 # HAProxy, nginx and socat (tcp), from ../shared/bench/peers.sh, the proxy pinned to one core.
 # Prints a markdown table of ratios. sidekick runs the way the compiled binaries do
-# (--v8-flags=--max-semi-space-size=2,--optimize-for-size) with only --allow-net=127.0.0.1.
+# (--v8-flags=--max-semi-space-size=2,--heap-growing-percent=20) with only --allow-net=127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-http}
@@ -11,7 +11,7 @@ PEERS=${PEERS_SH:-../shared/bench/peers.sh}
 [[ -f $PEERS ]] || { echo "bench: $PEERS not found (set PEERS_SH)" >&2; exit 2; }
 export DENO_NO_UPDATE_CHECK=1
 DENO=$(command -v deno)
-FLAGS="--v8-flags=--max-semi-space-size=2,--optimize-for-size --allow-net=127.0.0.1"
+FLAGS="--v8-flags=--max-semi-space-size=2,--heap-growing-percent=20 --allow-net=127.0.0.1"
 case $MODE in
   http)
     exec bash "$PEERS" http "$@" --contender sidekick \

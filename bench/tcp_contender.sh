@@ -15,5 +15,5 @@ listeners:
     tiers: [{ endpoints: [$eps] }]
     health: { active: false }
 YAML
-deno run --v8-flags=--max-semi-space-size=2,--optimize-for-size --allow-net=127.0.0.1 \
+deno run --v8-flags=--max-semi-space-size=2,--heap-growing-percent=20 --allow-net=127.0.0.1 \
   --allow-read="$cfg" --allow-env=LOG_TOKENS,LOG_STREAM "$(dirname "$0")/../mod.ts" --config "$cfg"

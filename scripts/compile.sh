@@ -17,7 +17,7 @@
 #   SIDEKICK_ALLOW_READ   default: any path   (config file, TLS files)
 #   SIDEKICK_ALLOW_ENV    default: SIDEKICK_<FLAG>..., SIDEKICK_SITES, SIDELB_*, LOG_TOKENS, LOG_STREAM
 #   SIDEKICK_ALLOW_WRITE  default: none       (only --bootstrap writes)
-#   SIDEKICK_V8_FLAGS     default: --max-semi-space-size=2,--optimize-for-size
+#   SIDEKICK_V8_FLAGS     default: --max-semi-space-size=2,--heap-growing-percent=20
 #
 # The script itself runs with: read the checkout, write dist/, run deno, and
 # read only its own build variables.

@@ -56,7 +56,7 @@ Deno.test("compileArgs() builds the full default command line for every target",
       "--allow-net",
       "--allow-read",
       env,
-      "--v8-flags=--max-semi-space-size=2,--optimize-for-size",
+      "--v8-flags=--max-semi-space-size=2,--heap-growing-percent=20",
       "cli.ts",
     ]);
   }
@@ -68,7 +68,7 @@ Deno.test("compileArgs() bakes in no write, run, sys, ffi, import or all-permiss
     assert.ok(!args.some((a) => a === bad || a.startsWith(`${bad}=`)), `${bad} in ${args}`);
   }
   assert.ok(!args.some((a) => /^--allow-(ffi|import)/.test(a)));
-  assert.deepEqual(DEFAULT_V8_FLAGS, ["--max-semi-space-size=2", "--optimize-for-size"]);
+  assert.deepEqual(DEFAULT_V8_FLAGS, ["--max-semi-space-size=2", "--heap-growing-percent=20"]);
 });
 
 Deno.test("ENV_VARIABLES is SIDEKICK_<FLAG> for every flag, SIDEKICK_SITES, SIDELB_* and yaml's two", () => {

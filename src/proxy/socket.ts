@@ -42,8 +42,8 @@ export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void>
 export class BufferedSocket {
   /** The underlying connection. */
   readonly conn: Deno.Conn;
-  /** The read buffer. */
-  readonly buf: Uint8Array;
+  /** The read buffer (replaced only by {@linkcode BufferedSocket.swapBuffer}). */
+  buf: Uint8Array;
   /** First unconsumed byte. */
   start = 0;
   /** One past the last byte read. */
@@ -97,6 +97,24 @@ export class BufferedSocket {
       this.end -= this.start;
       this.start = 0;
     }
+  }
+
+  /**
+   * Moves the unconsumed bytes into another buffer and reads into it from now
+   * on. Only while no read is in flight, and `next` must hold those bytes.
+   *
+   * @param next The new buffer.
+   * @returns The old buffer, or null when nothing was swapped (a read is in flight or `next` is too small).
+   */
+  swapBuffer(next: Uint8Array): Uint8Array | null {
+    const n = this.end - this.start;
+    if (this.#pending !== null || next.length < n) return null;
+    const old = this.buf;
+    if (n > 0) next.set(old.subarray(this.start, this.end));
+    this.buf = next;
+    this.start = 0;
+    this.end = n;
+    return old;
   }
 
   /**
@@ -172,6 +190,8 @@ export class BufferedSocket {
  *
  * @param src Where bytes come from.
  * @param dst Where they go.
+ * @param skipHalfClose Asked once `src` ended: true when `dst` is about to be
+ *   closed anyway (its own side ended too), so the shutdown is left out.
  * @returns Bytes copied; never rejects (a failed side just ends the copy).
  *
  * @example Usage
@@ -180,7 +200,11 @@ export class BufferedSocket {
  * const [up, down] = await Promise.all([pipe(client, backend.conn), pipe(backend, client.conn)]);
  * ```
  */
-export async function pipe(src: BufferedSocket, dst: Deno.Conn): Promise<number> {
+export async function pipe(
+  src: BufferedSocket,
+  dst: Deno.Conn,
+  skipHalfClose: (() => boolean) | null = null,
+): Promise<number> {
   let total = 0;
   try {
     for (;;) {
@@ -195,6 +219,7 @@ export async function pipe(src: BufferedSocket, dst: Deno.Conn): Promise<number>
   } catch {
     // either side failed: stop copying
   }
+  if (skipHalfClose !== null && skipHalfClose()) return total;
   try {
     await (dst as Deno.TcpConn).closeWrite();
   } catch {

@@ -34,6 +34,10 @@ export interface TcpProxyOptions {
   readonly bufferSize?: number;
   /** Buffers kept for reuse by later connections. @default 64 */
   readonly maxFreeBuffers?: number;
+  /** Read buffer every connection starts with, per direction, in bytes; a side moves to `bufferSize` once a read fills it. @default 16384 */
+  readonly smallBufferSize?: number;
+  /** Small buffers kept for reuse. @default 256 */
+  readonly maxFreeSmallBuffers?: number;
   /** Connections of a draining endpoint are closed over this window. @default 5000 */
   readonly drainSmearMs?: number;
   /** Forced promotions are spread over this window after they are due. @default 5000 */
@@ -67,6 +71,8 @@ export class TcpProxy implements TcpSessionContext {
   readonly cluster: Cluster;
   /** Read buffers shared by this listener's connections. */
   readonly buffers: BufferPool;
+  /** Small read buffers every connection starts with. */
+  readonly smallBuffers: BufferPool;
   /** Connections closed by the sweeper, by reason (for stats). */
   readonly closedBy: Record<"idle" | "drain" | "promote", number> = {
     idle: 0,
@@ -99,6 +105,10 @@ export class TcpProxy implements TcpSessionContext {
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.buffers = new BufferPool(options.bufferSize ?? 128 * 1024, options.maxFreeBuffers ?? 64);
+    this.smallBuffers = new BufferPool(
+      Math.min(options.smallBufferSize ?? 16 * 1024, this.buffers.size),
+      options.maxFreeSmallBuffers ?? 256,
+    );
   }
 
   /** Client connections open now (connecting or relaying). */
@@ -143,6 +153,7 @@ export class TcpProxy implements TcpSessionContext {
     const shortest = Math.min(
       ...[
         this.spec.idleMs,
+        this.spec.connectMs,
         this.#options.drainSmearMs ?? 5_000,
         this.#options.promotionSmearMs ?? 5_000,
         ...this.cluster.spec.sites.map((s) => s.forcePromotionAfterMs ?? 0),
@@ -202,8 +213,20 @@ export class TcpProxy implements TcpSessionContext {
     const idleMs = this.spec.idleMs;
     const drainSmearMs = this.#options.drainSmearMs ?? 5_000;
     const smearMs = this.#options.promotionSmearMs ?? 5_000;
+    const connectMs = this.spec.connectMs;
     for (const s of this.#sessions.keys()) {
-      if (s.state !== "relaying") continue;
+      if (s.state !== "relaying") {
+        if (s.state === "connecting" && s.dials > 0) {
+          if (s.dials !== s.seenDials) {
+            s.seenDials = s.dials;
+            s.dialSeenAt = now;
+          } else if (now - s.dialSeenAt >= connectMs) {
+            s.seenDials = -1;
+            s.timeoutDial();
+          }
+        }
+        continue;
+      }
       const activity = s.activity;
       if (activity !== s.seenActivity) {
         s.seenActivity = activity;

@@ -23,14 +23,34 @@ import { tierOf } from "./tiers.ts";
 class CountingSocket extends BufferedSocket {
   /** Reads started. */
   reads = 0;
+  readonly #small: BufferPool;
+  readonly #big: BufferPool;
 
-  constructor(conn: Deno.Conn, buf: Uint8Array) {
-    super(conn, buf);
+  /**
+   * Starts on a small buffer and moves to a big one once a read fills the
+   * small one (bulk traffic), so short connections stay cheap.
+   */
+  constructor(conn: Deno.Conn, small: BufferPool, big: BufferPool) {
+    super(conn, small.acquire());
+    this.#small = small;
+    this.#big = big;
   }
 
   override fill(): Promise<number | null> {
     this.reads++;
+    if (
+      this.end === this.buf.length && this.start === this.end && this.buf.length < this.#big.size
+    ) {
+      const old = this.swapBuffer(this.#big.acquire());
+      if (old !== null) this.#small.release(old);
+    }
     return super.fill();
+  }
+
+  /** Gives the buffer back to its pool (after the connection is closed and no read is in flight). */
+  release(): void {
+    if (this.buf.length === this.#big.size) this.#big.release(this.buf);
+    else this.#small.release(this.buf);
   }
 }
 
@@ -42,7 +62,7 @@ export type CloseReason = "idle" | "drain" | "promote" | "shutdown";
  *
  * @example Usage
  * ```ts ignore
- * const context: TcpSessionContext = { spec, cluster, buffers: new BufferPool(131072, 64) };
+ * const context: TcpSessionContext = { spec, cluster, buffers: new BufferPool(131072, 64), smallBuffers: new BufferPool(16384, 256) };
  * ```
  */
 export interface TcpSessionContext {
@@ -50,8 +70,10 @@ export interface TcpSessionContext {
   readonly spec: TcpListenerSpec;
   /** Where connections go. */
   readonly cluster: Cluster;
-  /** Read buffers, two per relayed connection. */
+  /** Big read buffers, for a side once it moves bulk data. */
   readonly buffers: BufferPool;
+  /** Small read buffers every relayed connection starts with (two each). */
+  readonly smallBuffers: BufferPool;
 }
 
 /**
@@ -84,7 +106,12 @@ export class TcpSession {
   /** Why it was closed by us, if it was. */
   closedBy: CloseReason | undefined;
   readonly #context: TcpSessionContext;
-  readonly #dial = new AbortController();
+  /** Dials started: the sweeper times a dial by watching this change. */
+  dials = 0;
+  /** Dial count at the last sweep, and when that sweep first saw it. */
+  seenDials = 0;
+  dialSeenAt = 0;
+  #dialAbort: AbortController | null = null;
   #upstream: Deno.TcpConn | undefined;
   #sockets: CountingSocket[] = [];
 
@@ -134,8 +161,7 @@ export class TcpSession {
     } finally {
       this.state = "done";
       this.#closeAll();
-      const buffers = this.#context.buffers;
-      for (const s of this.#sockets) buffers.release(s.buf);
+      for (const s of this.#sockets) s.release();
       this.#sockets = [];
       if (this.endpoint !== undefined) this.endpoint.inFlight--;
     }
@@ -169,10 +195,11 @@ export class TcpSession {
   }
 
   async #dialOnce(endpoint: Endpoint): Promise<Deno.TcpConn | undefined> {
+    // No timer per dial: the listener's sweeper calls timeoutDial() once a
+    // dial has been seen in progress for longer than the connect timeout.
     const ac = new AbortController();
-    const onClose = () => ac.abort();
-    this.#dial.signal.addEventListener("abort", onClose);
-    const timer = setTimeout(() => ac.abort(), this.#context.spec.connectMs);
+    this.#dialAbort = ac;
+    this.dials++;
     try {
       return await Deno.connect({
         hostname: endpoint.spec.host,
@@ -182,24 +209,30 @@ export class TcpSession {
     } catch {
       return undefined;
     } finally {
-      clearTimeout(timer);
-      this.#dial.signal.removeEventListener("abort", onClose);
+      this.#dialAbort = null;
     }
   }
 
+  /** Cancels the dial in progress (its connect timeout passed); the next attempt goes on. */
+  timeoutDial(): void {
+    this.#dialAbort?.abort();
+  }
+
   async #relay(upstream: Deno.TcpConn): Promise<void> {
-    const buffers = this.#context.buffers;
-    const down = new CountingSocket(this.client, buffers.acquire());
-    const up = new CountingSocket(upstream, buffers.acquire());
+    const { buffers, smallBuffers } = this.#context;
+    const down = new CountingSocket(this.client, smallBuffers, buffers);
+    const up = new CountingSocket(upstream, smallBuffers, buffers);
     this.#sockets = [down, up];
     this.state = "relaying";
     // A side that ends without end-of-stream failed (reset, closed by us):
     // then the whole connection goes, instead of waiting on the other side.
-    const relay = async (src: CountingSocket, dst: Deno.Conn) => {
-      await pipe(src, dst);
+    // When one side ends after the other already did, both connections are
+    // closed right after, so its half-close (a shutdown op) is skipped.
+    const relay = async (src: CountingSocket, other: CountingSocket) => {
+      await pipe(src, other.conn, () => src.eof && other.eof);
       if (!src.eof) this.#closeAll();
     };
-    await Promise.all([relay(down, upstream), relay(up, this.client)]);
+    await Promise.all([relay(down, up), relay(up, down)]);
   }
 
   /**
@@ -209,7 +242,7 @@ export class TcpSession {
    */
   close(reason: CloseReason): void {
     this.closedBy ??= reason;
-    this.#dial.abort();
+    this.#dialAbort?.abort();
     this.#closeAll();
   }
 

@@ -75,6 +75,7 @@ export class UdpProxy {
   #period = 0;
   #sites: Endpoint[][] | null = null;
   #live = new Set<Endpoint>();
+  #last: Flow | null = null;
   readonly #now: () => number;
 
   /**
@@ -145,15 +146,20 @@ export class UdpProxy {
   }
 
   #onClientDatagram(msg: Uint8Array, address: string, port: number): void {
-    const key = `${address}:${port}`;
-    let flow = this.#flows.get(key);
-    if (flow === undefined) {
-      flow = this.#open(address, port);
-      if (flow === undefined) {
-        this.dropped++;
-        return;
+    // one-entry cache: most datagrams belong to the flow of the previous one
+    let flow = this.#last;
+    if (flow === null || flow.port !== port || flow.address !== address || flow.closed) {
+      const key = `${address}:${port}`;
+      flow = this.#flows.get(key) ?? null;
+      if (flow === null) {
+        flow = this.#open(address, port) ?? null;
+        if (flow === null) {
+          this.dropped++;
+          return;
+        }
+        this.#flows.set(key, flow);
       }
-      this.#flows.set(key, flow);
+      this.#last = flow;
     }
     flow.count++;
     if (flow.queue === null) {
@@ -191,7 +197,8 @@ export class UdpProxy {
       // connect() of node:dgram in Deno only fixes the destination; filter
       // the source here as a connected socket would.
       if (rinfo.port !== endpoint.spec.port) return;
-      if (from !== null && normalizeIp(rinfo.address) !== from) return;
+      const source = rinfo.address;
+      if (from !== null && source !== from && normalizeIp(source) !== from) return;
       flow.count++;
       listener.send(reply, port, address);
     });
@@ -220,6 +227,7 @@ export class UdpProxy {
   #expire(key: string, flow: Flow): void {
     if (flow.closed) return;
     flow.closed = true;
+    if (this.#last === flow) this.#last = null;
     flow.endpoint.inFlight--;
     if (this.#flows.get(key) === flow) this.#flows.delete(key);
     const done = new Promise<void>((resolve) => {
