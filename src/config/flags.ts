@@ -1,12 +1,13 @@
 /**
- * The minio/sidekick command line, flag for flag: the table of flags (names,
- * short forms, defaults, environment variables, help) and the pure
+ * The minio/sidekick command line, flag for flag: merging flags with the
+ * `SIDEKICK_*` environment and the pure
  * translation of parsed values into a {@linkcode SidecarConfig}.
  *
  * @module
  */
 
 import { parseDuration } from "./duration.ts";
+import { envName, FLAGS } from "./flag_table.ts";
 import { expandSite } from "./expand.ts";
 import {
   DEFAULT_HEALTH,
@@ -18,228 +19,6 @@ import {
   type PolicyName,
   type SidecarConfig,
 } from "./schema.ts";
-
-/**
- * One command-line flag.
- *
- * @example Usage
- * ```ts
- * import type { FlagSpec } from "./flags.ts";
- * const f: FlagSpec = { name: "address", short: "a", type: "string", default: ":8080", help: "listening address" };
- * ```
- */
-export interface FlagSpec {
-  /** Long name, without dashes. */
-  readonly name: string;
-  /** One-letter short form. */
-  readonly short?: string;
-  /** `boolean` flags take no value; `multiple` ones may repeat. */
-  readonly type: "string" | "boolean" | "multiple";
-  /** Default value shown in help (strings only). */
-  readonly default?: string;
-  /** One line of help. */
-  readonly help: string;
-  /** Value placeholder in help. */
-  readonly value?: string;
-  /** Parsed and validated, but the feature is not available yet. */
-  readonly pending?: string;
-}
-
-/** Every flag, in `--help` order: minio/sidekick's, then sidekick's own. */
-export const FLAGS: readonly FlagSpec[] = [
-  {
-    name: "address",
-    short: "a",
-    type: "string",
-    default: ":8080",
-    value: "HOST:PORT",
-    help: "listening address",
-  },
-  {
-    name: "health-path",
-    short: "p",
-    type: "string",
-    default: "/",
-    value: "PATH",
-    help: "health check path",
-  },
-  {
-    name: "read-health-path",
-    short: "r",
-    type: "string",
-    value: "PATH",
-    help: "health check path of the last site (a read-only failover site); needs two or more sites",
-  },
-  {
-    name: "health-port",
-    type: "string",
-    default: "0",
-    value: "PORT",
-    help: "health check port (0 = each endpoint's)",
-  },
-  {
-    name: "health-duration",
-    short: "d",
-    type: "string",
-    default: "5s",
-    value: "DUR",
-    help: "health check interval; each wait is DUR + random[0, DUR); 0 turns checks off",
-  },
-  {
-    name: "health-timeout",
-    type: "string",
-    default: "10s",
-    value: "DUR",
-    help: "health check timeout",
-  },
-  {
-    name: "health-optimistic",
-    type: "boolean",
-    help: "stop checking an up endpoint until real traffic fails on it",
-  },
-  {
-    name: "insecure",
-    short: "i",
-    type: "boolean",
-    help:
-      "do not check endpoint certificate host names (the chain is still verified: add --cacert)",
-  },
-  {
-    name: "rr-dns-mode",
-    type: "boolean",
-    help: "every A/AAAA record of a hostname is its own endpoint",
-  },
-  {
-    name: "dns-ttl",
-    type: "string",
-    default: "10m",
-    value: "DUR",
-    help: "how often hostnames are resolved again",
-  },
-  {
-    name: "host-balance",
-    type: "string",
-    default: "least",
-    value: "POLICY",
-    help: "endpoint choice inside a site: least, random or round-robin",
-  },
-  { name: "log", short: "l", type: "boolean", help: "log endpoint up/down transitions" },
-  {
-    name: "trace",
-    short: "t",
-    type: "string",
-    value: "MODE",
-    help: "trace requests: all, application (both: proxied requests; health probes are never " +
-      "traced) or minio (paths within the health URL); --log, --errors, --status-code imply all",
-  },
-  {
-    name: "errors",
-    short: "e",
-    type: "boolean",
-    help: "trace only responses with status 400..599",
-  },
-  {
-    name: "status-code",
-    type: "multiple",
-    value: "CODE",
-    help: "trace only this status (repeatable)",
-  },
-  { name: "quiet", short: "q", type: "boolean", help: "no console messages" },
-  { name: "json", type: "boolean", help: "logs and traces as JSON lines" },
-  { name: "debug", type: "boolean", help: "verbose traces with headers" },
-  {
-    name: "cacert",
-    type: "string",
-    value: "FILE",
-    help: "CA certificate(s) to verify endpoints against (added to the built-in roots)",
-  },
-  {
-    name: "client-cert",
-    type: "string",
-    value: "FILE",
-    help: "client certificate file (mTLS to endpoints)",
-  },
-  {
-    name: "client-key",
-    type: "string",
-    value: "FILE",
-    help: "client private key file (mTLS to endpoints)",
-  },
-  {
-    name: "cert",
-    type: "string",
-    value: "FILE",
-    help: "serve TLS with this certificate chain (reloaded when the file changes)",
-  },
-  {
-    name: "key",
-    type: "string",
-    value: "FILE",
-    help: "private key of --cert",
-  },
-  {
-    name: "key-password",
-    type: "string",
-    value: "PASS",
-    help: "password of an encrypted --key",
-  },
-  {
-    name: "auto-tls-host",
-    type: "string",
-    value: "HOSTS",
-    help: "serve TLS with a self-signed certificate for these hosts (comma separated)",
-  },
-  {
-    name: "tls-max",
-    type: "string",
-    default: "1.3",
-    value: "VER",
-    help:
-      "highest TLS version: 1.2 or 1.3 (accepted for compatibility; Deno always offers 1.2 and 1.3)",
-  },
-  {
-    name: "failback-delay",
-    type: "string",
-    default: "0",
-    value: "DUR",
-    help: "a recovered site serves again after staying healthy this long",
-  },
-  {
-    name: "health-status",
-    type: "string",
-    default: "200",
-    value: "LIST",
-    help: "statuses that pass the health check, e.g. 200 or 200-299,301",
-  },
-  {
-    name: "config",
-    short: "c",
-    type: "string",
-    value: "FILE",
-    help: "YAML config file (sidekick's or iaido's schema); reloaded on change and SIGHUP",
-  },
-  {
-    name: "bootstrap",
-    short: "b",
-    type: "multiple",
-    value: "LPORT:HOST:PORT",
-    help: "write a starter config (to --config, default sidekick.yaml) and exit (repeatable)",
-  },
-  {
-    name: "bootstrap-addr",
-    type: "string",
-    value: "HOST",
-    help: "bind host for --bootstrap listeners",
-  },
-  {
-    name: "force",
-    short: "f",
-    type: "boolean",
-    help: "let --bootstrap overwrite an existing file",
-  },
-  { name: "help", short: "h", type: "boolean", help: "show help" },
-  { name: "version", short: "v", type: "boolean", help: "print the version" },
-];
 
 /** A bad command line: the message names the flag or argument and what is accepted. */
 export class UsageError extends Error {
@@ -256,22 +35,6 @@ export class UsageError extends Error {
 
 /** Parsed flag values: strings, booleans, or lists for `multiple` flags. */
 export type FlagValues = Readonly<Record<string, string | boolean | readonly string[] | undefined>>;
-
-/**
- * The environment variable of a flag: `SIDEKICK_` and the name in upper snake case.
- *
- * @param name A flag's long name.
- * @returns The variable's name.
- *
- * @example Usage
- * ```ts
- * import { envName } from "./flags.ts";
- * envName("health-path"); // "SIDEKICK_HEALTH_PATH"
- * ```
- */
-export function envName(name: string): string {
-  return `SIDEKICK_${name.toUpperCase().replaceAll("-", "_")}`;
-}
 
 /**
  * Fills flags that were not given from the environment (flags win), and the
@@ -546,42 +309,4 @@ export function configFromFlags(
   return { config, warnings };
 }
 
-/**
- * The `--help` text, generated from {@linkcode FLAGS}.
- *
- * @returns The help text.
- *
- * @example Usage
- * ```ts
- * import { helpText } from "./flags.ts";
- * helpText().includes("--health-path, -p PATH"); // true
- * ```
- */
-export function helpText(): string {
-  const rows = FLAGS.map((f) => {
-    const left = `  --${f.name}${f.short ? `, -${f.short}` : ""}${f.value ? ` ${f.value}` : ""}`;
-    const def = f.default !== undefined && f.type !== "boolean" ? ` (default "${f.default}")` : "";
-    const pending = f.pending ? " [not available yet]" : "";
-    return `${left.padEnd(34)}${f.help}${def}${pending}`;
-  });
-  return `sidekick - high-performance sidecar load balancer
-
-USAGE:
-  sidekick [FLAGS] SITE1 [SITE2..]
-
-FLAGS:
-${rows.join("\n")}
-
-ENVIRONMENT:
-  Every flag can also come from SIDEKICK_<FLAG> (e.g. SIDEKICK_HEALTH_PATH=/ready,
-  SIDEKICK_LOG=true), and the sites from SIDEKICK_SITES (space separated). Flags win.
-
-SITE:
-  Each SITE is a comma separated list of pools of that site: http://172.17.0.{2...5},http://172.17.0.{6...9}.
-  Ranges {START...END} (decimal or hex, zero padded like {01...16}) and lists {1,3,7} expand per pool.
-  If all servers in SITE1 are down, then the traffic is routed to the next site - SITE2.
-
-DURATIONS:
-  Go syntax (5s, 1m30s, 250ms) or plain seconds (5).
-`;
-}
+export { envName, FLAGS, type FlagSpec, helpText } from "./flag_table.ts";
