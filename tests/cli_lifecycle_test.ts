@@ -189,6 +189,12 @@ Deno.test("permissions prints the exact flags; running with one missing fails in
   assert.equal(lines.length, 1, missing.stderr);
   assert.match(lines[0], /missing permission --allow-net=127\.0\.0\.1:18932 \(to health-check/);
   assert.doesNotMatch(missing.stderr, /at .*\.ts:\d+/, "no stack trace");
+  // Exactly the printed flags are enough to start and serve.
+  await using exact = new CliProcess([flags], args);
+  const [port] = await exact.ports();
+  assert.equal(port, 18931);
+  exact.child.kill("SIGTERM");
+  assert.equal(await exact.exitCode(), 0);
 });
 
 Deno.test("--bootstrap writes an iaido-style starter file and refuses to overwrite without --force", async () => {
