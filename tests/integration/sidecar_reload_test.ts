@@ -269,3 +269,29 @@ Deno.test("planReload: identity keeps, unique names move, duplicates on port 0 p
   const t = tcpListener("127.0.0.1:1", [["127.0.0.1:2"]], { name: "a" });
   assert.deepEqual(planReload([l("a", 1)], [t]), { kept: [], moved: [], added: [0], removed: [0] });
 });
+
+Deno.test("reload: a kept HTTP listener takes a new connection cap at once", async () => {
+  await using a = startSlowBackend("A");
+  const port = await freePort();
+  await using sidecar = createSidecar({ listeners: [http([a.url], { port })] });
+  await sidecar.start();
+  const open: HttpPeer[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const peer = await HttpPeer.connect(port);
+      open.push(peer);
+      await peer.write(`GET /c${i} HTTP/1.1\r\nHost: test\r\n\r\n`);
+      assert.equal((await peer.readResponse()).text(), `A:/c${i}`);
+    }
+    const capped = http([a.url], { port });
+    await sidecar.reload({
+      listeners: [{ ...capped, limits: { ...capped.limits, maxConnections: 2 } }],
+    });
+    const extra = await HttpPeer.connect(port);
+    open.push(extra);
+    await extra.write("GET /extra HTTP/1.1\r\nHost: test\r\n\r\n").catch(() => {});
+    assert.equal((await extra.readToEnd()).length, 0, "the third connection is over the new cap");
+  } finally {
+    for (const p of open) p.close();
+  }
+});

@@ -211,7 +211,6 @@ export class HttpProxy {
   }
 
   async #acceptLoop(listener: Deno.Listener): Promise<void> {
-    const max = this.spec.limits.maxConnections;
     for (;;) {
       let conn: Deno.Conn;
       try {
@@ -223,6 +222,8 @@ export class HttpProxy {
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_BACKOFF_MS));
         continue;
       }
+      // Read per accept, so that a reload that changes the cap applies at once.
+      const max = this.spec.limits.maxConnections;
       if ((max > 0 && this.#connections.size >= max) || this.draining) {
         conn.close();
         continue;
