@@ -177,7 +177,7 @@ async function planBootstrap(values: FlagValues): Promise<Plan> {
       (values["bootstrap-addr"] as string) ?? "",
     );
   } catch (e) {
-    return fail(`sidekick: --bootstrap: ${(e as Error).message}`, 2);
+    return fail(`sidekick: ${(e as Error).message}`, 2);
   }
   try {
     await writeBootstrap(path, text, values.force === true);

@@ -215,6 +215,9 @@ Deno.test("--bootstrap writes an iaido-style starter file and refuses to overwri
     const again = await runCli(perms, ["-c", file, "-b", "26257:127.0.0.1:26259"]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /--force/);
+    const bad = await runCli(perms, ["-c", file, "-b", "nonsense", "-f"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^sidekick: --bootstrap 'nonsense': expected LOCALPORT:HOST:PORT/);
     const forced = await runCli(perms, ["-c", file, "-b", "26257:127.0.0.1:26259", "-f"]);
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(await Deno.readTextFile(file), /26259/);

@@ -69,6 +69,13 @@ Deno.test("parseCommandLine() names the flag or argument in every usage error", 
     [["--client-cert", "c.pem", "h:1"], /--client-cert and --client-key go together/],
     [["--health-timeout=-1s", "h:1"], /^--health-timeout: .*negative/],
     [["--failback-delay", "soon", "h:1"], /^--failback-delay: /],
+    [["--dns-ttl=soon", "h:1"], /^--dns-ttl: Cannot parse duration 'soon'/],
+    [
+      ["--trace=everything", "h:1"],
+      /^--trace must be all, application or minio, got 'everything'$/,
+    ],
+    [["--health-status=700", "h:1"], /^--health-status: '700' is not a status or range/],
+    [["--address=[::1]:x", "h:1"], /^--address: Cannot listen on '\[::1\]:x'/],
     [["--key-password", "secret", "h:1"], /--key-password decrypts --key; give --key too/],
     [["--cert", "c.pem", "h:1"], /--cert and --key go together/],
     [
