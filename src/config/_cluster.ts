@@ -14,11 +14,10 @@ import {
   type ClusterSpec,
   type EndpointSpec,
   type HealthSpec,
-  parseEndpoint,
-  parseL4Endpoint,
   POLICY_NAMES,
   type SiteSpec,
 } from "./schema.ts";
+import { parseEndpoint, parseL4Endpoint } from "./builders.ts";
 
 /** The kind of a listener, which decides how endpoints are written. */
 export type ListenerKind = "http" | "tcp" | "udp";

@@ -33,7 +33,7 @@ const d = formatDuration;
  * @example Usage
  * ```ts
  * import { formatConfig } from "./format.ts";
- * import { tcpListener } from "./schema.ts";
+ * import { tcpListener } from "./builders.ts";
  * import assert from "node:assert/strict";
  * const text = formatConfig({ listeners: [tcpListener("127.0.0.1:26257", [["127.0.0.1:26258"]])] });
  * assert.ok(text.includes("address: 127.0.0.1:26257"));
