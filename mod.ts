@@ -31,21 +31,9 @@ export {
 export type { DnsRecordType, DnsResolver } from "./src/discovery/dns.ts";
 export type { CertificatePair } from "./src/proxy/http/tls_listener.ts";
 export type { TraceRecord } from "./src/observe/log.ts";
-export type { EndpointDownListener } from "./src/pool/cluster.ts";
-export type { UpstreamTls } from "./src/pool/dial.ts";
-export type { HttpProxyOptions } from "./src/proxy/http/server.ts";
 export type { HealthEvent } from "./src/health/checker.ts";
 export type { Runtime } from "./src/pool/cluster.ts";
 export type { RandomSource } from "./src/balance/policy.ts";
-export { HttpProxy } from "./src/proxy/http/server.ts";
-export { TcpProxy, type TcpProxyOptions } from "./src/proxy/tcp/server.ts";
-export type { CloseReason, TcpSessionContext } from "./src/proxy/tcp/session.ts";
-export { BufferPool } from "./src/proxy/buffers.ts";
-export { UdpProxy } from "./src/proxy/udp/server.ts";
-export { Cluster } from "./src/pool/cluster.ts";
-export { Endpoint, type EndpointLoad } from "./src/pool/endpoint.ts";
-export type { HealthState } from "./src/health/state.ts";
-export { main, parseCommandLine, UsageError, VERSION } from "./cli.ts";
 
 if (import.meta.main) {
   const { main } = await import("./cli.ts");

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isMap, isScalar } from "yaml";
+import { isMap, isScalar } from "npm:yaml@^2.9.1";
 import { expandSite } from "./expand.ts";
 import { parseStatusList } from "./flags.ts";
 import { type Fields, join, type Reader, show, type Val } from "./_reader.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { stringify } from "yaml";
+import { stringify } from "npm:yaml@^2.9.1";
 import { DEFAULT_DNS, DEFAULT_GRACE_PERIOD_MS, endpointText, fullHealth } from "./_cluster.ts";
 import { formatDuration } from "./duration.ts";
 import { formatProblem } from "./problem.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { isScalar } from "yaml";
+import { isScalar } from "npm:yaml@^2.9.1";
 import {
   type Claim,
   claimAddress,
@@ -19,7 +19,7 @@ import {
 } from "./_cluster.ts";
 import { byPlace, type Fields, join, Reader, type Val } from "./_reader.ts";
 import { IAIDO_TOP_KEYS, validateIaidoConfig } from "./iaido.ts";
-import { closestMatch, type ConfigProblem, listChoices, type ValidationResult } from "./problem.ts";
+import { closestMatch, listChoices, type ValidationResult } from "./problem.ts";
 import {
   DEFAULT_HTTP_LIMITS,
   DEFAULT_HTTP_TIMEOUTS,
