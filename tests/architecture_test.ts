@@ -156,6 +156,13 @@ Deno.test("architecture: every allow-listed violation still exists (delete the o
   assert.deepEqual(KNOWN_VIOLATIONS.filter((v) => !present.has(v)), []);
 });
 
+Deno.test("architecture: ARCHITECTURE.md's layer table lists LAYERS, in order", async () => {
+  const doc = await Deno.readTextFile(new URL("ARCHITECTURE.md", ROOT));
+  const table = doc.slice(doc.indexOf("| layer (bottom first)")).split("\n\n")[0];
+  const rows = table.split("\n").slice(2);
+  assert.deepEqual(rows.map((r) => r.split("|")[1].trim()), LAYERS);
+});
+
 Deno.test("architecture: the checks catch a cycle, an upward import and a stray folder", () => {
   const e = (from: string, to: string): ImportEdge => ({ from, to, typeOnly: false });
   const cyclic = [e("src/a/x.ts", "src/a/y.ts"), e("src/a/y.ts", "src/a/z.ts")];
