@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { applyFlagOverrides } from "../src/config/overrides.ts";
 import { UsageError } from "../src/config/flags.ts";
-import { httpListener, tcpListener } from "../src/config/schema.ts";
+import { httpListener, tcpListener } from "../src/config/builders.ts";
 import { CliProcess } from "./_helpers/cli.ts";
 
 /** `count` consecutive free ports (so that a `{START...END}` range can name them), or null. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isMap, isScalar } from "yaml";
+import { isMap, isScalar } from "npm:yaml@^2.9.1";
 import { expandSite } from "./expand.ts";
 import { parseStatusList } from "./flags.ts";
 import { type Fields, join, type Reader, show, type Val } from "./_reader.ts";
@@ -14,11 +14,10 @@ import {
   type ClusterSpec,
   type EndpointSpec,
   type HealthSpec,
-  parseEndpoint,
-  parseL4Endpoint,
   POLICY_NAMES,
   type SiteSpec,
 } from "./schema.ts";
+import { parseEndpoint, parseL4Endpoint } from "./builders.ts";
 
 /** The kind of a listener, which decides how endpoints are written. */
 export type ListenerKind = "http" | "tcp" | "udp";

@@ -20,7 +20,7 @@ import {
   type Scalar,
   type YAMLMap,
   type YAMLSeq,
-} from "yaml";
+} from "npm:yaml@^2.9.1";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { closestMatch, type ConfigProblem, listChoices } from "./problem.ts";
 

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { stringify } from "yaml";
+import { stringify } from "npm:yaml@^2.9.1";
 import { UsageError } from "./flags.ts";
 
 /** iaido's pattern: the host is everything between the first and the last colon, so `8080:::1:80` works. */

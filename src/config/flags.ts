@@ -14,11 +14,11 @@ import {
   DEFAULT_HTTP_LIMITS,
   DEFAULT_HTTP_TIMEOUTS,
   DEFAULT_LOG,
-  httpListener,
   type LogSpec,
   type PolicyName,
   type SidecarConfig,
 } from "./schema.ts";
+import { httpListener } from "./builders.ts";
 
 /** A bad command line: the message names the flag or argument and what is accepted. */
 export class UsageError extends Error {

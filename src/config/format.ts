@@ -7,7 +7,7 @@
  * @module
  */
 
-import { stringify } from "yaml";
+import { stringify } from "npm:yaml@^2.9.1";
 import { DEFAULT_DNS, DEFAULT_GRACE_PERIOD_MS, endpointText, fullHealth } from "./_cluster.ts";
 import { formatDuration } from "./duration.ts";
 import { formatProblem } from "./problem.ts";
@@ -33,7 +33,7 @@ const d = formatDuration;
  * @example Usage
  * ```ts
  * import { formatConfig } from "./format.ts";
- * import { tcpListener } from "./schema.ts";
+ * import { tcpListener } from "./builders.ts";
  * import assert from "node:assert/strict";
  * const text = formatConfig({ listeners: [tcpListener("127.0.0.1:26257", [["127.0.0.1:26258"]])] });
  * assert.ok(text.includes("address: 127.0.0.1:26257"));

@@ -36,14 +36,11 @@ import {
   DEFAULT_LOG,
   type EndpointSpec,
   type ListenerSpec,
-  parseL4Endpoint,
-  parseListenAddress,
   type SidecarConfig,
   type SiteSpec,
-  tcpListener,
-  udpListener,
 } from "./schema.ts";
-import type { ValidationResult } from "./validate.ts";
+import { parseL4Endpoint, parseListenAddress, tcpListener, udpListener } from "./builders.ts";
+import type { ValidationResult } from "./problem.ts";
 
 /** iaido's top-level keys. */
 export const IAIDO_TOP_KEYS: readonly string[] = ["diagAddr", "frontends", "gracePeriod"];

@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { SidecarConfig } from "./schema.ts";
+
 /**
  * One problem (or warning) in a configuration file, with its place.
  *
@@ -30,6 +32,30 @@ export interface ConfigProblem {
   /** What is wrong: the bad value and what is accepted. */
   readonly message: string;
 }
+
+/**
+ * What a config reader (`validateConfig`, `validateIaidoConfig`) returns: a
+ * config with warnings, or every problem.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ValidationResult } from "./problem.ts";
+ * const failed: ValidationResult = { problems: [] };
+ * ```
+ */
+export type ValidationResult =
+  | {
+    /** The configuration, with every default filled in. */
+    readonly config: SidecarConfig;
+    /** Things that work but deserve attention (unsupported iaido keys, for one). */
+    readonly warnings: readonly ConfigProblem[];
+    /** Which schema the file used. */
+    readonly format: "sidekick" | "iaido";
+  }
+  | {
+    /** Every problem found, in document order. */
+    readonly problems: readonly ConfigProblem[];
+  };
 
 /**
  * Formats a problem as `file:line:col: path: message`, the way compilers do,

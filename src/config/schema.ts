@@ -182,7 +182,7 @@ export interface HttpLimits {
  *
  * @example Usage
  * ```ts
- * import { httpListener } from "./schema.ts";
+ * import { httpListener } from "./builders.ts";
  * const l = httpListener("127.0.0.1:8080", [["http://127.0.0.1:9000"]]);
  * ```
  */
@@ -287,7 +287,7 @@ export const DEFAULT_LOG: LogSpec = {
  *
  * @example Usage
  * ```ts
- * import { tcpListener } from "./schema.ts";
+ * import { tcpListener } from "./builders.ts";
  * const l = tcpListener("127.0.0.1:26257", [["127.0.0.1:26258", "127.0.0.1:26259"]]);
  * ```
  */
@@ -319,7 +319,7 @@ export interface TcpListenerSpec {
  *
  * @example Usage
  * ```ts
- * import { udpListener } from "./schema.ts";
+ * import { udpListener } from "./builders.ts";
  * const l = udpListener("127.0.0.1:5353", [["127.0.0.1:5354"]]);
  * ```
  */
@@ -348,7 +348,8 @@ export type ListenerSpec = HttpListenerSpec | TcpListenerSpec | UdpListenerSpec;
  *
  * @example Usage
  * ```ts
- * import { httpListener, type SidecarConfig } from "./schema.ts";
+ * import { type SidecarConfig } from "./schema.ts";
+ * import { httpListener } from "./builders.ts";
  * const config: SidecarConfig = {
  *   listeners: [httpListener("127.0.0.1:0", [["http://127.0.0.1:9000"]])],
  * };
@@ -393,12 +394,3 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   poolIdlePerEndpoint: 64,
   poolIdleMs: 30_000,
 };
-
-export {
-  httpListener,
-  parseEndpoint,
-  parseL4Endpoint,
-  parseListenAddress,
-  tcpListener,
-  udpListener,
-} from "./builders.ts";

@@ -17,14 +17,11 @@
 import {
   type ClusterSpec,
   type EndpointSpec,
-  parseL4Endpoint,
-  parseListenAddress,
   type PolicyName,
-  tcpListener,
   type TcpListenerSpec,
-  udpListener,
   type UdpListenerSpec,
 } from "./schema.ts";
+import { parseL4Endpoint, parseListenAddress, tcpListener, udpListener } from "./builders.ts";
 
 /** How often SideLB re-resolves its ring domain, in ms. */
 export const RING_DOMAIN_TTL_MS = 60_000;

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { isScalar } from "yaml";
+import { isScalar } from "npm:yaml@^2.9.1";
 import {
   type Claim,
   claimAddress,
@@ -19,37 +19,21 @@ import {
 } from "./_cluster.ts";
 import { byPlace, type Fields, join, Reader, type Val } from "./_reader.ts";
 import { IAIDO_TOP_KEYS, validateIaidoConfig } from "./iaido.ts";
-import { closestMatch, type ConfigProblem, listChoices } from "./problem.ts";
+import { closestMatch, listChoices, type ValidationResult } from "./problem.ts";
 import {
   DEFAULT_HTTP_LIMITS,
   DEFAULT_HTTP_TIMEOUTS,
   DEFAULT_LOG,
-  httpListener,
   type HttpListenerSpec,
   type ListenerSpec,
   type LogSpec,
-  parseListenAddress,
   type SidecarConfig,
-  tcpListener,
-  udpListener,
 } from "./schema.ts";
+import { httpListener, parseListenAddress, tcpListener, udpListener } from "./builders.ts";
 
 export { DEFAULT_GRACE_PERIOD_MS };
 
-/** What {@linkcode validateConfig} returns: a config with warnings, or every problem. */
-export type ValidationResult =
-  | {
-    /** The configuration, with every default filled in. */
-    readonly config: SidecarConfig;
-    /** Things that work but deserve attention (unsupported iaido keys, for one). */
-    readonly warnings: readonly ConfigProblem[];
-    /** Which schema the file used. */
-    readonly format: "sidekick" | "iaido";
-  }
-  | {
-    /** Every problem found, in document order. */
-    readonly problems: readonly ConfigProblem[];
-  };
+export type { ValidationResult };
 
 const TOP_KEYS = ["gracePeriod", "log", "listeners"];
 const LOG_KEYS = ["health", "trace", "errorsOnly", "statusCodes", "quiet", "json", "debug"];

@@ -41,7 +41,7 @@ export interface ReloadPlan {
  * @example Usage
  * ```ts
  * import { listenerIdentity } from "./plan.ts";
- * import { tcpListener } from "../config/schema.ts";
+ * import { tcpListener } from "../config/builders.ts";
  * import assert from "node:assert/strict";
  * assert.equal(listenerIdentity(tcpListener("127.0.0.1:5432", [["10.0.0.1:5432"]])), "tcp 127.0.0.1 5432");
  * ```
@@ -64,7 +64,7 @@ export function listenerIdentity(spec: ListenerSpec): string {
  * @example Usage
  * ```ts
  * import { planReload } from "./plan.ts";
- * import { httpListener, tcpListener } from "../config/schema.ts";
+ * import { httpListener, tcpListener } from "../config/builders.ts";
  * import assert from "node:assert/strict";
  * const api = httpListener("127.0.0.1:8080", [["http://127.0.0.1:9000"]], { name: "api" });
  * const moved = httpListener("127.0.0.1:8081", [["http://127.0.0.1:9000"]], { name: "api" });
@@ -128,7 +128,7 @@ export function planReload(
  * @example Usage
  * ```ts
  * import { holdsAddressOf } from "./plan.ts";
- * import { httpListener } from "../config/schema.ts";
+ * import { httpListener } from "../config/builders.ts";
  * import assert from "node:assert/strict";
  * const spec = httpListener("127.0.0.1:8080", [["http://127.0.0.1:9000"]]);
  * assert.equal(holdsAddressOf(spec, { transport: "tcp", hostname: "0.0.0.0", port: 8080 }), true);

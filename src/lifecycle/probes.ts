@@ -23,7 +23,7 @@ import type { Cluster } from "../pool/cluster.ts";
  * @example Usage
  * ```ts
  * import { probeKind } from "./probes.ts";
- * import { udpListener } from "../config/schema.ts";
+ * import { udpListener } from "../config/builders.ts";
  * import assert from "node:assert/strict";
  * assert.equal(probeKind(udpListener("127.0.0.1:0", [["127.0.0.1:53"]])), "udp");
  * ```

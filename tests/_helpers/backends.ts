@@ -12,11 +12,10 @@ import {
   DEFAULT_HTTP_TIMEOUTS,
   type HealthSpec,
   type HttpLimits,
-  httpListener,
   type HttpTimeouts,
-  parseEndpoint,
   type PolicyName,
 } from "../../src/config/schema.ts";
+import { httpListener, parseEndpoint } from "../../src/config/builders.ts";
 import { createSidecar, type Sidecar, type SidecarStats } from "../../src/sidecar.ts";
 import type { HealthEvent } from "../../src/health/checker.ts";
 

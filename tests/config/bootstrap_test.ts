@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { bootstrapConfig, writeBootstrap } from "../../src/config/bootstrap.ts";
 import { UsageError } from "../../src/config/flags.ts";
 import { formatProblem } from "../../src/config/problem.ts";
-import { DEFAULT_LOG, type SidecarConfig, tcpListener } from "../../src/config/schema.ts";
+import { DEFAULT_LOG, type SidecarConfig } from "../../src/config/schema.ts";
+import { tcpListener } from "../../src/config/builders.ts";
 import { validateConfig } from "../../src/config/validate.ts";
 
 const HEADER = [

@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { DEFAULT_HEALTH, httpListener, tcpListener } from "../../src/config/schema.ts";
+import { DEFAULT_HEALTH } from "../../src/config/schema.ts";
+import { httpListener, tcpListener } from "../../src/config/builders.ts";
 import { createSidecar, type Sidecar } from "../../src/sidecar.ts";
 import { TruncatedError } from "../_helpers/http.ts";
 import {

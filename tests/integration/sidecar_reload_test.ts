@@ -9,11 +9,10 @@ import assert from "node:assert/strict";
 import {
   DEFAULT_HEALTH,
   type HealthSpec,
-  httpListener,
   type HttpListenerSpec,
   type SidecarConfig,
-  tcpListener,
 } from "../../src/config/schema.ts";
+import { httpListener, tcpListener } from "../../src/config/builders.ts";
 import type { HealthEvent } from "../../src/health/checker.ts";
 import { planReload } from "../../src/lifecycle/plan.ts";
 import { createSidecar, type Sidecar } from "../../src/sidecar.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type ClusterSpec, tcpListener, type TcpListenerSpec } from "../../src/config/schema.ts";
+import { type ClusterSpec, type TcpListenerSpec } from "../../src/config/schema.ts";
+import { tcpListener } from "../../src/config/builders.ts";
 import { HealthChecker } from "../../src/health/checker.ts";
 import { probeTcp } from "../../src/health/tcp_probe.ts";
 import { Cluster, SYSTEM_RUNTIME } from "../../src/pool/cluster.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { tcpListener } from "../../src/config/schema.ts";
+import { tcpListener } from "../../src/config/builders.ts";
 import { Cluster, SYSTEM_RUNTIME } from "../../src/pool/cluster.ts";
 import { BufferPool } from "../../src/proxy/buffers.ts";
 import { tierOf } from "../../src/proxy/tcp/tiers.ts";

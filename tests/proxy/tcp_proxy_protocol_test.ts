@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { tcpListener } from "../../src/config/schema.ts";
+import { tcpListener } from "../../src/config/builders.ts";
 import { Cluster, SYSTEM_RUNTIME } from "../../src/pool/cluster.ts";
 import { encodeProxyHeader } from "../../src/proxy/proxy_protocol.ts";
 import { TcpProxy } from "../../src/proxy/tcp/server.ts";

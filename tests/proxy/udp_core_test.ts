@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { udpListener, type UdpListenerSpec } from "../../src/config/schema.ts";
+import { type UdpListenerSpec } from "../../src/config/schema.ts";
+import { udpListener } from "../../src/config/builders.ts";
 import { Cluster, SYSTEM_RUNTIME } from "../../src/pool/cluster.ts";
 import { UdpProxy } from "../../src/proxy/udp/server.ts";
 

@@ -56,7 +56,7 @@ export interface TcpProxyOptions {
  * @example Usage
  * ```ts ignore
  * import { TcpProxy } from "./server.ts";
- * import { tcpListener } from "../../config/schema.ts";
+ * import { tcpListener } from "../../config/builders.ts";
  * import { Cluster, SYSTEM_RUNTIME } from "../../pool/cluster.ts";
  * const spec = tcpListener("127.0.0.1:0", [["127.0.0.1:5432"]], { idleMs: 60_000 });
  * const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));

@@ -19,7 +19,7 @@ import type { Endpoint } from "../../pool/endpoint.ts";
  * ```ts
  * import { tierOf } from "./tiers.ts";
  * import { Cluster, SYSTEM_RUNTIME } from "../../pool/cluster.ts";
- * import { tcpListener } from "../../config/schema.ts";
+ * import { tcpListener } from "../../config/builders.ts";
  * import assert from "node:assert/strict";
  * const cluster = new Cluster(tcpListener(":0", [["127.0.0.1:1"], ["127.0.0.1:2"]]).cluster, SYSTEM_RUNTIME);
  * assert.equal(tierOf(cluster, cluster.sites[1][0]), 1);

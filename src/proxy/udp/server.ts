@@ -53,7 +53,7 @@ export interface UdpProxyOptions {
  * @example Usage
  * ```ts ignore
  * import { UdpProxy } from "./server.ts";
- * import { udpListener } from "../../config/schema.ts";
+ * import { udpListener } from "../../config/builders.ts";
  * import { Cluster, SYSTEM_RUNTIME } from "../../pool/cluster.ts";
  * const spec = udpListener("127.0.0.1:0", [["127.0.0.1:53"]]);
  * const proxy = new UdpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
