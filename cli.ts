@@ -383,7 +383,6 @@ async function serve(
     return 1;
   }
   startedOk();
-  operator.started(sidecar);
   const onHup = () => doReload("SIGHUP");
   Deno.addSignalListener("SIGHUP", onHup);
   const { promise: stopped, resolve } = Promise.withResolvers<string>();
@@ -398,6 +397,8 @@ async function serve(
   };
   Deno.addSignalListener("SIGINT", onStop);
   Deno.addSignalListener("SIGTERM", onStop);
+  // Announced only once the signals are handled: a signal right after "listening on" drains.
+  operator.started(sidecar);
   await stopped;
   out.info(`draining for up to ${graceMs} ms`, { event: "draining", graceMs });
   Deno.removeSignalListener("SIGHUP", onHup);

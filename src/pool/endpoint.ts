@@ -94,7 +94,7 @@ export class Endpoint implements EndpointLoad {
   /** The health check path of this endpoint's site (base path not included). */
   healthPath = "/";
   /** Shortest request duration seen (seconds); Infinity before the first. */
-  minSeconds = Infinity;
+  minSeconds: number = Infinity;
   /** Longest request duration seen (seconds). */
   maxSeconds = 0;
   /** Time spent down after having been up, over its life (ms); starting down does not count. */

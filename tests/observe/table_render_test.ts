@@ -112,8 +112,8 @@ Deno.test("rows that do not fit the height are counted; events fill the rows lef
 Deno.test("color paints only STATUS cells, without changing the layout", () => {
   const plain = renderTable(view([listener()]), WIDE);
   const colored = renderTable(view([listener()]), { ...WIDE, color: true });
-  assert.match(colored, /\x1b\[32mUP {4}\x1b\[0m/);
-  assert.match(colored, /\x1b\[31mDOWN {2}\x1b\[0m/);
+  assert.ok(colored.includes("\x1b[32mUP    \x1b[0m"));
+  assert.ok(colored.includes("\x1b[31mDOWN  \x1b[0m"));
   // deno-lint-ignore no-control-regex
   assert.equal(colored.replace(/\x1b\[\d+m/g, ""), plain);
 });

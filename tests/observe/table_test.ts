@@ -36,7 +36,7 @@ Deno.test("LiveTable enters the alternate screen, redraws on its interval, resto
   table.start();
   table.start(); // idempotent: one interval, one ENTER
   assert.equal(writes[0], "\x1b[?1049h\x1b[?25l");
-  assert.match(writes[1], /^\x1b\[H.*SITE {2}HOST/s);
+  assert.ok(writes[1].startsWith("\x1b[H") && writes[1].includes("SITE  HOST"));
   await delay(110);
   const frames = writes.length - 1;
   assert.ok(frames >= 2 && frames <= 8, `frames: ${frames}`);
@@ -47,7 +47,7 @@ Deno.test("LiveTable enters the alternate screen, redraws on its interval, resto
   assert.ok(writes.at(-1)!.endsWith("\x1b[K\x1b[J"));
   table.event("failover");
   table.draw();
-  assert.match(writes.at(-1)!, /EVENTS\x1b\[K\nfailover/);
+  assert.ok(writes.at(-1)!.includes("EVENTS\x1b[K\nfailover"));
   table.close();
   table.close();
   assert.equal(writes.at(-1), "\x1b[?25h\x1b[?1049l");
