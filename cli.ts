@@ -344,6 +344,7 @@ async function serve(
     certificate,
     onNotice: (m) => out.info(m),
     onHealthEvent: (e) => operator.health(e),
+    onDnsError: (hostname, error) => operator.dnsError(hostname, error),
   });
   operator.summary(config);
   let current = config;

@@ -16,9 +16,9 @@ class Collected implements AsyncDisposable {
   stderr = "";
   readonly #done: Promise<void>;
 
-  constructor(args: readonly string[]) {
+  constructor(args: readonly string[], permissions: readonly string[] = ["--allow-net=127.0.0.1"]) {
     this.child = new Deno.Command("deno", {
-      args: ["run", "--allow-net=127.0.0.1", `${ROOT}mod.ts`, ...args],
+      args: ["run", ...permissions, `${ROOT}mod.ts`, ...args],
       env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
       stdin: "null",
       stdout: "piped",
@@ -130,4 +130,53 @@ Deno.test("--json: a usage error is a JSON line too", async () => {
   assert.deepEqual(rest, []);
   assert.equal(line.level, "error");
   assert.match(String(line.message), /no-such-flag/);
+});
+
+Deno.test("log.json in a file: a reload's +added -removed, the drain and the summary are JSON lines", async () => {
+  const a = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("A"));
+  const b = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("B"));
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/sidekick.yaml`;
+  const config = (port: number) =>
+    `log:
+  json: true
+listeners:
+  - kind: http
+    name: web
+    address: 127.0.0.1:0
+    sites:
+      - endpoints: [http://127.0.0.1:${port}]
+    health:
+      active: false
+`;
+  try {
+    await Deno.writeTextFile(file, config(a.addr.port));
+    await using cli = new Collected(["-c", file], [
+      "--allow-net=127.0.0.1",
+      `--allow-read=${dir}`,
+      "--allow-env=LOG_TOKENS,LOG_STREAM",
+    ]);
+    await cli.until(() => cli.stderr.includes('"event":"listening"'), "listening");
+    await Deno.writeTextFile(file, config(b.addr.port));
+    cli.child.kill("SIGHUP");
+    await cli.until(() => cli.stderr.includes('"event":"reload"'), "the reload event");
+    await cli.until(() => cli.stderr.includes('"event":"drain"'), "the drain event");
+    cli.child.kill("SIGTERM");
+    assert.equal(await cli.exit(), 0);
+    const err = jsonLines(cli.stderr);
+    assert.equal(jsonLines(cli.stdout).length, 0);
+    const reload = err.find((l) => l.event === "reload");
+    assert.deepEqual(reload?.changes, [
+      `+http://127.0.0.1:${b.addr.port}`,
+      `-http://127.0.0.1:${a.addr.port}`,
+    ]);
+    assert.equal(reload?.listener, "web");
+    const drain = err.find((l) => l.event === "drain");
+    assert.equal(drain?.endpoint, `http://127.0.0.1:${a.addr.port}`);
+    assert.equal(err.find((l) => l.event === "listener")?.listener, "web");
+  } finally {
+    await a.shutdown();
+    await b.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -106,9 +106,39 @@ export function diffStats(before: SidecarStats, after: SidecarStats): ObservedEv
 export type OutageState = Map<string, number>;
 
 /**
- * The loud failure: for each listener with endpoints but none available,
- * one warning naming every endpoint's last probe result, at once when the
- * outage starts and again every `repeatMs` while it lasts. Updates `state`.
+ * The bounded rate of repeated warnings: true (and noted) when `key` was
+ * never warned about or at least `repeatMs` ago.
+ *
+ * @param state When each key was last warned about (ms).
+ * @param key What the warning is about.
+ * @param options The current time and the repeat period (ms).
+ * @returns True to warn now.
+ *
+ * @example Usage
+ * ```ts
+ * import { dueAgain } from "./events.ts";
+ * import assert from "node:assert/strict";
+ * const state = new Map<string, number>();
+ * assert.equal(dueAgain(state, "db", { now: 0, repeatMs: 1000 }), true);
+ * assert.equal(dueAgain(state, "db", { now: 999, repeatMs: 1000 }), false);
+ * ```
+ */
+export function dueAgain(
+  state: Map<string, number>,
+  key: string,
+  options: { readonly now: number; readonly repeatMs: number },
+): boolean {
+  const last = state.get(key);
+  if (last !== undefined && options.now - last < options.repeatMs) return false;
+  state.set(key, options.now);
+  return true;
+}
+
+/**
+ * The loud failure: for each listener with no available endpoint, one
+ * warning naming every endpoint's last probe result (or saying it has no
+ * endpoints at all), at once when the outage starts and again every
+ * `repeatMs` while it lasts. Updates `state`.
  *
  * @param state When each listener was last warned about; listeners that recovered are dropped.
  * @param stats The current snapshot.
@@ -137,13 +167,17 @@ export function outageWarnings(
   const out: ObservedEvent[] = [];
   const live = new Set<string>();
   for (const l of stats.listeners) {
-    const down = l.endpoints.length > 0 &&
-      !l.endpoints.some((e) => e.status === "up" && e.draining !== true);
-    if (!down) continue;
+    if (l.endpoints.some((e) => e.status === "up" && e.draining !== true)) continue;
     live.add(l.name);
-    const last = state.get(l.name);
-    if (last !== undefined && options.now - last < options.repeatMs) continue;
-    state.set(l.name, options.now);
+    if (!dueAgain(state, l.name, options)) continue;
+    if (l.endpoints.length === 0) {
+      out.push({
+        level: "warning",
+        message: `${l.name}: no endpoints, every request fails (no DNS answer yet, or all removed)`,
+        fields: { event: "no_endpoint_available", listener: l.name, endpoints: [] },
+      });
+      continue;
+    }
     const results = l.endpoints.map((e) => {
       const why = e.draining === true ? "draining" : e.lastProbe || "no probe result yet";
       return `${e.endpoint} (${why})`;

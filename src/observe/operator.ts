@@ -10,7 +10,7 @@
 import type { LogSpec, SidecarConfig } from "../config/schema.ts";
 import type { HealthEvent } from "../health/checker.ts";
 import type { Sidecar } from "../sidecar.ts";
-import { describeReload } from "./events.ts";
+import { describeReload, dueAgain } from "./events.ts";
 import { formatHealthEvent } from "./log.ts";
 import { Monitor } from "./monitor.ts";
 import { Reporter } from "./output.ts";
@@ -81,6 +81,7 @@ export class Operator implements Disposable {
   #table: LiveTable | null = null;
   #monitor: Monitor | null = null;
   #running = false;
+  readonly #dnsWarned = new Map<string, number>();
 
   /**
    * @param config The configuration (its `log` settings decide what shows).
@@ -122,6 +123,25 @@ export class Operator implements Disposable {
       else console.error(line);
     }
     this.#monitor?.check();
+  }
+
+  /**
+   * Takes a failed or empty DNS lookup (the sidecar's `onDnsError`): a
+   * warning, at most once per repeat period per name.
+   *
+   * @param hostname The name looked up.
+   * @param error What failed.
+   */
+  dnsError(hostname: string, error: unknown): void {
+    if (this.#quiet) return;
+    const repeatMs = this.#options.repeatMs ?? 30_000;
+    if (!dueAgain(this.#dnsWarned, hostname, { now: Date.now(), repeatMs })) return;
+    const why = error instanceof Error ? error.message : String(error);
+    this.out.warn(`cannot resolve ${hostname}: ${why} (the last good answer stays in use)`, {
+      event: "dns_error",
+      hostname,
+      error: why,
+    });
   }
 
   /**

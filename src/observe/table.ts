@@ -16,6 +16,8 @@ import { renderTable } from "./table_render.ts";
 const ENTER = "\x1b[?1049h\x1b[?25l";
 /** Cursor shown, main screen back. */
 const LEAVE = "\x1b[?25h\x1b[?1049l";
+/** The ways a process ends without `close()`: the screen is restored on each. */
+const END_EVENTS = ["unload", "error", "unhandledrejection"] as const;
 /** Most events kept for the bottom of the table. */
 const MAX_EVENTS = 50;
 
@@ -83,6 +85,8 @@ export class LiveTable implements Disposable {
   readonly #now: () => number;
   readonly #events: string[] = [];
   readonly #onResize = () => this.draw();
+  /** Exit, an uncaught error or rejection: the screen comes back before Deno prints anything. */
+  readonly #onEnd = () => this.close();
   #started = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #open = false;
@@ -107,6 +111,7 @@ export class LiveTable implements Disposable {
     this.#write(ENTER);
     this.draw();
     this.#timer = setInterval(() => this.draw(), this.#options.intervalMs ?? 500);
+    for (const type of END_EVENTS) globalThis.addEventListener(type, this.#onEnd);
     try {
       Deno.addSignalListener("SIGWINCH", this.#onResize);
     } catch {
@@ -141,6 +146,7 @@ export class LiveTable implements Disposable {
     if (!this.#open) return;
     this.#open = false;
     clearInterval(this.#timer);
+    for (const type of END_EVENTS) globalThis.removeEventListener(type, this.#onEnd);
     try {
       Deno.removeSignalListener("SIGWINCH", this.#onResize);
     } catch {

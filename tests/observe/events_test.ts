@@ -75,8 +75,9 @@ Deno.test("outageWarnings: names each endpoint's last probe, repeats at a bounde
   const up = stats(http(0, [ep("http://a:1")]));
   assert.deepEqual(at(62_000, up), []);
   assert.equal(at(63_000).length, 1);
-  // A listener without endpoints (DNS not answered yet) is not an outage of endpoints.
-  assert.deepEqual(outageWarnings(new Map(), stats(http(-1)), { now: 0, repeatMs: 1 }), []);
+  // A listener without any endpoint (DNS has not answered) is an outage too.
+  const [none] = outageWarnings(new Map(), stats(http(-1)), { now: 0, repeatMs: 1 });
+  assert.match(none.message, /^web: no endpoints, every request fails \(no DNS answer yet/);
 });
 
 Deno.test("describeReload: +added, -removed, ~changed, per listener", () => {
