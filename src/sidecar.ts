@@ -336,8 +336,9 @@ class SidecarImpl implements Sidecar {
             draining: e.draining,
             rxBytes: e.rxBytes,
             txBytes: e.txBytes,
-            minLatencyMs: e.minSeconds === Infinity ? undefined : e.minSeconds * 1000,
-            maxLatencyMs: e.minSeconds === Infinity ? undefined : e.maxSeconds * 1000,
+            ...(e.minSeconds === Infinity
+              ? {}
+              : { minLatencyMs: e.minSeconds * 1000, maxLatencyMs: e.maxSeconds * 1000 }),
             // An outage in progress counts (once it was up before).
             downtimeMs: e.downtimeMs +
               (e.health.status === "down" && e.wentDown > 0 ? now - e.health.since : 0),

@@ -137,13 +137,18 @@ export class LiveTable implements Disposable {
       { stats: this.#options.stats(), uptimeMs: this.#now() - this.#started, events: this.#events },
       { width: columns, height: rows, color: this.#options.color ?? !noColor() },
     );
-    // Home, each line then erase to its end, then erase below: no flicker, no leftovers.
-    this.#write(`\x1b[H${frame.replaceAll("\n", "\x1b[K\n")}\x1b[K\x1b[J`);
+    try {
+      // Home, each line then erase to its end, then erase below: no flicker, no leftovers.
+      this.#write(`\x1b[H${frame.replaceAll("\n", "\x1b[K\n")}\x1b[K\x1b[J`);
+    } catch {
+      // The terminal went away (EIO, EPIPE): stop drawing; the proxy keeps serving.
+      this.#stop();
+    }
   }
 
-  /** Stops redrawing and restores the screen and the cursor. Idempotent. */
-  close(): void {
-    if (!this.#open) return;
+  /** Stops the interval and the listeners; true when it was running. */
+  #stop(): boolean {
+    if (!this.#open) return false;
     this.#open = false;
     clearInterval(this.#timer);
     for (const type of END_EVENTS) globalThis.removeEventListener(type, this.#onEnd);
@@ -152,7 +157,17 @@ export class LiveTable implements Disposable {
     } catch {
       // it was never added
     }
-    this.#write(LEAVE);
+    return true;
+  }
+
+  /** Stops redrawing and restores the screen and the cursor. Idempotent. */
+  close(): void {
+    if (!this.#stop()) return;
+    try {
+      this.#write(LEAVE);
+    } catch {
+      // the terminal is gone: nothing to restore
+    }
   }
 
   /** Same as {@linkcode LiveTable.close}. */

@@ -111,3 +111,24 @@ Deno.test("Monitor reports an outage once per repeat period and stops its interv
     "http: no endpoint available, every request fails: http://127.0.0.1:9000 (status 503)",
   ]);
 });
+
+Deno.test("LiveTable stops quietly when the terminal goes away", async () => {
+  let broken = false, writes = 0;
+  const table = new LiveTable({
+    stats: () => STATS,
+    write: () => {
+      writes++;
+      if (broken) throw new Deno.errors.BrokenPipe("terminal gone");
+    },
+    size: () => ({ columns: 80, rows: 24 }),
+    intervalMs: 10,
+  });
+  table.start();
+  broken = true;
+  await delay(40);
+  assert.equal(table.active, false);
+  const after = writes;
+  await delay(30);
+  assert.equal(writes, after, "the interval stopped");
+  table.close();
+});
