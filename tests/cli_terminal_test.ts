@@ -140,3 +140,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "on a terminal: SIGTERM restores the screen too",
+  ignore: !TMUX,
+  async fn() {
+    const a = backend();
+    const dir = await Deno.makeTempDir();
+    try {
+      await using tmux = new Tmux();
+      const sidekick = [
+        "env DENO_NO_UPDATE_CHECK=1 NO_COLOR=1 deno run --allow-net=127.0.0.1",
+        `${ROOT}mod.ts -a 127.0.0.1:0 http://127.0.0.1:${a.addr.port}`,
+      ].join(" ");
+      const command = `bash -c '${sidekick} & echo $! >${dir}/pid; wait $!; ` +
+        `echo "sidekick exited with $?"; exec sleep 60'`;
+      await tmux.run("new-session", "-d", "-s", "sk", "-x", "120", "-y", "30", command);
+      await tmux.until((s) => /SITE {2}HOST/.test(s) && / UP /.test(s), "the table");
+      const pid = Number((await Deno.readTextFile(`${dir}/pid`)).trim());
+      assert.ok(pid > 0);
+      // A real SIGTERM from another process (the test may not signal processes itself).
+      await tmux.run("run-shell", `kill -TERM ${pid}`);
+      const after = await tmux.until((s) => s.includes("sidekick exited"), "the exit", true);
+      assert.match(after, /sidekick exited with 0/);
+      assert.equal(await tmux.run("display", "-p", "-t", "sk", "#{alternate_on}"), "0\n");
+      assert.equal(await tmux.run("display", "-p", "-t", "sk", "#{cursor_flag}"), "1\n");
+      assert.ok(!after.includes("SITE  HOST"), after);
+      assert.match(after, /sidekick: draining for up to/);
+    } finally {
+      await a.shutdown();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
