@@ -23,7 +23,8 @@ import {
   UsageError,
 } from "./src/config/flags.ts";
 import { createSidecar } from "./src/sidecar.ts";
-import { formatHealthEvent } from "./src/observe/log.ts";
+import { Operator } from "./src/operator/operator.ts";
+import { Reporter } from "./src/observe/output.ts";
 import {
   type ConfigSources,
   missingPermission,
@@ -124,8 +125,19 @@ const SIDELB_VARIABLES = [
   "SIDELB_RING_DOMAIN",
 ];
 
+/** sidekick's own lines: JSON from the moment `--json` (flag, variable or file) is seen. */
+let out = new Reporter();
+
+/** Whether the arguments or SIDEKICK_JSON ask for JSON lines, before the flags are parsed. */
+function jsonRequested(args: readonly string[]): boolean {
+  const env = readEnv("SIDEKICK_JSON");
+  return args.some((a) => a === "--json" || a === "--json=true") ||
+    (env !== undefined && env !== "" && env !== "false" && env !== "0");
+}
+
 function fail(message: string, code: number): Plan {
-  console.error(message);
+  if (out.json) out.error(message.replace(/^sidekick: /, ""));
+  else console.error(message);
   return { kind: "exit", code };
 }
 
@@ -163,7 +175,7 @@ async function planCheck(args: readonly string[]): Promise<Plan> {
     return fail(`sidekick check: ${(e as Error).message}`, 1);
   }
   if (!result.ok) return fail(result.report, 2);
-  for (const w of result.warnings) console.error(`sidekick: warning: ${w}`);
+  for (const w of result.warnings) out.warn(w);
   console.log(result.normalized);
   return { kind: "exit", code: 0 };
 }
@@ -184,7 +196,7 @@ async function planBootstrap(values: FlagValues): Promise<Plan> {
   } catch (e) {
     return fail(`sidekick: ${(e as Error).message}`, 1);
   }
-  console.error(`sidekick: wrote a starter configuration to ${path}`);
+  out.info(`wrote a starter configuration to ${path}`);
   const checked = checkConfigText(text, path);
   if (checked.ok) console.log(checked.normalized);
   return { kind: "exit", code: 0 };
@@ -192,7 +204,8 @@ async function planBootstrap(values: FlagValues): Promise<Plan> {
 
 async function loadFile(path: string): Promise<SidecarConfig> {
   const { config, warnings } = await loadConfigFile(path);
-  for (const w of warnings) console.error(`sidekick: warning: ${formatProblem(w)}`);
+  if (config.log?.json === true && !out.json) out = new Reporter({ json: true });
+  for (const w of warnings) out.warn(formatProblem(w));
   return config;
 }
 
@@ -245,7 +258,7 @@ async function plan(args: readonly string[]): Promise<Plan> {
   }
   try {
     const { config, warnings } = configFromFlags(values, sites);
-    for (const w of warnings) console.error(`sidekick: warning: ${w}`);
+    for (const w of warnings) out.warn(w);
     // SIGHUP re-applies the same command line (re-expanding sites), like minio/sidekick.
     const hosts = typeof values["auto-tls-host"] === "string"
       ? values["auto-tls-host"].split(",").map((h) => h.trim()).filter((h) => h !== "")
@@ -283,6 +296,7 @@ async function plan(args: readonly string[]): Promise<Plan> {
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {
+  out = new Reporter({ json: jsonRequested(args) });
   const permissionsOnly = args[0] === "permissions";
   const p = await plan(permissionsOnly ? args.slice(1) : args);
   if (p.kind === "exit") return p.code;
@@ -296,16 +310,23 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const missing = missingPermission(needed);
   if (missing !== null) {
-    console.error(missing);
+    fail(missing, 1);
     return 1;
   }
   let certificate;
   if (p.autoTlsHosts !== undefined) {
     const generated = await generateSelfSigned(p.autoTlsHosts);
-    console.error(`sidekick: self-signed certificate for ${p.autoTlsHosts.join(", ")}`);
-    console.error(`  SHA-256 fingerprint: ${generated.fingerprint}`);
-    console.error(`  public key pin (base64 SHA-256 of the SPKI): ${generated.publicKeyPin}`);
-    console.error(`  the PEM is served at /v1/certificates`);
+    out.info(
+      `self-signed certificate for ${p.autoTlsHosts.join(", ")}\n` +
+        `  SHA-256 fingerprint: ${generated.fingerprint}\n` +
+        `  public key pin (base64 SHA-256 of the SPKI): ${generated.publicKeyPin}\n` +
+        `  the PEM is served at /v1/certificates`,
+      {
+        event: "certificate",
+        fingerprint: generated.fingerprint,
+        publicKeyPin: generated.publicKeyPin,
+      },
+    );
     certificate = { cert: generated.cert, key: generated.key };
   }
   return await serve(p.config, p.reload, p.file, certificate);
@@ -317,16 +338,16 @@ async function serve(
   file: string | undefined,
   certificate: CertificatePair | undefined,
 ): Promise<number> {
-  const log = config.log;
+  if (config.log?.json === true && !out.json) out = new Reporter({ json: true });
+  using operator = new Operator(config, { reporter: out });
   const sidecar = createSidecar(config, {
     certificate,
-    onNotice: (m) => console.error(`sidekick: ${m}`),
-    onHealthEvent: (e) => {
-      if (log === undefined || (log.health && !log.quiet)) {
-        console.error(formatHealthEvent(e, log?.json ?? false, Date.now()));
-      }
-    },
+    onNotice: (m) => out.info(m),
+    onHealthEvent: (e) => operator.health(e),
+    onDnsError: (hostname, error) => operator.dnsError(hostname, error),
   });
+  operator.summary(config);
+  let current = config;
   let graceMs = config.gracePeriodMs ?? 5_000;
   // Reloads queue behind startup; the watcher starts first so no change is missed.
   const { promise: started, resolve: startedOk } = Promise.withResolvers<void>();
@@ -338,12 +359,14 @@ async function serve(
         const next = await reload();
         await sidecar.reload(next);
         graceMs = next.gracePeriodMs ?? 5_000;
-        console.error(`sidekick: reloaded (${why})`);
+        operator.reloaded(why, current, next);
+        current = next;
       } catch (e) {
-        console.error(
-          `sidekick: reload failed (${why}), still serving the previous configuration:\n${
+        out.error(
+          `reload failed (${why}), still serving the previous configuration:\n${
             (e as Error).message
           }`,
+          { event: "reload_failed", trigger: why },
         );
       }
     });
@@ -352,32 +375,33 @@ async function serve(
   const watching = file === undefined
     ? Promise.resolve()
     : watchConfigFile(file, () => doReload(`${file} changed`), { signal: ac.signal });
-  let addresses;
   try {
-    addresses = await sidecar.start();
+    await sidecar.start();
   } catch (e) {
-    console.error(`sidekick: cannot start: ${(e as Error).message}`);
+    out.error(`cannot start: ${(e as Error).message}`);
     ac.abort();
     await watching;
     return 1;
   }
   startedOk();
-  for (const a of addresses) console.error(`sidekick listening on ${a.hostname}:${a.port}`);
   const onHup = () => doReload("SIGHUP");
   Deno.addSignalListener("SIGHUP", onHup);
   const { promise: stopped, resolve } = Promise.withResolvers<string>();
   let signals = 0;
   const onStop = () => {
+    operator.close(); // the screen comes back before anything else is written
     if (++signals > 1) {
-      console.error("sidekick: second signal, exiting now");
+      out.error("second signal, exiting now");
       Deno.exit(1);
     }
     resolve("signal");
   };
   Deno.addSignalListener("SIGINT", onStop);
   Deno.addSignalListener("SIGTERM", onStop);
+  // Announced only once the signals are handled: a signal right after "listening on" drains.
+  operator.started(sidecar);
   await stopped;
-  console.error(`sidekick: draining for up to ${graceMs} ms`);
+  out.info(`draining for up to ${graceMs} ms`, { event: "draining", graceMs });
   Deno.removeSignalListener("SIGHUP", onHup);
   ac.abort();
   await watching;

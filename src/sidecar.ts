@@ -87,6 +87,20 @@ export interface EndpointStats {
   readonly failures: number;
   /** Takes no new work (`disabled` in the config). @default false */
   readonly draining?: boolean;
+  /** Bytes received from clients for work sent here. @default 0 */
+  readonly rxBytes?: number;
+  /** Bytes sent to clients for work sent here. @default 0 */
+  readonly txBytes?: number;
+  /** Shortest request duration (ms); undefined before the first. */
+  readonly minLatencyMs?: number;
+  /** Longest request duration (ms); undefined before the first. */
+  readonly maxLatencyMs?: number;
+  /** Time spent down after having been up (ms), the current outage included. @default 0 */
+  readonly downtimeMs?: number;
+  /** The last completed outage (ms). @default 0 */
+  readonly lastDowntimeMs?: number;
+  /** What the last health probe saw ("status 503", "connection refused", ...). @default "" */
+  readonly lastProbe?: string;
 }
 
 /**
@@ -109,6 +123,10 @@ export interface ListenerStats {
   readonly connections: number;
   /** Its cluster's endpoints, site by site. */
   readonly endpoints: readonly EndpointStats[];
+  /** The balancing policy. */
+  readonly policy?: string;
+  /** The site (tier) new work goes to first; -1 when none is available. */
+  readonly servingSite?: number;
 }
 
 /**
@@ -316,8 +334,20 @@ class SidecarImpl implements Sidecar {
             requests: e.requests,
             failures: e.failures,
             draining: e.draining,
+            rxBytes: e.rxBytes,
+            txBytes: e.txBytes,
+            ...(e.minSeconds === Infinity
+              ? {}
+              : { minLatencyMs: e.minSeconds * 1000, maxLatencyMs: e.maxSeconds * 1000 }),
+            // An outage in progress counts (once it was up before).
+            downtimeMs: e.downtimeMs +
+              (e.health.status === "down" && e.wentDown > 0 ? now - e.health.since : 0),
+            lastDowntimeMs: e.lastDowntimeMs,
+            lastProbe: e.lastProbe,
           }))
         ),
+        policy: u.cluster.spec.policy,
+        servingSite: u.cluster.servingSite(),
       })),
     };
   }

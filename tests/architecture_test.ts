@@ -35,6 +35,7 @@ export const LAYERS: readonly string[] = [
   "proxy", // the HTTP, TCP and UDP cores
   "lifecycle", // composition root: listener units, reload plans, warm-up probes
   "sidecar", // composition root: src/sidecar.ts, src/sidecar_reload.ts
+  "operator", // what an operator sees: terminal table, events, startup summary, admin listener
   "entry", // mod.ts, unstable.ts, cli.ts
 ];
 

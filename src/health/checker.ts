@@ -173,6 +173,7 @@ export class HealthChecker {
       this.#probing.delete(endpoint);
     }
     if (this.#ac.signal.aborted) return;
+    endpoint.lastProbe = result.detail;
     const h = this.#cluster.spec.health;
     const now = this.#runtime.now();
     const before = endpoint.health;
@@ -181,7 +182,8 @@ export class HealthChecker {
         endpoint: endpoint.key,
         status: endpoint.health.status,
         detail: result.detail,
-        downtimeMs: endpoint.health.status === "up" ? now - before.since : 0,
+        // Starting down is not an outage: the first up reports no downtime.
+        downtimeMs: endpoint.health.status === "up" ? endpoint.lastDowntimeMs : 0,
       });
     }
     // Optimistic: an endpoint that is up rests until traffic fails on it.

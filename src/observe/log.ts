@@ -91,8 +91,20 @@ function clock(ms: number): string {
   return new Date(ms).toISOString().slice(11, 23);
 }
 
-/** go-humanize `IBytes`: `100 B`, `2.0 KiB`, `1.5 MiB`. */
-function humanBytes(n: number): string {
+/**
+ * go-humanize `IBytes`: `100 B`, `2.0 KiB`, `1.5 MiB`.
+ *
+ * @param n A byte count.
+ * @returns The text.
+ *
+ * @example Usage
+ * ```ts
+ * import { humanBytes } from "./log.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(humanBytes(2048), "2.0 KiB");
+ * ```
+ */
+export function humanBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
   let v = n / 1024, i = 0;
@@ -167,7 +179,9 @@ export function formatHealthEvent(event: HealthEvent, json: boolean, now: number
   }
   const tail = event.status === "down"
     ? `is down: ${event.detail}`
-    : `is up Downtime duration: ${(event.downtimeMs / 1000).toFixed(1)}s`;
+    : event.downtimeMs > 0
+    ? `is up Downtime duration: ${(event.downtimeMs / 1000).toFixed(1)}s`
+    : "is up"; // the first up after starting down: no outage to report
   return `LOG  : ${clock(now)}  ${event.endpoint} ${tail}`;
 }
 

@@ -93,6 +93,16 @@ export class Endpoint implements EndpointLoad {
   durationSum = 0;
   /** The health check path of this endpoint's site (base path not included). */
   healthPath = "/";
+  /** Shortest request duration seen (seconds); Infinity before the first. */
+  minSeconds: number = Infinity;
+  /** Longest request duration seen (seconds). */
+  maxSeconds = 0;
+  /** Time spent down after having been up, over its life (ms); starting down does not count. */
+  downtimeMs = 0;
+  /** The last completed down period (ms); 0 when it never came back from one. */
+  lastDowntimeMs = 0;
+  /** What the last health probe saw ("status 503", "connection refused", ...); "" before any. */
+  lastProbe = "";
 
   /**
    * Creates an endpoint with fresh live state.
@@ -129,6 +139,11 @@ export class Endpoint implements EndpointLoad {
    */
   setHealth(next: HealthState): boolean {
     const changed = next.status !== this.health.status;
+    // Coming back after having been up: a real outage (starting down is not one).
+    if (changed && next.status === "up" && this.wentDown > 0) {
+      this.lastDowntimeMs = next.since - this.health.since;
+      this.downtimeMs += this.lastDowntimeMs;
+    }
     this.health = next;
     if (changed) {
       if (next.status === "up") this.wentUp++;
@@ -148,6 +163,8 @@ export class Endpoint implements EndpointLoad {
     while (i < b.length && seconds > b[i]) i++;
     this.durationCounts[i]++;
     this.durationSum += seconds;
+    if (seconds < this.minSeconds) this.minSeconds = seconds;
+    if (seconds > this.maxSeconds) this.maxSeconds = seconds;
   }
 
   /**
