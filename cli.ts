@@ -318,12 +318,17 @@ async function serve(
   certificate: CertificatePair | undefined,
 ): Promise<number> {
   const log = config.log;
+  // --quiet: errors only. LOG lines go to stdout with the traces, as minio/sidekick prints them.
+  const quiet = log?.quiet === true;
+  const info = (m: string) => {
+    if (!quiet) console.error(m);
+  };
   const sidecar = createSidecar(config, {
     certificate,
-    onNotice: (m) => console.error(`sidekick: ${m}`),
+    onNotice: (m) => (m.startsWith("cannot") ? console.error : info)(`sidekick: ${m}`),
     onHealthEvent: (e) => {
       if (log === undefined || (log.health && !log.quiet)) {
-        console.error(formatHealthEvent(e, log?.json ?? false, Date.now()));
+        console.log(formatHealthEvent(e, log?.json ?? false, Date.now()));
       }
     },
   });
@@ -338,7 +343,7 @@ async function serve(
         const next = await reload();
         await sidecar.reload(next);
         graceMs = next.gracePeriodMs ?? 5_000;
-        console.error(`sidekick: reloaded (${why})`);
+        info(`sidekick: reloaded (${why})`);
       } catch (e) {
         console.error(
           `sidekick: reload failed (${why}), still serving the previous configuration:\n${
@@ -362,7 +367,7 @@ async function serve(
     return 1;
   }
   startedOk();
-  for (const a of addresses) console.error(`sidekick listening on ${a.hostname}:${a.port}`);
+  for (const a of addresses) info(`sidekick listening on ${a.hostname}:${a.port}`);
   const onHup = () => doReload("SIGHUP");
   Deno.addSignalListener("SIGHUP", onHup);
   const { promise: stopped, resolve } = Promise.withResolvers<string>();
@@ -377,7 +382,7 @@ async function serve(
   Deno.addSignalListener("SIGINT", onStop);
   Deno.addSignalListener("SIGTERM", onStop);
   await stopped;
-  console.error(`sidekick: draining for up to ${graceMs} ms`);
+  info(`sidekick: draining for up to ${graceMs} ms`);
   Deno.removeSignalListener("SIGHUP", onHup);
   ac.abort();
   await watching;

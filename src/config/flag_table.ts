@@ -224,6 +224,11 @@ export const FLAGS: readonly FlagSpec[] = [
     type: "boolean",
     help: "let --bootstrap overwrite an existing file",
   },
+  {
+    name: "no-proxy-headers",
+    type: "boolean",
+    help: "do not send Server: SideKick (own answers) and X-Proxy: true (proxied responses)",
+  },
   { name: "help", short: "h", type: "boolean", help: "show help" },
   { name: "version", short: "v", type: "boolean", help: "print the version" },
 ];
