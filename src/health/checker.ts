@@ -173,6 +173,7 @@ export class HealthChecker {
       this.#probing.delete(endpoint);
     }
     if (this.#ac.signal.aborted) return;
+    if (!result.passed) endpoint.healthErrors++;
     const h = this.#cluster.spec.health;
     const now = this.#runtime.now();
     const before = endpoint.health;
