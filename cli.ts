@@ -196,7 +196,6 @@ async function loadFile(path: string): Promise<SidecarConfig> {
   return config;
 }
 
-/** Turns arguments into a plan: print something and exit, or run a configuration. */
 /** `sidekick help [COMMAND]`. */
 function planHelp(args: readonly string[]): Plan {
   if (args.length === 0) {
@@ -218,6 +217,7 @@ function planHelp(args: readonly string[]): Plan {
   return { kind: "exit", code: 0 };
 }
 
+/** Turns arguments into a plan: print something and exit, or run a configuration. */
 async function plan(args: readonly string[]): Promise<Plan> {
   if (args[0] === "help") return planHelp(args.slice(1));
   if (args[0] === "l4") return planL4(args.slice(1));
