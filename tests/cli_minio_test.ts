@@ -80,6 +80,13 @@ Deno.test("--json --log: TRACE lines with healthError, LOG up/down lines on stdo
     assert.equal(trace.host, `http://127.0.0.1:${bport}`);
     assert.equal(trace.query, "x=1");
     assert.ok(!cli.stderr.includes('"type"'), "traces and LOG lines are not on stderr");
+    await cli.waitForStdout(/"Type":"LOG"/);
+    const firstUp = jsonLines(cli.stdout).find((l) => l.Type === "LOG")!;
+    assert.deepEqual(
+      Object.keys(firstUp),
+      ["Type", "Endpoint", "Status", "Timestamp"],
+      "coming up the first time ends no downtime",
+    );
 
     await backend.shutdown();
     await cli.waitForStdout(/"Status":"down"/);

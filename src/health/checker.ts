@@ -182,7 +182,10 @@ export class HealthChecker {
         endpoint: endpoint.key,
         status: endpoint.health.status,
         detail: result.detail,
-        downtimeMs: endpoint.health.status === "up" ? now - before.since : 0,
+        // The first time up ends no downtime: the endpoint was never up before.
+        downtimeMs: endpoint.health.status === "up" && endpoint.wentDown > 0
+          ? now - before.since
+          : 0,
       });
     }
     // Optimistic: an endpoint that is up rests until traffic fails on it.
