@@ -178,3 +178,34 @@ Deno.test("formatHealthEvent: the original's LOG lines, text and JSON, no empty 
     "Timestamp",
   ]);
 });
+
+Deno.test("README's console examples are what formatTrace and formatHealthEvent print", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const t = (s: number, ms: number) => Date.UTC(2024, 0, 2, 15, 4, s, ms);
+  const lines = [
+    formatHealthEvent(
+      { endpoint: "http://h:9000", status: "down", detail: "connection refused", downtimeMs: 0 },
+      false,
+      t(5, 0),
+    ),
+    formatHealthEvent(
+      { endpoint: "http://h:9000", status: "up", detail: "", downtimeMs: 3200 },
+      false,
+      t(8, 200),
+    ),
+    formatTrace({
+      ...RECORD,
+      time: t(9, 0),
+      endpoint: "http://h:9000",
+      client: "10.0.0.1",
+      method: "GET",
+      path: "/p",
+      query: "q",
+      status: 200,
+      rx: 1024,
+      tx: 2048,
+      latencyMs: 1.2,
+    }, false),
+  ];
+  assert.ok(readme.includes("```\n" + lines.join("\n") + "\n```"), lines.join("\n"));
+});
