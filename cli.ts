@@ -11,6 +11,8 @@
  */
 
 import { parseArgs } from "node:util";
+import { ArgumentError, checkArgs } from "./src/config/argv.ts";
+import { commandHelp, COMMANDS } from "./src/config/command_help.ts";
 import type { SidecarConfig } from "./src/config/schema.ts";
 import { readEnv } from "./src/config/env.ts";
 import {
@@ -40,7 +42,7 @@ import {
 } from "./src/config/load.ts";
 import { bootstrapConfig, writeBootstrap } from "./src/config/bootstrap.ts";
 import { checkConfigText } from "./src/config/format.ts";
-import { formatProblem } from "./src/config/problem.ts";
+import { closestMatch, formatProblem } from "./src/config/problem.ts";
 import { parseSideLbArgs } from "./src/config/sidelb.ts";
 import { watchConfigFile } from "./src/config/watch.ts";
 import { applyFlagOverrides } from "./src/config/overrides.ts";
@@ -83,18 +85,20 @@ function parseFlags(
   env: (name: string) => string | undefined = readEnv,
 ): { values: FlagValues; sites: readonly string[] } | "help" | "version" {
   let parsed;
+  const options = Object.fromEntries(FLAGS.map((f) => [f.name, {
+    type: f.type === "boolean" ? "boolean" as const : "string" as const,
+    multiple: f.type === "multiple",
+    ...(f.short ? { short: f.short } : {}),
+  }]));
   try {
     parsed = parseArgs({
-      args: [...args],
+      args: checkArgs(args, options),
       allowPositionals: true,
       strict: true,
-      options: Object.fromEntries(FLAGS.map((f) => [f.name, {
-        type: f.type === "boolean" ? "boolean" as const : "string" as const,
-        multiple: f.type === "multiple",
-        ...(f.short ? { short: f.short } : {}),
-      }])),
+      options,
     });
   } catch (e) {
+    if (e instanceof ArgumentError) throw new UsageError(e.message);
     throw new UsageError(`${(e as Error).message.split("\n")[0]}; see --help`);
   }
   const v = parsed.values;
@@ -144,15 +148,7 @@ function fail(message: string, code: number): Plan {
 /** `sidekick l4 <bind> backends=... mode=... proto=... ring_domain=...` (SideLB's grammar). */
 function planL4(args: readonly string[]): Plan {
   if (args.includes("-h") || args.includes("--help")) {
-    console.log(`sidekick l4 - TCP/UDP load balancing (SideLB grammar)
-
-USAGE:
-  sidekick l4 <bind_ip:port> [backends=ip:port,...] [mode=round-robin|least-connections]
-              [proto=tcp|udp] [ring_domain=host:port]
-
-ENVIRONMENT:
-  SIDELB_BIND_ADDR, SIDELB_BACKENDS, SIDELB_MODE, SIDELB_PROTO, SIDELB_RING_DOMAIN (arguments win)
-`);
+    console.log(commandHelp("l4"));
     return { kind: "exit", code: 0 };
   }
   const env: Record<string, string | undefined> = {};
@@ -167,6 +163,10 @@ ENVIRONMENT:
 }
 
 async function planCheck(args: readonly string[]): Promise<Plan> {
+  if (args.includes("-h") || args.includes("--help")) {
+    console.log(commandHelp("check"));
+    return { kind: "exit", code: 0 };
+  }
   const file = args[0] ?? DEFAULT_CONFIG_FILE;
   let result;
   try {
@@ -209,8 +209,30 @@ async function loadFile(path: string): Promise<SidecarConfig> {
   return config;
 }
 
+/** `sidekick help [COMMAND]`. */
+function planHelp(args: readonly string[]): Plan {
+  if (args.length === 0) {
+    console.log(helpText());
+    return { kind: "exit", code: 0 };
+  }
+  const text = commandHelp(args[0]);
+  if (text === undefined) {
+    const names = COMMANDS.map(([name]) => name);
+    const near = closestMatch(args[0], names);
+    return fail(
+      `sidekick help: no command '${args[0]}'${
+        near === undefined ? "" : ` (did you mean ${near}?)`
+      }; the commands are ${names.join(", ")}`,
+      2,
+    );
+  }
+  console.log(text);
+  return { kind: "exit", code: 0 };
+}
+
 /** Turns arguments into a plan: print something and exit, or run a configuration. */
 async function plan(args: readonly string[]): Promise<Plan> {
+  if (args[0] === "help") return planHelp(args.slice(1));
   if (args[0] === "l4") return planL4(args.slice(1));
   if (args[0] === "check") return await planCheck(args.slice(1));
   let parsed;
@@ -298,6 +320,10 @@ async function plan(args: readonly string[]): Promise<Plan> {
 export async function main(args: readonly string[]): Promise<number> {
   out = new Reporter({ json: jsonRequested(args) });
   const permissionsOnly = args[0] === "permissions";
+  if (permissionsOnly && (args[1] === "--help" || args[1] === "-h" || args.length === 1)) {
+    console.log(commandHelp("permissions"));
+    return args.length === 1 ? 1 : 0;
+  }
   const p = await plan(permissionsOnly ? args.slice(1) : args);
   if (p.kind === "exit") return p.code;
   const needed = requiredPermissions(p.config, { ...p.sources, nameservers: systemNameservers() });
@@ -338,11 +364,13 @@ async function serve(
   file: string | undefined,
   certificate: CertificatePair | undefined,
 ): Promise<number> {
-  if (config.log?.json === true && !out.json) out = new Reporter({ json: true });
+  if ((config.log?.json === true && !out.json) || config.log?.quiet === true) {
+    out = new Reporter({ json: out.json || config.log?.json === true, quiet: config.log?.quiet });
+  }
   using operator = new Operator(config, { reporter: out });
   const sidecar = createSidecar(config, {
     certificate,
-    onNotice: (m) => out.info(m),
+    onNotice: (m) => (m.startsWith("cannot") ? out.error(m) : out.info(m)),
     onHealthEvent: (e) => operator.health(e),
     onDnsError: (hostname, error) => operator.dnsError(hostname, error),
   });

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { createSidecar, DEFAULT_HEALTH, httpListener } from "../mod.ts";
+import { createSidecar, DEFAULT_HEALTH, type HealthEvent, httpListener } from "../mod.ts";
 
 interface DemoBackend {
   readonly name: string;
@@ -46,19 +46,36 @@ function listenerFor(backends: DemoBackend[], address: string) {
   };
 }
 
+/** Whether starting failed because the address is taken (the error names its cause). */
+function addressInUse(e: unknown): boolean {
+  return e instanceof Deno.errors.AddrInUse ||
+    (e instanceof Error && e.cause instanceof Deno.errors.AddrInUse);
+}
+
+/** Starts sidekick on 127.0.0.1:8080, or on a free port when 8080 is taken. */
+async function startSidekick(backends: DemoBackend[]) {
+  const names = new Map(backends.map((b) => [`http://127.0.0.1:${b.port}`, b.name]));
+  const options = {
+    onHealthEvent: (e: HealthEvent) =>
+      console.log(`  [health] ${names.get(e.endpoint) ?? e.endpoint} is ${e.status} (${e.detail})`),
+  };
+  const sidecar = createSidecar({ listeners: [listenerFor(backends, "127.0.0.1:8080")] }, options);
+  try {
+    const [addr] = await sidecar.start();
+    return { sidecar, addr };
+  } catch (e) {
+    await sidecar.close();
+    if (!addressInUse(e)) throw e;
+    console.log("  (127.0.0.1:8080 is taken; sidekick listens on a free port instead)");
+    const fallback = createSidecar({ listeners: [listenerFor(backends, "127.0.0.1:0")] }, options);
+    const [addr] = await fallback.start();
+    return { sidecar: fallback, addr };
+  }
+}
+
 async function main(): Promise<void> {
   const backends = startBackends();
-  let sidecar = createSidecar({ listeners: [listenerFor(backends, "127.0.0.1:8080")] }, {
-    onHealthEvent: (e) => console.log(`  [health] ${e.endpoint} is ${e.status} (${e.detail})`),
-  });
-  let addr;
-  try {
-    [addr] = await sidecar.start();
-  } catch (e) {
-    if (!(e instanceof Deno.errors.AddrInUse)) throw e;
-    sidecar = createSidecar({ listeners: [listenerFor(backends, "127.0.0.1:0")] });
-    [addr] = await sidecar.start();
-  }
+  const { sidecar, addr } = await startSidekick(backends);
   const control = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const [, action, name] = new URL(req.url).pathname.split("/");
     const b = backends.find((x) => x.name === name);

@@ -171,3 +171,11 @@ Deno.test("applyFlagOverrides(): flags given with --config override the file; ot
     /--health-port must be 0\.\.65535, got 70000/,
   );
 });
+
+Deno.test("applyFlagOverrides(): --no-proxy-headers turns the file's proxy headers off", () => {
+  const file = { listeners: [httpListener("127.0.0.1:8080", [["http://127.0.0.1:9000"]])] };
+  const [http] = applyFlagOverrides(file, { "no-proxy-headers": true }).listeners;
+  assert.ok(http.kind === "http");
+  assert.equal(http.proxyHeaders, false);
+  assert.equal(file.listeners[0].proxyHeaders, undefined, "on unless turned off");
+});

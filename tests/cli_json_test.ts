@@ -113,7 +113,8 @@ Deno.test("--json: startup, health, outage warnings, traces, reload and drain ar
       { endpoint: `http://127.0.0.1:${dead}`, status: "down", lastProbe: "connection refused" },
     ]);
     assert.ok(
-      err.some((l) => l.Type === "LOG" && l.Endpoint === `http://127.0.0.1:${a.addr.port}`),
+      out.some((l) => l.Type === "LOG" && l.Endpoint === `http://127.0.0.1:${a.addr.port}`),
+      "LOG lines go to stdout, as minio/sidekick prints them",
     );
     assert.ok(err.some((l) => l.event === "draining" && l.graceMs === 5000));
     assert.ok(out.some((l) => l.statusCode === 200 && l.path === "/x"));

@@ -43,6 +43,16 @@ Deno.test("parseCommandLine() takes short flags, adds the leading slash, and 0 t
   assert.equal(config.listeners[0].hostname, "127.0.0.1");
 });
 
+Deno.test("parseCommandLine() takes grouped short booleans, -d5s, -p=/x and values after --", () => {
+  const config = configOf(["-il", "-d5s", "-p=/x", "--", "h:1"]);
+  const l = config.listeners[0];
+  assert.ok(l.kind === "http");
+  assert.equal(l.upstreamTls?.insecure, true);
+  assert.equal(l.cluster.health.intervalMs, 5000);
+  assert.equal(l.cluster.health.path, "/x");
+  assert.equal(config.log?.trace, "all", "-l");
+});
+
 Deno.test("parseCommandLine() accepts Go durations and plain seconds", () => {
   for (const [text, ms] of [["1m30s", 90_000], ["250ms", 250], ["3", 3000]] as const) {
     const config = configOf(["-d", text, "h:1"]);
@@ -57,7 +67,20 @@ Deno.test("parseCommandLine() names the flag or argument in every usage error", 
     [["-a", ":70000", "h:1"], /^--address: .*0\.\.65535, got 70000/],
     [["http://h{1...}"], /^SITE1 'http:\/\/h\{1\.\.\.\}': .*character 9/],
     [["ftp://h:1"], /scheme must be http or https/],
-    [["--nope", "h:1"], /--nope.*see --help/],
+    [["--nope", "h:1"], /^unknown flag --nope; sidekick --help lists them all$/],
+    [
+      ["--health-duratoin", "5s", "h:1"],
+      /^unknown flag --health-duratoin \(did you mean --health-duration\?\); sidekick --help/,
+    ],
+    [["--adress=:1", "h:1"], /^unknown flag --adress \(did you mean --address\?\)/],
+    [["-z", "h:1"], /^unknown flag -z; sidekick --help lists them all$/],
+    [["-health-path", "/x", "h:1"], /did you mean --health-path\?.*long flags take two dashes/],
+    [["-d", "-5s", "h:1"], /^--health-duration: Cannot parse duration '-5s' as it is negative/],
+    [["-d"], /^-d\/--health-duration needs a value; e\.g\. -d VALUE/],
+    [["h:1", "--health-path"], /^--health-path needs a value/],
+    [["-d", "--log", "h:1"], /^-d\/--health-duration needs a value, but --log follows it/],
+    [["--log=yes", "h:1"], /^--log takes no value; write --log alone, without '=yes'$/],
+    [["-il=1", "h:1"], /^unknown flag -il=1/],
     [["--health-port", "70000", "h:1"], /^--health-port must be 0\.\.65535, got 70000$/],
     [
       ["--host-balance", "fastest", "h:1"],
@@ -87,6 +110,8 @@ Deno.test("parseCommandLine() names the flag or argument in every usage error", 
     assert.throws(() => parseCommandLine(args), (e: unknown) => {
       assert.ok(e instanceof UsageError, `${args.join(" ")}: ${e}`);
       assert.match(e.message, pattern);
+      // Our own words, never node:util parseArgs' ("Unknown option '--x'. To specify...").
+      assert.doesNotMatch(e.message, /Unknown option|To specify|Option '|ambiguous/);
       return true;
     });
   }

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { commandsSection } from "./command_help.ts";
+
 /**
  * One command-line flag.
  *
@@ -110,7 +112,13 @@ export const FLAGS: readonly FlagSpec[] = [
     value: "POLICY",
     help: "endpoint choice inside a site: least, random or round-robin",
   },
-  { name: "log", short: "l", type: "boolean", help: "log endpoint up/down transitions" },
+  {
+    name: "log",
+    short: "l",
+    type: "boolean",
+    help: "console output like minio/sidekick: trace every request (as --trace all) and " +
+      "print LOG lines when an endpoint goes up or down (those are on by default)",
+  },
   {
     name: "trace",
     short: "t",
@@ -131,7 +139,12 @@ export const FLAGS: readonly FlagSpec[] = [
     value: "CODE",
     help: "trace only this status (repeatable)",
   },
-  { name: "quiet", short: "q", type: "boolean", help: "no console messages" },
+  {
+    name: "quiet",
+    short: "q",
+    type: "boolean",
+    help: "print only errors: no LOG lines, traces or startup messages",
+  },
   { name: "json", type: "boolean", help: "logs and traces as JSON lines" },
   { name: "debug", type: "boolean", help: "verbose traces with headers" },
   {
@@ -224,6 +237,11 @@ export const FLAGS: readonly FlagSpec[] = [
     type: "boolean",
     help: "let --bootstrap overwrite an existing file",
   },
+  {
+    name: "no-proxy-headers",
+    type: "boolean",
+    help: "do not send Server: SideKick (own answers) and X-Proxy: true (proxied responses)",
+  },
   { name: "help", short: "h", type: "boolean", help: "show help" },
   { name: "version", short: "v", type: "boolean", help: "print the version" },
 ];
@@ -266,6 +284,9 @@ export function helpText(): string {
 
 USAGE:
   sidekick [FLAGS] SITE1 [SITE2..]
+  sidekick COMMAND [ARGS]
+
+${commandsSection()}
 
 FLAGS:
 ${rows.join("\n")}
@@ -280,6 +301,7 @@ SITE:
   If all servers in SITE1 are down, then the traffic is routed to the next site - SITE2.
 
 DURATIONS:
-  Go syntax (5s, 1m30s, 250ms) or plain seconds (5).
+  Go syntax (5s, 1m30s, 250ms) or plain seconds (5). In a config file a duration
+  always has a unit (5s): iaido's files take Go's, where a bare 5 meant nanoseconds.
 `;
 }

@@ -294,6 +294,7 @@ export function configFromFlags(
           },
         }
         : {}),
+      ...(values["no-proxy-headers"] === true ? { proxyHeaders: false } : {}),
     }],
     log: {
       ...DEFAULT_LOG,

@@ -148,6 +148,7 @@ function http(l: HttpListenerSpec): Record<string, unknown> {
       ...(up?.keyFile === undefined ? {} : { key: up.keyFile }),
       insecure: up?.insecure ?? false,
     },
+    ...(l.proxyHeaders === false ? { proxyHeaders: false } : {}),
   };
 }
 

@@ -37,6 +37,7 @@ const OVERRIDABLE = new Set([
   "failback-delay",
   "rr-dns-mode",
   "dns-ttl",
+  "no-proxy-headers",
   ...Object.keys(HEALTH_FLAGS),
   ...LOG_FLAGS,
   ...UPSTREAM_TLS_FLAGS,
@@ -93,6 +94,7 @@ export function applyFlagOverrides(config: SidecarConfig, values: FlagValues): S
       ...(values.address !== undefined ? { hostname: f.hostname, port: f.port } : {}),
       ...(has(UPSTREAM_TLS_FLAGS) ? { upstreamTls: f.upstreamTls } : {}),
       ...(has(SERVER_TLS_FLAGS) ? { tls: f.tls } : {}),
+      ...(values["no-proxy-headers"] === true ? { proxyHeaders: false } : {}),
       cluster: {
         ...l.cluster,
         health,

@@ -205,6 +205,12 @@ export interface HttpListenerSpec {
   readonly tls?: ServerTlsSpec;
   /** TLS toward https endpoints. */
   readonly upstreamTls?: UpstreamTlsSpec;
+  /**
+   * Send minio/sidekick's identifying headers: `Server: SideKick` on
+   * sidekick's own answers (`/v1/health`, the 502) and `X-Proxy: true` on
+   * proxied responses. @default true
+   */
+  readonly proxyHeaders?: boolean;
 }
 
 /**

@@ -49,7 +49,7 @@ const COMMON_KEYS = [
   "dns",
 ];
 const KINDS = ["http", "tcp", "udp"] as const;
-const HTTP_KEYS = [...COMMON_KEYS, "timeouts", "limits", "tls", "upstreamTls"];
+const HTTP_KEYS = [...COMMON_KEYS, "timeouts", "limits", "tls", "upstreamTls", "proxyHeaders"];
 const TCP_KEYS = [
   ...COMMON_KEYS,
   "connectTimeout",
@@ -269,7 +269,7 @@ function readProxyProtocol(r: Reader, v: Val | undefined): "off" | "v1" | "v2" |
 function readHttp(
   r: Reader,
   f: Fields,
-): Pick<HttpListenerSpec, "timeouts" | "limits" | "tls" | "upstreamTls"> {
+): Pick<HttpListenerSpec, "timeouts" | "limits" | "tls" | "upstreamTls" | "proxyHeaders"> {
   const t = r.map(f.get("timeouts"), ["headerRead", "idle", "connect", "responseHeader"]);
   const l = r.map(f.get("limits"), [
     "maxHeadBytes",
@@ -292,7 +292,9 @@ function readHttp(
     r.problem(up.at, join(up.path, missing), `is missing; 'cert' and 'key' go together (mTLS)`);
   }
   const caFile = r.text(up?.get("ca"), file);
+  const proxyHeaders = r.bool(f.get("proxyHeaders"));
   return {
+    ...(proxyHeaders === undefined ? {} : { proxyHeaders }),
     timeouts: {
       headerReadMs: r.duration(t?.get("headerRead")) ?? T.headerReadMs,
       idleMs: r.duration(t?.get("idle")) ?? T.idleMs,

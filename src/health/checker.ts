@@ -174,6 +174,7 @@ export class HealthChecker {
     }
     if (this.#ac.signal.aborted) return;
     endpoint.lastProbe = result.detail;
+    if (!result.passed) endpoint.healthErrors++;
     const h = this.#cluster.spec.health;
     const now = this.#runtime.now();
     const before = endpoint.health;

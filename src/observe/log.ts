@@ -49,6 +49,8 @@ export interface TraceRecord {
   readonly requestHeaders?: readonly (readonly [string, string])[];
   /** Response header lines as sent by the endpoint (`--debug` only). */
   readonly responseHeaders?: readonly (readonly [string, string])[];
+  /** Why a traced health check failed (`callStats.healthError`); absent for requests. */
+  readonly healthError?: string;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -92,7 +94,7 @@ function clock(ms: number): string {
 }
 
 /**
- * go-humanize `IBytes`: `100 B`, `2.0 KiB`, `1.5 MiB`.
+ * go-humanize `IBytes`: `100 B`, `2.0 KiB`, `15 KiB`, `1.5 MiB` (one decimal below 10).
  *
  * @param n A byte count.
  * @returns The text.
@@ -105,14 +107,31 @@ function clock(ms: number): string {
  * ```
  */
 export function humanBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-  let v = n / 1024, i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
+  if (n < 10) return `${n} B`;
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+  const e = Math.min(Math.floor(Math.log(n) / Math.log(1024)), units.length - 1);
+  const v = Math.floor((n / 1024 ** e) * 10 + 0.5) / 10;
+  return `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ${units[e]}`;
+}
+
+/**
+ * A time as Go's `time.Time` marshals to JSON (RFC 3339 with the fraction's
+ * trailing zeros trimmed): `2024-01-02T15:04:05.12Z`, `1970-01-01T00:00:00Z`.
+ *
+ * @param ms Milliseconds since the epoch.
+ * @returns The text.
+ *
+ * @example Usage
+ * ```ts
+ * import { goTime } from "./log.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(goTime(0), "1970-01-01T00:00:00Z");
+ * assert.equal(goTime(120), "1970-01-01T00:00:00.12Z");
+ * ```
+ */
+export function goTime(ms: number): string {
+  const iso = new Date(Math.floor(ms)).toISOString();
+  return iso.replace(/\.?0*Z$/, "Z");
 }
 
 /**
@@ -149,7 +168,12 @@ function trimZeros(fixed: string): string {
 }
 
 /**
- * Formats a health transition like minio/sidekick's `LOG` line.
+ * Formats a health transition like minio/sidekick's `LOG` line. Text:
+ * `LOG  : 15:04:05.000  <endpoint> is down: <error>` and `... is up Downtime
+ * duration: 1.5s`. JSON: `Type, Endpoint, Error, Status (up/down), Downtime
+ * (ns), Timestamp`, where `Error` and `Downtime` are left out when empty, as
+ * the original's `omitempty` does (`Error` is the message; the original
+ * marshals its Go error value as `{}`).
  *
  * @param event The transition.
  * @param json JSON instead of text.
@@ -167,22 +191,24 @@ function trimZeros(fixed: string): string {
  * ```
  */
 export function formatHealthEvent(event: HealthEvent, json: boolean, now: number): string {
+  const error = event.status === "down" ? event.detail : "";
+  const downtimeNs = event.status === "up" ? Math.round(event.downtimeMs * 1e6) : 0;
   if (json) {
     return JSON.stringify({
       Type: "LOG",
       Endpoint: event.endpoint,
-      Error: event.status === "down" ? event.detail : "",
-      Status: event.status === "up" ? "online" : "offline",
-      Downtime: event.downtimeMs * 1e6,
-      Timestamp: new Date(now).toISOString(),
+      ...(error !== "" ? { Error: error } : {}),
+      Status: event.status,
+      ...(downtimeNs > 0 ? { Downtime: downtimeNs } : {}),
+      Timestamp: goTime(now),
     });
   }
-  const tail = event.status === "down"
-    ? `is down: ${event.detail}`
-    : event.downtimeMs > 0
-    ? `is up Downtime duration: ${(event.downtimeMs / 1000).toFixed(1)}s`
-    : "is up"; // the first up after starting down: no outage to report
-  return `LOG  : ${clock(now)}  ${event.endpoint} ${tail}`;
+  const tail = error !== ""
+    ? `: ${error}`
+    : downtimeNs > 0
+    ? ` Downtime duration: ${goDuration(event.downtimeMs)}`
+    : "";
+  return `LOG  : ${clock(now)}  ${event.endpoint} is ${event.status}${tail}`;
 }
 
 /**
@@ -247,7 +273,10 @@ export function traceModeAllows(spec: LogSpec, path: string, healthUrl: string):
  *   time: 0, endpoint: "http://h:9000", client: "10.0.0.1", method: "GET", path: "/a", query: "x=1",
  *   status: 200, rx: 100, tx: 2048, latencyMs: 1.25, ttfbMs: 1,
  * }, false);
- * assert.equal(line, "LOG: 00:00:00.000 [200 OK]  http://h:9000 GET /a?x=1 10.0.0.1  1.25ms  ↑ 100 B ↓ 2.0 KiB");
+ * assert.equal(
+ *   line,
+ *   "   LOG: 00:00:00.000 [200 OK]  http://h:9000 GET /a?x=1 10.0.0.1          1.25ms       ↑ 100 B ↓ 2.0 KiB",
+ * );
  * ```
  */
 export function formatTrace(r: TraceRecord, json: boolean, debug = false): string {
@@ -255,15 +284,16 @@ export function formatTrace(r: TraceRecord, json: boolean, debug = false): strin
   const statusMsg = STATUS_TEXT[r.status] ?? "";
   if (json) {
     return JSON.stringify({
-      type: "Bucket",
+      type: "TRACE",
       host: r.endpoint,
-      time: new Date(r.time).toISOString(),
+      time: goTime(r.time),
       client: r.client,
       callStats: {
         rx: r.rx,
         tx: r.tx,
         latency: Math.round(r.latencyMs * 1e6),
         timetofirstbyte: Math.round(r.ttfbMs * 1e6),
+        healthError: r.healthError ?? null,
       },
       statusCode: r.status,
       statusMsg,
@@ -273,10 +303,24 @@ export function formatTrace(r: TraceRecord, json: boolean, debug = false): strin
     });
   }
   const target = r.query === "" ? r.path : `${r.path}?${r.query}`;
-  return `LOG: ${
+  const latency = goDuration(r.latencyMs).padStart(2);
+  return `   LOG: ${
     clock(r.time)
-  } [${r.status} ${statusMsg}]  ${r.endpoint} ${r.method} ${target} ${r.client}  ` +
-    `${goDuration(r.latencyMs)}  ↑ ${humanBytes(r.rx)} ↓ ${humanBytes(r.tx)}`;
+  } [${r.status} ${statusMsg}]  ${r.endpoint} ${r.method} ${target} ` +
+    `${r.client} ${goPad(15 - r.client.length)}  ${latency}${goPad(12 - utf8Length(latency))}` +
+    ` ↑ ${humanBytes(r.rx)} ↓ ${humanBytes(r.tx)}`;
+}
+
+/** What Go's `fmt.Sprintf("%*s", width, " ")` prints: spaces to |width|, at least one. */
+function goPad(width: number): string {
+  return " ".repeat(Math.max(1, Math.abs(width)));
+}
+
+/** Go's `len` of a string: its UTF-8 bytes (`µ` counts 2). */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) n++;
+  return n;
 }
 
 function debugText(r: TraceRecord): string {
@@ -306,7 +350,7 @@ function debugJson(r: TraceRecord): string {
     type: "DEBUG",
     nodename: r.endpoint,
     request: {
-      time: new Date(r.time).toISOString(),
+      time: goTime(r.time),
       method: r.method,
       path: r.path,
       rawquery: r.query,
@@ -315,7 +359,7 @@ function debugJson(r: TraceRecord): string {
       client: r.client,
     },
     response: {
-      time: new Date(r.time + r.latencyMs).toISOString(),
+      time: goTime(r.time + r.latencyMs),
       headers: headerMap(r.responseHeaders),
       body: "<BODY>",
       statuscode: r.status,

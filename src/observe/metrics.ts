@@ -91,7 +91,8 @@ function family(name: string, type: Family["type"], help: string): Family {
  * `sidekick_errors_total` (answered with a status >= 400, or failed in
  * transport), `sidekick_rx_bytes_total` / `sidekick_tx_bytes_total` (bytes
  * from / to clients), `sidekick_transport_failures_total`,
- * `sidekick_health_transitions_total{to}`, `sidekick_endpoint_up` (1 when
+ * `sidekick_health_transitions_total{to}`, `sidekick_health_error_counts`
+ * (failed health checks), `sidekick_endpoint_up` (1 when
  * healthy, not ejected, not draining), `sidekick_endpoint_in_flight`,
  * `sidekick_request_duration_seconds` (histogram), `sidekick_site_serving`
  * (1 for the site that takes new requests) and `sidekick_active_connections`
@@ -134,6 +135,11 @@ export function renderMetrics(sources: readonly MetricsSource[], now: number): s
     "sidekick_health_transitions_total",
     "counter",
     "Changes of the endpoint's health status, by new status.",
+  );
+  const healthErrors = family(
+    "sidekick_health_error_counts",
+    "counter",
+    "Health checks of the endpoint that failed (minio/sidekick's name).",
   );
   const up = family(
     "sidekick_endpoint_up",
@@ -178,6 +184,7 @@ export function renderMetrics(sources: readonly MetricsSource[], now: number): s
         transitions.lines.push(
           `sidekick_health_transitions_total{${labels},to="down"} ${e.wentDown}`,
         );
+        healthErrors.lines.push(`sidekick_health_error_counts{${labels}} ${e.healthErrors}`);
         up.lines.push(`sidekick_endpoint_up{${labels}} ${e.isUp(now) ? 1 : 0}`);
         inFlight.lines.push(`sidekick_endpoint_in_flight{${labels}} ${e.inFlight}`);
         let count = 0;
@@ -209,6 +216,7 @@ export function renderMetrics(sources: readonly MetricsSource[], now: number): s
       tx,
       failures,
       transitions,
+      healthErrors,
       up,
       inFlight,
       duration,

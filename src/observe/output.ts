@@ -64,6 +64,8 @@ export interface ReporterOptions {
   readonly write?: (line: string) => void;
   /** The clock. @default Date.now */
   readonly now?: () => number;
+  /** Only errors are written (`--quiet`). @default false */
+  readonly quiet?: boolean;
 }
 
 /**
@@ -84,6 +86,7 @@ export class Reporter {
   readonly json: boolean;
   readonly #write: (line: string) => void;
   readonly #now: () => number;
+  readonly #quiet: boolean;
   #divert: ((text: string) => void) | null = null;
 
   /** @param options Format, sink and clock. */
@@ -91,6 +94,7 @@ export class Reporter {
     this.json = options.json ?? false;
     this.#write = options.write ?? ((line) => console.error(line));
     this.#now = options.now ?? Date.now;
+    this.#quiet = options.quiet ?? false;
   }
 
   /**
@@ -111,6 +115,7 @@ export class Reporter {
    * @param fields Extra JSON fields.
    */
   line(level: Level, message: string, fields?: Fields): void {
+    if (this.#quiet && level !== "error") return;
     const now = this.#now();
     if (this.#divert !== null && level !== "error") {
       const clock = new Date(now).toISOString().slice(11, 19);

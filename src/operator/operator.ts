@@ -80,7 +80,6 @@ export class Operator implements Disposable {
   readonly #options: OperatorOptions;
   #table: LiveTable | null = null;
   #monitor: Monitor | null = null;
-  #running = false;
   readonly #dnsWarned = new Map<string, number>();
 
   /**
@@ -110,17 +109,16 @@ export class Operator implements Disposable {
   /**
    * Takes a health transition (the sidecar's `onHealthEvent`): a `LOG` line
    * unless logs are off, and a check for failover at once. The first up of
-   * an endpoint that started down, during startup, is not news.
+   * an endpoint is logged without a downtime, as minio/sidekick logs it.
    *
    * @param event The transition.
    */
   health(event: HealthEvent): void {
-    if (!this.#running && event.status === "up" && event.downtimeMs === 0) return;
     const log = this.#log;
     if (log === undefined || (log.health && !log.quiet)) {
       const line = formatHealthEvent(event, this.out.json, Date.now());
       if (this.#table !== null) this.#table.event(line);
-      else console.error(line);
+      else console.log(line); // stdout, with the traces, as minio/sidekick prints them
     }
     this.#monitor?.check();
   }
@@ -151,7 +149,6 @@ export class Operator implements Disposable {
    * @param sidecar The started sidecar.
    */
   started(sidecar: Sidecar): void {
-    this.#running = true;
     const listeners = sidecar.stats().listeners;
     sidecar.addresses.forEach((a, i) => {
       const address = `${a.hostname}:${a.port}`;
@@ -161,7 +158,7 @@ export class Operator implements Disposable {
           listener: listeners[i]?.name,
           address,
         });
-      } else console.error(`sidekick listening on ${address}`);
+      } else if (!this.#quiet) console.error(`sidekick listening on ${address}`);
     });
     if (this.#quiet) return;
     this.#monitor = new Monitor({

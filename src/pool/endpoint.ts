@@ -87,6 +87,8 @@ export class Endpoint implements EndpointLoad {
   wentUp = 0;
   /** Times the health status went from up to down. */
   wentDown = 0;
+  /** Health checks of this endpoint that failed (`sidekick_health_error_counts`). */
+  healthErrors = 0;
   /** Request durations: counts per {@linkcode DURATION_BUCKETS} bound (not cumulative), then +Inf. */
   readonly durationCounts: Float64Array = new Float64Array(DURATION_BUCKETS.length + 1);
   /** Sum of the request durations (seconds). */

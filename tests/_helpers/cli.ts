@@ -14,15 +14,41 @@ export class CliProcess implements AsyncDisposable {
   /** Everything written to stderr so far. */
   stderr = "";
 
-  constructor(permissions: readonly string[], args: readonly string[]) {
+  /** Everything written to stdout so far (collected when constructed with `{ stdout: true }`). */
+  stdout = "";
+  #stdoutDone: Promise<void> = Promise.resolve();
+
+  constructor(
+    permissions: readonly string[],
+    args: readonly string[],
+    options: { readonly stdout?: boolean } = {},
+  ) {
     this.child = new Deno.Command("deno", {
       args: ["run", ...permissions, `${ROOT}mod.ts`, ...args],
       env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
       stdin: "null",
-      stdout: "null",
+      stdout: options.stdout ? "piped" : "null",
       stderr: "piped",
     }).spawn();
     this.#reader = this.child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    if (options.stdout) {
+      this.#stdoutDone = this.child.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
+        new WritableStream({ write: (chunk) => void (this.stdout += chunk) }),
+      ).catch(() => {});
+    }
+  }
+
+  /** Waits (polling, bounded) until stdout matches `pattern`; returns the match. */
+  async waitForStdout(pattern: RegExp, timeoutMs = 15_000): Promise<RegExpExecArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = pattern.exec(this.stdout);
+      if (m !== null) return m;
+      if (Date.now() > deadline) {
+        throw new Error(`timed out waiting for ${pattern} on stdout:\n${this.stdout}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 
   /** Reads stderr until `pattern` matches (or the deadline passes); returns the match. */
@@ -83,6 +109,7 @@ export class CliProcess implements AsyncDisposable {
     }
     await this.child.status;
     await this.#reader.cancel().catch(() => {});
+    await this.#stdoutDone;
   }
 }
 

@@ -88,7 +88,7 @@ Deno.test("validateConfig() suggests the key or value that was meant", async (t)
     ],
     [
       listener("http", "zzz: 1"),
-      "s.yaml:6:5: listeners[0].zzz: unknown key 'zzz'; use kind, name, address, policy, sites, tiers, health, failbackDelay, dns, timeouts, limits, tls or upstreamTls",
+      "s.yaml:6:5: listeners[0].zzz: unknown key 'zzz'; use kind, name, address, policy, sites, tiers, health, failbackDelay, dns, timeouts, limits, tls, upstreamTls or proxyHeaders",
     ],
     [
       listener("http", "maxConnections: 5"),
@@ -349,4 +349,13 @@ Deno.test("validateConfig() refuses a file mixing sidekick's and iaido's schemas
   assert.deepEqual(problems(listener("http") + "frontends: []\n"), [
     "s.yaml:6:1: frontends: 'frontends' is iaido's schema and 'listeners' is sidekick's; use one of them in a file",
   ]);
+});
+
+Deno.test("validateConfig() reads proxyHeaders on an HTTP listener (default: on)", () => {
+  const on = config(listener("http")).listeners[0];
+  assert.ok(on.kind === "http" && on.proxyHeaders === undefined);
+  const off = config(listener("http", "proxyHeaders: false")).listeners[0];
+  assert.ok(off.kind === "http" && off.proxyHeaders === false);
+  assert.match(problems(listener("http", "proxyHeaders: sometimes"))[0], /^s\.yaml:6:19: /);
+  assert.match(problems(listener("tcp", "proxyHeaders: false"))[0], /proxyHeaders/);
 });

@@ -163,9 +163,12 @@ Deno.test("every endpoint refusing gives 502 with the BackendDown XML body and R
   assert.equal(first.status, 502);
   assert.equal(first.header("retry-after"), "120");
   assert.equal(first.header("content-type"), "application/xml");
+  assert.equal(first.header("server"), "SideKick");
+  // minio/sidekick's errMessage, byte for byte.
   assert.equal(
     first.text(),
-    "<Error><Code>BackendDown</Code><Message>The remote server returned an error " +
+    '<?xml version="1.0" encoding="UTF-8"?>' +
+      "<Error><Code>BackendDown</Code><Message>The remote server returned an error " +
       "(connection refused)</Message><Resource>/bucket/key</Resource></Error>",
   );
   // Both are ejected now: the next request fails fast with the "all offline" message.
@@ -173,8 +176,9 @@ Deno.test("every endpoint refusing gives 502 with the BackendDown XML body and R
   assert.equal(second.status, 502);
   assert.equal(
     second.text(),
-    "<Error><Code>BackendDown</Code><Message>all backend servers are offline</Message>" +
-      "<Resource>/bucket/other</Resource></Error>",
+    '<?xml version="1.0" encoding="UTF-8"?>' +
+      "<Error><Code>BackendDown</Code><Message>The remote server returned an error " +
+      "(all backend servers are offline)</Message><Resource>/bucket/other</Resource></Error>",
   );
   for (const port of ports) assert.equal(proxy.endpoint({ port }).failures, 1);
 });
@@ -186,6 +190,7 @@ Deno.test("/v1/health is 200 while an endpoint is up and 502 when none is", asyn
   });
   const ok = await healthy.get("/v1/health");
   assert.equal(ok.status, 200);
+  assert.equal(ok.header("server"), "SideKick");
   assert.equal(
     up.accepted,
     1,
@@ -198,7 +203,14 @@ Deno.test("/v1/health is 200 while an endpoint is up and 502 when none is", asyn
   const bad = await down.get("/v1/health");
   assert.equal(bad.status, 502);
   assert.equal(bad.header("retry-after"), "120");
-  assert.match(bad.text(), /all backend servers are offline/);
+  assert.equal(bad.header("server"), "SideKick");
+  assert.equal(bad.header("content-type"), "application/xml");
+  assert.equal(
+    bad.text(),
+    '<?xml version="1.0" encoding="UTF-8"?><Error><Code>BackendDown</Code><Message>' +
+      "The remote server returned an error (all backend servers are offline)</Message>" +
+      "<Resource>/v1/health</Resource></Error>",
+  );
 });
 
 Deno.test("a client that leaves in the middle of an upload closes the upstream connection, blamelessly", async () => {

@@ -182,3 +182,23 @@ Deno.test("metrics: a custom renderer replaces the default (e.g. a sidecar's eve
   });
   assert.equal((await proxy.get("/.prometheus/metrics")).text(), "custom_metric 1\n");
 });
+
+Deno.test("metrics: sidekick_health_error_counts counts each failed health check, per endpoint", async () => {
+  await using good = startNamedBackend("good");
+  const bad = `http://127.0.0.1:${refusedPort()}`;
+  await using proxy = await startHarness([[good.url, bad]], {
+    health: { active: true, intervalMs: 20 },
+  });
+  const deadline = Date.now() + 5000;
+  let samples: Sample[] = [];
+  for (;;) {
+    const res = await proxy.get("/.prometheus/metrics");
+    const parsed = parseExposition(res.text());
+    samples = parsed.samples;
+    assert.equal(parsed.types.get("sidekick_health_error_counts"), "counter");
+    if (value(samples, "sidekick_health_error_counts", { endpoint: bad }) >= 3) break;
+    assert.ok(Date.now() < deadline, "the refused endpoint's failed checks are counted");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal(value(samples, "sidekick_health_error_counts", { endpoint: good.url }), 0);
+});

@@ -197,7 +197,10 @@ Deno.test("serving TLS: fetch with the CA gets through; the endpoint sees X-Forw
   await assert.rejects(() => fetchWith("ca2.pem", `https://127.0.0.1:${proxy.port}/`));
 });
 
-Deno.test("serving TLS: a plain-HTTP client on the TLS port is dropped, the listener keeps serving", async () => {
+Deno.test("serving TLS: a plain-HTTP client on the TLS port gets a TLS alert, the listener keeps serving", async () => {
+  // Not minio/sidekick's 400 "Client sent an HTTP request to an HTTPS server": Deno's TLS
+  // listener answers the non-TLS bytes with an alert before sidekick can see them (README,
+  // "Differences from minio/sidekick").
   await using backend = startTlsBackend(echoProto);
   await using proxy = await startHarness([[backend.url]], {
     tls: { certFile: fixture("server.pem"), keyFile: fixture("server-key.pem") },
@@ -206,13 +209,17 @@ Deno.test("serving TLS: a plain-HTTP client on the TLS port is dropped, the list
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
   await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   const buf = new Uint8Array(1024);
-  let n: number | null = 0;
+  let n: number | null = 0, first = -1;
   try {
-    while (n !== null) n = await conn.read(buf);
+    while (n !== null) {
+      n = await conn.read(buf);
+      if (first < 0 && n !== null && n > 0) first = buf[0];
+    }
   } catch {
     // reset
   }
   conn.close();
+  assert.equal(first, 0x15, "a TLS alert record, not a silent close");
   assert.equal((await fetchWith("ca.pem", `https://127.0.0.1:${proxy.port}/ok`)).status, 200);
 });
 

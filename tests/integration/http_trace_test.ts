@@ -7,7 +7,13 @@
 
 import assert from "node:assert/strict";
 import { DEFAULT_LOG, type LogSpec } from "../../src/config/schema.ts";
-import { formatTrace, type TraceRecord, traceWriter } from "../../src/observe/log.ts";
+import {
+  formatTrace,
+  goDuration,
+  goTime,
+  type TraceRecord,
+  traceWriter,
+} from "../../src/observe/log.ts";
 import { startHarness } from "../fixtures/harness.ts";
 import { refusedPort, startNamedBackend } from "../_helpers/http.ts";
 
@@ -52,22 +58,24 @@ Deno.test("trace: one record per request with wire byte counts, in exact text an
   assert.ok(r.ttfbMs > 0 && r.ttfbMs <= r.latencyMs);
   assert.equal(r.requestHeaders, undefined, "headers only with --debug");
 
-  const latency = formatTrace(r, false).split("  ")[2];
-  assert.match(latency, /^\d+(\.\d+)?(µs|ms|s)$/);
+  const latency = goDuration(r.latencyMs);
+  const pad = (n: number) => " ".repeat(Math.max(1, n));
+  const latencyBytes = new TextEncoder().encode(latency.padStart(2)).length;
   assert.deepEqual(text, [
-    `LOG: ${clock(r.time)} [200 OK]  ${endpoint} GET /a/b?x=1&y=2 127.0.0.1  ${latency}  ` +
-    `↑ ${r.rx} B ↓ ${r.tx} B`,
+    `   LOG: ${clock(r.time)} [200 OK]  ${endpoint} GET /a/b?x=1&y=2 127.0.0.1 ${pad(6)}  ` +
+    `${latency}${pad(12 - latencyBytes)} ↑ ${r.rx} B ↓ ${r.tx} B`,
   ]);
   assert.deepEqual(JSON.parse(json[0]), {
-    type: "Bucket",
+    type: "TRACE",
     host: endpoint,
-    time: new Date(r.time).toISOString(),
+    time: goTime(r.time),
     client: "127.0.0.1",
     callStats: {
       rx: r.rx,
       tx: r.tx,
       latency: Math.round(r.latencyMs * 1e6),
       timetofirstbyte: Math.round(r.ttfbMs * 1e6),
+      healthError: null,
     },
     statusCode: 200,
     statusMsg: "OK",

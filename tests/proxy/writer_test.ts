@@ -203,19 +203,19 @@ Deno.test("upstream: an HTTP/1.0 client", () => {
 
 const OK = "HTTP/1.1 200 OK\r\n";
 
-Deno.test("client: framing length, chunked, dechunk, close and none", () => {
+Deno.test("client: framing length, chunked, dechunk, close and none, re-done in place", () => {
   const res = OK + "Content-Length: 5\r\nX-A: 1\r\n\r\n";
-  assert.equal(client(res, "length"), OK + "X-A: 1\r\nContent-Length: 5\r\n\r\n");
+  assert.equal(client(res, "length"), OK + "Content-Length: 5\r\nX-A: 1\r\n\r\n");
   assert.equal(
     client(res, "length", "close"),
-    OK + "X-A: 1\r\nContent-Length: 5\r\nConnection: close\r\n\r\n",
+    OK + "Content-Length: 5\r\nX-A: 1\r\nConnection: close\r\n\r\n",
   );
   assert.equal(
     client(res, "length", "keep-alive"),
-    OK + "X-A: 1\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\n",
+    OK + "Content-Length: 5\r\nX-A: 1\r\nConnection: keep-alive\r\n\r\n",
   );
   const chunked = OK + "Transfer-Encoding: chunked\r\nX-A: 1\r\n\r\n";
-  assert.equal(client(chunked, "chunked"), OK + "X-A: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
+  assert.equal(client(chunked, "chunked"), OK + "Transfer-Encoding: chunked\r\nX-A: 1\r\n\r\n");
   assert.equal(client(chunked, "dechunk", "close"), OK + "X-A: 1\r\nConnection: close\r\n\r\n");
   assert.equal(
     client(OK + "X-A: 1\r\n\r\n", "close", "close"),
@@ -227,6 +227,46 @@ Deno.test("client: framing length, chunked, dechunk, close and none", () => {
     'HTTP/1.1 304 Not Modified\r\nETag: "e"\r\nContent-Length: 42\r\n\r\n',
   );
   assert.equal(client(chunked, "none"), chunked);
+});
+
+Deno.test("client: a MinIO response head keeps its order; Content-Length stays where it was", () => {
+  // The head of a real MinIO GetObject response (values shortened).
+  const minio = "HTTP/1.1 200 OK\r\nAccept-Ranges: bytes\r\nContent-Length: 11\r\n" +
+    'Content-Type: text/plain\r\nETag: "5eb63bbbe01eeed093cb22bb8f5acdc3"\r\n' +
+    "Last-Modified: Tue, 02 Jan 2024 15:04:05 GMT\r\nServer: MinIO\r\n" +
+    "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\nVary: Origin\r\n" +
+    "Vary: Accept-Encoding\r\nX-Amz-Id-2: dd9025bab4ad464b049177c95eb6ebf3\r\n" +
+    "X-Amz-Request-Id: 17A6A8F8D2E6C0B1\r\nX-Content-Type-Options: nosniff\r\n" +
+    "X-Xss-Protection: 1; mode=block\r\nDate: Tue, 02 Jan 2024 15:04:05 GMT\r\n\r\n";
+  assert.equal(client(minio, "length"), minio);
+  // Two framing lines (a chunked response that also said Content-Length is refused by the
+  // parser, so here: one Transfer-Encoding line among others) collapse into one, in place.
+  const te = OK + "X-A: 1\r\nTransfer-Encoding: chunked\r\nX-B: 2\r\n\r\n";
+  assert.equal(client(te, "chunked"), te);
+  assert.equal(
+    client(te, "dechunk", "close"),
+    OK + "X-A: 1\r\nX-B: 2\r\nConnection: close\r\n\r\n",
+  );
+});
+
+Deno.test("client: extra lines (X-Proxy: true) come last, after Connection", () => {
+  const res = OK + "Content-Length: 5\r\nX-A: 1\r\n\r\n";
+  const w = new ByteWriter(16);
+  const buf = new TextEncoder().encode(res);
+  const head = new MessageHead(16);
+  parseResponseHead(buf, 0, buf.length, head, 16);
+  writeClientResponseHead(
+    w,
+    buf,
+    head,
+    "length",
+    "close",
+    new TextEncoder().encode("X-Proxy: true\r\n"),
+  );
+  assert.equal(
+    new TextDecoder().decode(w.view()),
+    OK + "Content-Length: 5\r\nX-A: 1\r\nConnection: close\r\nX-Proxy: true\r\n\r\n",
+  );
 });
 
 Deno.test("client: status line", () => {

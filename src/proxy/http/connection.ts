@@ -342,7 +342,13 @@ export class HttpConnection {
     const status = x.timedOut ? 504 : 502;
     await this.#reply(
       status,
-      backendDownResponse(message, requestPath(buf, head), !keepAlive, status),
+      backendDownResponse(
+        message,
+        requestPath(buf, head),
+        !keepAlive,
+        status,
+        this.#ctx.spec.proxyHeaders !== false,
+      ),
     );
     return keepAlive;
   }
@@ -352,7 +358,8 @@ export class HttpConnection {
     const ctx = this.#ctx;
     if (route === ROUTE_HEALTH) {
       const state = ctx.draining ? "draining" : ctx.cluster.anyAvailable() ? "up" : "down";
-      return this.#reply(state === "up" ? 200 : 502, healthResponse(state, close));
+      const identify = ctx.spec.proxyHeaders !== false;
+      return this.#reply(state === "up" ? 200 : 502, healthResponse(state, close, identify));
     }
     if (route === ROUTE_METRICS) {
       const m = ctx.metrics();

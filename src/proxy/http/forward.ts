@@ -26,6 +26,7 @@ import { type ConnectionScratch, MAX_RESPONSE_HEADERS } from "./scratch.ts";
 import { headerPairs } from "./trace.ts";
 import type { UpstreamConn } from "./upstream_pool.ts";
 import { type ResponseFraming, writeClientResponseHead } from "./writer.ts";
+import { X_PROXY_TRUE } from "./responses.ts";
 
 /** Largest response head accepted from an endpoint. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -171,6 +172,7 @@ export async function forward(
     res,
     framing,
     !keepAlive ? "close" : s.head.minorVersion === 0 ? "keep-alive" : "none",
+    ctx.spec.proxyHeaders === false ? null : X_PROXY_TRUE,
   );
   const complete = await relayResponseBody(
     x,

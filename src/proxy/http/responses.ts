@@ -23,8 +23,17 @@ const REASONS: Record<number, string> = {
   505: "HTTP Version Not Supported",
 };
 
-/** The message of the 502 when no site has an available endpoint. */
-export const ALL_OFFLINE = "all backend servers are offline";
+/** The reason of the 502 when no site has an available endpoint (minio/sidekick's error text). */
+export const ALL_OFFLINE_REASON = "all backend servers are offline";
+
+/** The Message of the 502 when no site has an available endpoint, as minio/sidekick words it. */
+export const ALL_OFFLINE = `The remote server returned an error (${ALL_OFFLINE_REASON})`;
+
+/** The header line on sidekick's own answers (`/v1/health`, the 502), as minio/sidekick sends it. */
+export const SERVER_SIDEKICK = bytes("Server: SideKick\r\n");
+
+/** The header line on proxied responses, as minio/sidekick's `modifyResponse` adds it. */
+export const X_PROXY_TRUE = bytes("X-Proxy: true\r\n");
 
 /**
  * A complete response with a plain-text body (for errors the codec finds).
@@ -60,12 +69,14 @@ function escapeXml(s: string): string {
 
 /**
  * The minio/sidekick 502: `Retry-After: 120`, `Content-Type: application/xml`
- * (which the original forgot) and an S3-style error body.
+ * (which the original forgot), `Server: SideKick`, and its body byte for
+ * byte: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>BackendDown</Code>...`.
  *
  * @param message What failed: {@linkcode ALL_OFFLINE} or "The remote server returned an error (...)".
  * @param resource The request path.
  * @param close Whether to announce `Connection: close`.
  * @param status The status (502, or 504 for a response-header timeout).
+ * @param identify Whether to send `Server: SideKick`.
  * @returns The response bytes.
  *
  * @example Usage
@@ -80,26 +91,35 @@ export function backendDownResponse(
   resource: string,
   close: boolean,
   status = 502,
+  identify = true,
 ): Uint8Array {
-  const body = `<Error><Code>BackendDown</Code><Message>${escapeXml(message)}</Message>` +
-    `<Resource>${escapeXml(resource)}</Resource></Error>`;
+  const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>BackendDown</Code>` +
+    `<Message>${escapeXml(message)}</Message><Resource>${escapeXml(resource)}</Resource></Error>`;
   const length = new TextEncoder().encode(body).length;
   return bytes(
     `HTTP/1.1 ${status} ${
       REASONS[status]
     }\r\nContent-Type: application/xml\r\nRetry-After: 120\r\n` +
-      `Content-Length: ${length}\r\n${close ? "Connection: close\r\n" : ""}\r\n${body}`,
+      `${identify ? "Server: SideKick\r\n" : ""}Content-Length: ${length}\r\n` +
+      `${close ? "Connection: close\r\n" : ""}\r\n${body}`,
   );
 }
 
-const HEALTH_OK = bytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-const HEALTH_OK_CLOSE = bytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+const HEALTH_OK = bytes("HTTP/1.1 200 OK\r\nServer: SideKick\r\nContent-Length: 0\r\n\r\n");
+const HEALTH_OK_CLOSE = bytes(
+  "HTTP/1.1 200 OK\r\nServer: SideKick\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+);
+const HEALTH_OK_ANON = bytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+const HEALTH_OK_ANON_CLOSE = bytes(
+  "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+);
 
 /**
  * The answer to `/v1/health`.
  *
  * @param state Whether any site is available, or the process is draining.
  * @param close Whether to announce `Connection: close`.
+ * @param identify Whether to send `Server: SideKick`.
  * @returns The response bytes.
  *
  * @example Usage
@@ -108,10 +128,17 @@ const HEALTH_OK_CLOSE = bytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnectio
  * new TextDecoder().decode(healthResponse("up", false)).startsWith("HTTP/1.1 200"); // true
  * ```
  */
-export function healthResponse(state: "up" | "down" | "draining", close: boolean): Uint8Array {
-  if (state === "up") return close ? HEALTH_OK_CLOSE : HEALTH_OK;
+export function healthResponse(
+  state: "up" | "down" | "draining",
+  close: boolean,
+  identify = true,
+): Uint8Array {
+  if (state === "up") {
+    if (identify) return close ? HEALTH_OK_CLOSE : HEALTH_OK;
+    return close ? HEALTH_OK_ANON_CLOSE : HEALTH_OK_ANON;
+  }
   if (state === "draining") return textResponse(503, "sidekick is shutting down", close);
-  return backendDownResponse(ALL_OFFLINE, "/v1/health", close);
+  return backendDownResponse(ALL_OFFLINE, "/v1/health", close, 502, identify);
 }
 
 const PATH_HEALTH = bytes("/v1/health");

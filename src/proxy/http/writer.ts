@@ -269,26 +269,29 @@ export type ResponseFraming = "none" | "length" | "chunked" | "dechunk" | "close
  * headers it names, Keep-Alive, Proxy-Connection, TE, Trailer, and Upgrade
  * unless `connection` is "upgrade". Content-Length and Transfer-Encoding pass
  * as they are only when `framing` is "none" (HEAD, 1xx, 204, 304, 101);
- * otherwise the framing is re-done: "length" sends Content-Length, "chunked"
- * sends `Transfer-Encoding: chunked`, "dechunk" and "close" send neither.
+ * otherwise the framing is re-done in place, where the endpoint's first
+ * framing header stood (at the end when it sent none): "length" sends
+ * Content-Length, "chunked" sends `Transfer-Encoding: chunked`, "dechunk" and
+ * "close" send neither. Then the Connection line and `extra`, if any.
  *
  * @param w The writer (appended to).
  * @param buf The buffer holding the endpoint's head.
  * @param head The endpoint's parsed head.
  * @param framing How the body will be framed toward the client.
  * @param connection What to say about the connection: keep-alive (for an HTTP/1.0 client), close, or nothing.
+ * @param extra Whole header lines (each ending in CRLF) to add, e.g. `X-Proxy: true`.
  *
  * @example Usage
  * ```ts
  * import { MessageHead, parseResponseHead } from "./head.ts";
  * import { ByteWriter, writeClientResponseHead } from "./writer.ts";
  * import assert from "node:assert/strict";
- * const buf = new TextEncoder().encode("HTTP/1.1 200 OK\r\nKeep-Alive: 5\r\nContent-Length: 2\r\n\r\n");
+ * const buf = new TextEncoder().encode("HTTP/1.1 200 OK\r\nKeep-Alive: 5\r\nContent-Length: 2\r\nETag: x\r\n\r\n");
  * const head = new MessageHead(10);
  * parseResponseHead(buf, 0, buf.length, head, 10);
  * const w = new ByteWriter(64);
  * writeClientResponseHead(w, buf, head, "length", "none");
- * assert.equal(new TextDecoder().decode(w.view()), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+ * assert.equal(new TextDecoder().decode(w.view()), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nETag: x\r\n\r\n");
  * ```
  */
 export function writeClientResponseHead(
@@ -297,6 +300,7 @@ export function writeClientResponseHead(
   head: MessageHead,
   framing: ResponseFraming,
   connection: "keep-alive" | "close" | "upgrade" | "none",
+  extra: Uint8Array | null = null,
 ): void {
   const f = head.fields;
   w.put(HTTP11_STATUS);
@@ -305,6 +309,7 @@ export function writeClientResponseHead(
   if (head.startLineEnd - head.statusStart === 3) w.byte(SP);
   w.put(CRLF);
   const keepFraming = framing === "none";
+  let framed = keepFraming;
   for (let h = 0; h < head.headerCount; h++) {
     const o = h * FIELD_STRIDE;
     const kind = f[o + F_KIND];
@@ -316,14 +321,23 @@ export function writeClientResponseHead(
     ) {
       w.range(buf, f[o + F_NAME], f[o + F_VALUE_END]);
       w.put(CRLF);
+    } else if (!framed && (kind === H_CONTENT_LENGTH || kind === H_TRANSFER_ENCODING)) {
+      framed = true;
+      writeFraming(w, framing, head.contentLength);
     }
   }
-  if (framing === "length") writeContentLength(w, head.contentLength);
-  else if (framing === "chunked") w.put(TE_CHUNKED);
+  if (!framed) writeFraming(w, framing, head.contentLength);
   if (connection === "close") w.put(CONN_CLOSE);
   else if (connection === "keep-alive") w.put(CONN_KEEP_ALIVE);
   else if (connection === "upgrade") w.put(CONN_UPGRADE);
+  if (extra !== null) w.put(extra);
   w.put(CRLF);
+}
+
+/** The framing line of a re-framed response ("dechunk" and "close" have none). */
+function writeFraming(w: ByteWriter, framing: ResponseFraming, contentLength: number): void {
+  if (framing === "length") writeContentLength(w, contentLength);
+  else if (framing === "chunked") w.put(TE_CHUNKED);
 }
 
 function writeContentLength(w: ByteWriter, n: number): void {
