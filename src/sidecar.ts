@@ -219,6 +219,7 @@ class SidecarImpl implements Sidecar {
       listener: u.spec.name,
       cluster: u.cluster,
       connections: () => u.proxy.connections,
+      ...(u.proxy instanceof HttpProxy ? { timeouts: () => (u.proxy as HttpProxy).timeouts } : {}),
     }));
     return renderMetrics(sources, Date.now());
   }

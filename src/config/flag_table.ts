@@ -224,6 +224,41 @@ export const FLAGS: readonly FlagSpec[] = [
     type: "boolean",
     help: "let --bootstrap overwrite an existing file",
   },
+  {
+    name: "hide-metrics",
+    type: "boolean",
+    help:
+      "do not serve /.prometheus/metrics on the listening address (the path goes to the backends)",
+  },
+  {
+    name: "response-header-timeout",
+    type: "string",
+    default: "60s",
+    value: "DUR",
+    help:
+      "answer 504 when a backend sends no response head this long after the request (0 = never)",
+  },
+  {
+    name: "request-body-timeout",
+    type: "string",
+    default: "60s",
+    value: "DUR",
+    help: "close a client whose request body pauses this long (0 = never)",
+  },
+  {
+    name: "response-write-timeout",
+    type: "string",
+    default: "60s",
+    value: "DUR",
+    help: "close a client that reads nothing of its response for this long (0 = never)",
+  },
+  {
+    name: "request-timeout",
+    type: "string",
+    default: "0",
+    value: "DUR",
+    help: "whole-request deadline, body and response included (0 = none)",
+  },
   { name: "help", short: "h", type: "boolean", help: "show help" },
   { name: "version", short: "v", type: "boolean", help: "print the version" },
 ];

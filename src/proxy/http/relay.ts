@@ -57,6 +57,8 @@ export class ExchangeState {
   pumpReading = false;
   /** The pump failed (either side). */
   pumpError = false;
+  /** A write to the client is in flight (the sweeper's write idle timeout watches it). */
+  writing = false;
   /** The client's chunked framing was malformed (answered with its status). */
   bodyError: HttpParseError | null = null;
   /** Bytes received from the client: head and body (and tunnel bytes). */
@@ -124,10 +126,19 @@ export class ExchangeState {
  * await sendToClient(x, client.conn, textResponse(400, "bad", true));
  * ```
  */
-export function sendToClient(x: ExchangeState, conn: Deno.Conn, data: Uint8Array): Promise<void> {
+export async function sendToClient(
+  x: ExchangeState,
+  conn: Deno.Conn,
+  data: Uint8Array,
+): Promise<void> {
   if (x.tracing && x.firstByteAt === 0) x.firstByteAt = performance.now();
   x.tx += data.length;
-  return writeAll(conn, data);
+  x.writing = true;
+  try {
+    await writeAll(conn, data);
+  } finally {
+    x.writing = false;
+  }
 }
 
 /**
