@@ -122,6 +122,7 @@ export class HttpProxy {
       idleMs: spec.limits.poolIdleMs,
       connectMs: spec.timeouts.connectMs,
       tls,
+      onNotice: options.onNotice,
     });
     this.#pool = pool;
     this.setTracing(options.log, options.onTrace);
