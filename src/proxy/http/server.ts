@@ -123,6 +123,7 @@ export class HttpProxy {
       connectMs: spec.timeouts.connectMs,
       tls,
       onNotice: options.onNotice,
+      addresses: cluster.addresses,
     });
     this.#pool = pool;
     this.setTracing(options.log, options.onTrace);

@@ -8,6 +8,7 @@
  */
 
 import { dialEndpoint, type UpstreamTls } from "../../pool/dial.ts";
+import type { HostAddresses } from "../../discovery/host_addresses.ts";
 import type { Endpoint } from "../../pool/endpoint.ts";
 import { BufferedSocket } from "../socket.ts";
 import { ReuseGuard } from "./reuse_guard.ts";
@@ -62,6 +63,8 @@ export interface UpstreamPoolOptions {
   readonly connectMs: number;
   /** TLS settings for https endpoints. @default the built-in roots, host name checked */
   readonly tls?: UpstreamTls;
+  /** Resolves host names with stale-on-error. @default SYSTEM_ADDRESSES */
+  readonly addresses?: HostAddresses;
   /** Hears of an endpoint that sent stray bytes (once per cool-down). @default console.error */
   readonly onNotice?: (message: string) => void;
 }
@@ -118,6 +121,7 @@ export class UpstreamPool {
     const conn = await dialEndpoint(endpoint.spec, {
       timeoutMs: this.#options.connectMs,
       tls: this.#options.tls,
+      addresses: this.#options.addresses,
     });
     const upstream: UpstreamConn = new UpstreamConn(conn, endpoint, (n) => {
       if (!upstream.pooled) return;
