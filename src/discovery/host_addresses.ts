@@ -16,7 +16,15 @@
 import { isIpLiteral } from "./cluster_dns.ts";
 import { type DnsResolver, resolveAddresses } from "./dns.ts";
 
-/** What {@linkcode HostAddresses.connect} takes: `Deno.connect`'s options. */
+/**
+ * What {@linkcode HostAddresses.connect} takes: `Deno.connect`'s options.
+ *
+ * @example Usage
+ * ```ts
+ * import type { HostConnectOptions } from "./host_addresses.ts";
+ * const o: HostConnectOptions = { hostname: "minio1", port: 9000 };
+ * ```
+ */
 export interface HostConnectOptions {
   /** A host name or IP literal. */
   readonly hostname: string;
@@ -65,6 +73,8 @@ export class HostAddresses {
   readonly #onError: (hostname: string, error: unknown) => void;
 
   /**
+   * Creates an empty set of addresses.
+   *
    * @param resolver Looks names up instead of the system (tests, custom DNS).
    * @param onError Hears of a name that stopped resolving (once per outage).
    */
