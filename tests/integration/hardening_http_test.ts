@@ -145,23 +145,23 @@ Deno.test("a request body that stops is cut after the body idle timeout, and cou
 Deno.test("a slow but steady body is allowed past the body idle timeout; a request deadline cuts it", async () => {
   await using backend = bodyBackend();
   {
-    await using proxy = await startProxy([[backend.url]], { timeouts: { requestBodyMs: 400 } });
+    await using proxy = await startProxy([[backend.url]], { timeouts: { requestBodyMs: 500 } });
     const peer = await proxy.connect(5000);
     try {
-      await peer.write("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 12\r\n\r\n");
-      for (let i = 0; i < 12; i++) {
-        await delay(100); // 1.2 s in all, three times the idle timeout
+      await peer.write("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 15\r\n\r\n");
+      for (let i = 0; i < 15; i++) {
+        await delay(100); // 1.5 s in all, three times the idle timeout
         await peer.write(utf8(String.fromCharCode(97 + i)));
       }
       const res = await peer.readResponse();
-      assert.equal(res.text(), "abcdefghijkl");
+      assert.equal(res.text(), "abcdefghijklmno");
     } finally {
       peer.close();
     }
   }
   {
     await using proxy = await startProxy([[backend.url]], {
-      timeouts: { requestBodyMs: 400, requestMs: 600 },
+      timeouts: { requestBodyMs: 500, requestMs: 600 },
     });
     const peer = await proxy.connect(5000);
     try {
