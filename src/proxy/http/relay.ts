@@ -57,7 +57,7 @@ export class ExchangeState {
   pumpReading = false;
   /** The pump failed (either side). */
   pumpError = false;
-  /** A write to the client is in flight (the sweeper's write idle timeout watches it). */
+  /** A response body write to the client is in flight (the sweeper's write idle timeout watches it). */
   writing = false;
   /** The client's chunked framing was malformed (answered with its status). */
   bodyError: HttpParseError | null = null;
@@ -126,19 +126,10 @@ export class ExchangeState {
  * await sendToClient(x, client.conn, textResponse(400, "bad", true));
  * ```
  */
-export async function sendToClient(
-  x: ExchangeState,
-  conn: Deno.Conn,
-  data: Uint8Array,
-): Promise<void> {
+export function sendToClient(x: ExchangeState, conn: Deno.Conn, data: Uint8Array): Promise<void> {
   if (x.tracing && x.firstByteAt === 0) x.firstByteAt = performance.now();
   x.tx += data.length;
-  x.writing = true;
-  try {
-    await writeAll(conn, data);
-  } finally {
-    x.writing = false;
-  }
+  return writeAll(conn, data);
 }
 
 /**
@@ -281,11 +272,14 @@ export async function relayResponseBody(
       if (framing === "length") done = left === 0;
       else if (framing === "chunked" || framing === "dechunk") done = parser.done;
       if (w.pos > 0 || first) {
+        x.writing = true; // watched by the sweeper's response-write timeout
         try {
           await sendToClient(x, c.conn, w.view());
         } catch {
           x.clientGone = true;
           return false;
+        } finally {
+          x.writing = false;
         }
         w.pos = 0;
         first = false;
