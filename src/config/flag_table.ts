@@ -227,30 +227,28 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     name: "hide-metrics",
     type: "boolean",
-    help:
-      "do not serve /.prometheus/metrics on the listening address (the path goes to the backends)",
+    help: "do not answer /.prometheus/metrics here (it is proxied like any path)",
   },
   {
     name: "response-header-timeout",
     type: "string",
     default: "60s",
     value: "DUR",
-    help:
-      "answer 504 when a backend sends no response head this long after the request (0 = never)",
+    help: "504 when a backend sends no response head within DUR (0 = wait forever)",
   },
   {
     name: "request-body-timeout",
     type: "string",
     default: "60s",
     value: "DUR",
-    help: "close a client whose request body pauses this long (0 = never)",
+    help: "close a client whose request body pauses for DUR (0 = never)",
   },
   {
     name: "response-write-timeout",
     type: "string",
     default: "60s",
     value: "DUR",
-    help: "close a client that reads nothing of its response for this long (0 = never)",
+    help: "close a client that reads none of its response for DUR (0 = never)",
   },
   {
     name: "request-timeout",
