@@ -28,6 +28,8 @@ export { TcpProxy, type TcpProxyOptions } from "./src/proxy/tcp/server.ts";
 export type { CloseReason, TcpSessionContext } from "./src/proxy/tcp/session.ts";
 export { UdpProxy } from "./src/proxy/udp/server.ts";
 export { BufferPool } from "./src/proxy/buffers.ts";
+export { HostAddresses, type HostConnectOptions } from "./src/discovery/host_addresses.ts";
+export { TimeoutCounts } from "./src/proxy/http/stall.ts";
 export { Cluster, type EndpointDownListener, SYSTEM_RUNTIME } from "./src/pool/cluster.ts";
 export { Endpoint, type EndpointLoad } from "./src/pool/endpoint.ts";
 export type { UpstreamTls } from "./src/pool/dial.ts";

@@ -38,7 +38,12 @@ export interface SidecarOptions {
    * first DNS answers and the first health round before listening. @default 3000
    */
   readonly firstProbeWaitMs?: number;
-  /** Looks up A and AAAA records of clusters with `dns.perAddress`. @default Deno.resolveDns */
+  /**
+   * Looks up A and AAAA records of clusters with `dns.perAddress`, and of
+   * plain host-name endpoints at each dial and probe (whose last good
+   * address stays in use when a lookup fails). @default Deno.resolveDns for
+   * `dns.perAddress`; the system's getaddrinfo for plain host names
+   */
   readonly resolver?: DnsResolver;
   /** Called with each failed or empty DNS lookup; the last good answer stays in use. */
   readonly onDnsError?: (hostname: string, error: unknown) => void;
@@ -237,6 +242,7 @@ class SidecarImpl implements Sidecar {
       listener: u.spec.name,
       cluster: u.cluster,
       connections: () => u.proxy.connections,
+      ...(u.proxy instanceof HttpProxy ? { timeouts: () => (u.proxy as HttpProxy).timeouts } : {}),
     }));
     return renderMetrics(sources, Date.now());
   }

@@ -275,8 +275,15 @@ export function configFromFlags(
           optimistic: values["health-optimistic"] === true,
         },
       },
-      timeouts: DEFAULT_HTTP_TIMEOUTS,
+      timeouts: {
+        ...DEFAULT_HTTP_TIMEOUTS,
+        responseHeaderMs: duration(values, "response-header-timeout"),
+        requestBodyMs: duration(values, "request-body-timeout"),
+        responseWriteMs: duration(values, "response-write-timeout"),
+        requestMs: duration(values, "request-timeout"),
+      },
       limits: DEFAULT_HTTP_LIMITS,
+      ...(values["hide-metrics"] === true ? { metrics: false } : {}),
       upstreamTls: {
         caFile: values.cacert as string | undefined,
         certFile: values["client-cert"] as string | undefined,

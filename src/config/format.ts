@@ -125,6 +125,9 @@ function http(l: HttpListenerSpec): Record<string, unknown> {
       idle: d(t.idleMs),
       connect: d(t.connectMs),
       responseHeader: d(t.responseHeaderMs),
+      requestBody: d(t.requestBodyMs),
+      responseWrite: d(t.responseWriteMs),
+      request: d(t.requestMs),
     },
     limits: {
       maxHeadBytes: m.maxHeadBytes,
@@ -149,6 +152,7 @@ function http(l: HttpListenerSpec): Record<string, unknown> {
       insecure: up?.insecure ?? false,
     },
     ...(l.proxyHeaders === false ? { proxyHeaders: false } : {}),
+    ...(l.metrics === false ? { metrics: false } : {}),
   };
 }
 

@@ -147,8 +147,26 @@ export interface HttpTimeouts {
   readonly idleMs: number;
   /** Dialing an endpoint. */
   readonly connectMs: number;
-  /** From the request being sent to the response head arriving (0 = off). */
+  /** From the request being sent to the response head arriving (0 = off; nginx answers 504 at 60 s). */
   readonly responseHeaderMs: number;
+  /**
+   * Longest pause while reading a request body from the client; the
+   * connection is closed when it passes (nginx's `client_body_timeout`).
+   * A slow steady body is fine: only a pause counts.
+   */
+  readonly requestBodyMs: number;
+  /**
+   * Longest time one write to the client may stay blocked (a client that
+   * does not read); the connection is closed when it passes (nginx's
+   * `send_timeout`).
+   */
+  readonly responseWriteMs: number;
+  /**
+   * Whole-request deadline, from the request head to the end of the
+   * response (0 = off, the default). The only timeout that cuts a slow but
+   * steady body or reader.
+   */
+  readonly requestMs: number;
 }
 
 /**
@@ -211,6 +229,12 @@ export interface HttpListenerSpec {
    * proxied responses. @default true
    */
   readonly proxyHeaders?: boolean;
+  /**
+   * Serve `/.prometheus/metrics` on this listener (minio/sidekick does);
+   * false makes the path an ordinary one that goes to the backends.
+   * @default true
+   */
+  readonly metrics?: boolean;
 }
 
 /**
@@ -387,7 +411,10 @@ export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
   headerReadMs: 10_000,
   idleMs: 60_000,
   connectMs: 5_000,
-  responseHeaderMs: 0,
+  responseHeaderMs: 60_000,
+  requestBodyMs: 60_000,
+  responseWriteMs: 60_000,
+  requestMs: 0,
 };
 
 /** Limit defaults. */

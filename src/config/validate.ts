@@ -49,7 +49,15 @@ const COMMON_KEYS = [
   "dns",
 ];
 const KINDS = ["http", "tcp", "udp"] as const;
-const HTTP_KEYS = [...COMMON_KEYS, "timeouts", "limits", "tls", "upstreamTls", "proxyHeaders"];
+const HTTP_KEYS = [
+  ...COMMON_KEYS,
+  "timeouts",
+  "limits",
+  "tls",
+  "upstreamTls",
+  "proxyHeaders",
+  "metrics",
+];
 const TCP_KEYS = [
   ...COMMON_KEYS,
   "connectTimeout",
@@ -269,8 +277,19 @@ function readProxyProtocol(r: Reader, v: Val | undefined): "off" | "v1" | "v2" |
 function readHttp(
   r: Reader,
   f: Fields,
-): Pick<HttpListenerSpec, "timeouts" | "limits" | "tls" | "upstreamTls" | "proxyHeaders"> {
-  const t = r.map(f.get("timeouts"), ["headerRead", "idle", "connect", "responseHeader"]);
+): Pick<
+  HttpListenerSpec,
+  "timeouts" | "limits" | "tls" | "upstreamTls" | "proxyHeaders" | "metrics"
+> {
+  const t = r.map(f.get("timeouts"), [
+    "headerRead",
+    "idle",
+    "connect",
+    "responseHeader",
+    "requestBody",
+    "responseWrite",
+    "request",
+  ]);
   const l = r.map(f.get("limits"), [
     "maxHeadBytes",
     "maxHeaders",
@@ -300,6 +319,9 @@ function readHttp(
       idleMs: r.duration(t?.get("idle")) ?? T.idleMs,
       connectMs: r.duration(t?.get("connect")) ?? T.connectMs,
       responseHeaderMs: r.duration(t?.get("responseHeader")) ?? T.responseHeaderMs,
+      requestBodyMs: r.duration(t?.get("requestBody")) ?? T.requestBodyMs,
+      responseWriteMs: r.duration(t?.get("responseWrite")) ?? T.responseWriteMs,
+      requestMs: r.duration(t?.get("request")) ?? T.requestMs,
     },
     limits: {
       maxHeadBytes: r.int(l?.get("maxHeadBytes"), 1) ?? L.maxHeadBytes,
@@ -319,6 +341,7 @@ function readHttp(
           : { keyPassword: r.text(tls.get("keyPassword"), "the key's password") ?? "" }),
       },
     }),
+    ...(f.get("metrics") === undefined ? {} : { metrics: r.bool(f.get("metrics")) ?? true }),
     upstreamTls: {
       ...(caFile === undefined ? {} : { caFile }),
       ...(certFile === undefined ? {} : { certFile }),

@@ -85,6 +85,7 @@ export class HealthChecker {
         timeoutMs: h.timeoutMs,
         signal,
         tls: cluster.tls,
+        addresses: cluster.addresses,
         statuses: h.statuses,
       });
     });

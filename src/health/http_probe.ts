@@ -11,6 +11,7 @@
 
 import type { EndpointSpec } from "../config/schema.ts";
 import { dialEndpoint, type UpstreamTls } from "../pool/dial.ts";
+import type { HostAddresses } from "../discovery/host_addresses.ts";
 
 /** The default healthy set: exactly 200. */
 export const DEFAULT_HEALTHY_STATUSES: readonly (readonly [number, number])[] = [[200, 200]];
@@ -77,6 +78,8 @@ export interface HttpProbeOptions {
   readonly signal?: AbortSignal;
   /** TLS settings for https endpoints (the proxy's). */
   readonly tls?: UpstreamTls;
+  /** Resolves host names with stale-on-error. @default SYSTEM_ADDRESSES */
+  readonly addresses?: HostAddresses;
   /** Statuses that pass, as inclusive ranges. @default [[200, 200]] */
   readonly statuses?: readonly (readonly [number, number])[];
 }
@@ -120,6 +123,7 @@ export async function probeHttp(
       port,
       timeoutMs: options.timeoutMs,
       tls: options.tls,
+      addresses: options.addresses,
       signal: ac.signal,
     });
     if (ac.signal.aborted) throw new Deno.errors.TimedOut("probe deadline");

@@ -7,6 +7,7 @@
 
 import type { EndpointSpec } from "../config/schema.ts";
 import type { ProbeResult } from "./http_probe.ts";
+import { type HostAddresses, SYSTEM_ADDRESSES } from "../discovery/host_addresses.ts";
 
 /**
  * Options of {@linkcode probeTcp}.
@@ -24,6 +25,8 @@ export interface TcpProbeOptions {
   readonly port?: number;
   /** Cancels the probe (shutdown). */
   readonly signal?: AbortSignal;
+  /** Resolves host names with stale-on-error. @default SYSTEM_ADDRESSES */
+  readonly addresses?: HostAddresses;
 }
 
 /**
@@ -50,7 +53,7 @@ export async function probeTcp(
   options.signal?.addEventListener("abort", onAbort);
   const timer = setTimeout(() => ac.abort(), options.timeoutMs);
   try {
-    const conn = await Deno.connect({
+    const conn = await (options.addresses ?? SYSTEM_ADDRESSES).connect({
       hostname: endpoint.host,
       port: options.port || endpoint.port,
       signal: ac.signal,

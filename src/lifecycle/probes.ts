@@ -12,6 +12,7 @@ import { probeHttp, type ProbeResult } from "../health/http_probe.ts";
 import { probeTcp } from "../health/tcp_probe.ts";
 import { probeUdp } from "../health/udp_probe.ts";
 import type { Cluster } from "../pool/cluster.ts";
+import type { HostAddresses } from "../discovery/host_addresses.ts";
 
 /**
  * The probe kind of a listener: its health spec's `kind`, else the kind of
@@ -40,6 +41,7 @@ export function probeKind(spec: ListenerSpec): "http" | "tcp" | "udp" {
  * @param endpoint The endpoint.
  * @param cluster The cluster spec it belongs to (health settings, site health path).
  * @param signal Cancels the probe.
+ * @param addresses Resolves host names with stale-on-error. @default SYSTEM_ADDRESSES
  * @returns The result; never rejects.
  *
  * @example Usage
@@ -52,16 +54,19 @@ export function probeEndpoint(
   endpoint: EndpointSpec,
   cluster: ClusterSpec,
   signal: AbortSignal,
+  addresses?: HostAddresses,
 ): Promise<ProbeResult> {
   const h = cluster.health;
-  if (kind === "tcp") return probeTcp(endpoint, { timeoutMs: h.timeoutMs, port: h.port, signal });
+  if (kind === "tcp") {
+    return probeTcp(endpoint, { timeoutMs: h.timeoutMs, port: h.port, signal, addresses });
+  }
   if (kind === "udp") {
     const payload = h.udpPayload ?? "ping";
     return probeUdp(endpoint, { timeoutMs: h.timeoutMs, port: h.port, payload, signal });
   }
   const site = cluster.sites.find((s) => s.endpoints.includes(endpoint));
   const path = endpoint.basePath + (site?.healthPath ?? h.path);
-  return probeHttp(endpoint, { path, port: h.port, timeoutMs: h.timeoutMs, signal });
+  return probeHttp(endpoint, { path, port: h.port, timeoutMs: h.timeoutMs, signal, addresses });
 }
 
 /**
@@ -80,5 +85,6 @@ export function probeEndpoint(
  */
 export function probeFor(kind: "http" | "tcp" | "udp", cluster: Cluster): Probe | undefined {
   if (kind === "http") return undefined;
-  return (endpoint, signal) => probeEndpoint(kind, endpoint.spec, cluster.spec, signal);
+  return (endpoint, signal) =>
+    probeEndpoint(kind, endpoint.spec, cluster.spec, signal, cluster.addresses);
 }

@@ -10,6 +10,7 @@
 import type { ListenerSpec, LogSpec } from "../config/schema.ts";
 import { ClusterDns } from "../discovery/cluster_dns.ts";
 import type { DnsResolver } from "../discovery/dns.ts";
+import { HostAddresses } from "../discovery/host_addresses.ts";
 import { HealthChecker, type HealthEvent } from "../health/checker.ts";
 import type { ProbeResult } from "../health/http_probe.ts";
 import { initialHealthState, nextHealthState } from "../health/state.ts";
@@ -93,6 +94,7 @@ export class ListenerUnit {
       onError: context.onDnsError,
     });
     this.cluster = new Cluster(spec.cluster, context.runtime);
+    this.cluster.addresses = new HostAddresses(context.resolver, context.onDnsError);
     this.proxy = this.newProxy(spec);
   }
 
@@ -150,7 +152,10 @@ export class ListenerUnit {
       !known.has(endpointKey(e))
     );
     const probes = added.map(async (e) => {
-      results.set(endpointKey(e), await probeEndpoint(kind, e, cluster, signal));
+      results.set(
+        endpointKey(e),
+        await probeEndpoint(kind, e, cluster, signal, this.cluster.addresses),
+      );
     });
     for (const p of probes) this.#track(p);
     return Promise.all(probes).then(() => {});

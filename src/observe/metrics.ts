@@ -34,6 +34,12 @@ export interface MetricsSource {
   readonly cluster: Cluster;
   /** Client connections open now. */
   readonly connections: () => number;
+  /** HTTP connections cut by the body, write and request timeouts (HTTP listeners only). */
+  readonly timeouts?: () => {
+    readonly requestBody: number;
+    readonly responseWrite: number;
+    readonly request: number;
+  };
 }
 
 /**
@@ -162,6 +168,11 @@ export function renderMetrics(sources: readonly MetricsSource[], now: number): s
     "gauge",
     "Client connections open on the listener.",
   );
+  const cut = family(
+    "sidekick_timeouts_total",
+    "counter",
+    "Client connections cut by the request-body, response-write or whole-request timeout.",
+  );
   for (const source of sources) {
     const listener = escapeLabelValue(source.listener);
     const cluster = source.cluster;
@@ -169,6 +180,14 @@ export function renderMetrics(sources: readonly MetricsSource[], now: number): s
     active.lines.push(
       `sidekick_active_connections{listener="${listener}"} ${source.connections()}`,
     );
+    const t = source.timeouts?.();
+    if (t !== undefined) {
+      cut.lines.push(
+        `sidekick_timeouts_total{listener="${listener}",kind="request_body"} ${t.requestBody}`,
+        `sidekick_timeouts_total{listener="${listener}",kind="response_write"} ${t.responseWrite}`,
+        `sidekick_timeouts_total{listener="${listener}",kind="request"} ${t.request}`,
+      );
+    }
     cluster.sites.forEach((site, i) => {
       const siteName = escapeLabelValue(cluster.spec.sites[i]?.name ?? `site${i + 1}`);
       const siteLabels = `site="${siteName}",listener="${listener}"`;
@@ -222,6 +241,7 @@ export function renderMetrics(sources: readonly MetricsSource[], now: number): s
       duration,
       serving,
       active,
+      ...(cut.lines.length > 0 ? [cut] : []),
     ]
   ) {
     out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`, ...f.lines);

@@ -12,6 +12,7 @@ import { failbackFloor, selectEndpoint } from "../balance/failover.ts";
 import { createPolicy, type Policy, type RandomSource } from "../balance/policy.ts";
 import { type HealthState, markDown } from "../health/state.ts";
 import type { UpstreamTls } from "./dial.ts";
+import { type HostAddresses, SYSTEM_ADDRESSES } from "../discovery/host_addresses.ts";
 import { Endpoint, endpointKey } from "./endpoint.ts";
 
 /**
@@ -70,6 +71,8 @@ export class Cluster {
    * (set by whoever loads the listener's upstream TLS files).
    */
   tls: UpstreamTls | undefined = undefined;
+  /** Last good addresses of host-name endpoints, for every dial and probe (stale-on-error). */
+  addresses: HostAddresses = SYSTEM_ADDRESSES;
   readonly #runtime: Runtime;
   #policies: Policy[] = [];
   #now = 0;

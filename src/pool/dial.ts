@@ -8,6 +8,7 @@
  */
 
 import type { UpstreamTlsSpec } from "../config/schema.ts";
+import { type HostAddresses, SYSTEM_ADDRESSES } from "../discovery/host_addresses.ts";
 
 /**
  * Upstream TLS material, loaded once from the files of an
@@ -120,6 +121,8 @@ export interface DialOptions {
   readonly tls?: UpstreamTls;
   /** Cancels the dial. */
   readonly signal?: AbortSignal;
+  /** Resolves host names, keeping the last good address when a lookup fails. @default SYSTEM_ADDRESSES */
+  readonly addresses?: HostAddresses;
 }
 
 /** Where and how to dial. */
@@ -165,9 +168,10 @@ export async function dialEndpoint(endpoint: DialTarget, options: DialOptions): 
       // closed already
     }
   }, options.timeoutMs);
+  const addresses = options.addresses ?? SYSTEM_ADDRESSES;
   try {
     if (endpoint.scheme !== "https") {
-      const tcp = await Deno.connect({ hostname: endpoint.host, port, signal: ac.signal });
+      const tcp = await addresses.connect({ hostname: endpoint.host, port, signal: ac.signal });
       tcp.setNoDelay(true);
       return tcp;
     }
@@ -183,7 +187,7 @@ export async function dialEndpoint(endpoint: DialTarget, options: DialOptions): 
         ac.signal,
       );
     } else {
-      const tcp = await Deno.connect({ hostname: endpoint.host, port, signal: ac.signal });
+      const tcp = await addresses.connect({ hostname: endpoint.host, port, signal: ac.signal });
       tcp.setNoDelay(true);
       conn = tcp;
       conn = await Deno.startTls(tcp, common);

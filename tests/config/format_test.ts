@@ -98,7 +98,16 @@ function listener(r: Rand, l: number): ListenerSpec {
   return {
     kind,
     ...common,
-    timeouts: { headerReadMs: ms(r), idleMs: ms(r), connectMs: ms(r), responseHeaderMs: ms(r) },
+    timeouts: {
+      headerReadMs: ms(r),
+      idleMs: ms(r),
+      connectMs: ms(r),
+      responseHeaderMs: ms(r),
+      requestBodyMs: ms(r),
+      responseWriteMs: ms(r),
+      requestMs: ms(r),
+    },
+    ...(chance(r) ? { metrics: false } : {}),
     limits: {
       maxHeadBytes: int(r, 1, 1e6),
       maxHeaders: int(r, 1, 1e3),

@@ -39,6 +39,7 @@ import {
   textResponse,
 } from "./responses.ts";
 import { captureRequest, emitTrace, type HttpTracer } from "./trace.ts";
+import { checkStall, STALL_DEADLINE, STALL_NONE, StallClock } from "./stall.ts";
 import type { UpstreamPool } from "./upstream_pool.ts";
 import { type ByteWriter, type ForwardInfo, writeUpstreamRequestHead } from "./writer.ts";
 
@@ -84,6 +85,7 @@ export class HttpConnection {
   readonly #info: ForwardInfo;
   readonly #clientIp: string;
   readonly #x = new ExchangeState();
+  readonly #stall = new StallClock();
 
   /**
    * @param ctx The listener.
@@ -122,6 +124,38 @@ export class HttpConnection {
     } else if (this.#x.phase <= HEAD) {
       this.client.close();
     }
+  }
+
+  /**
+   * Called by the sweeper: cuts a request body that paused too long, a
+   * client that does not read, or a request past its deadline.
+   *
+   * @param now The current time (`performance.now()`).
+   * @returns The verdict (a `STALL_*` constant of `stall.ts`), to be counted.
+   */
+  stalled(now: number): number {
+    const x = this.#x;
+    if (x.phase < WAITING || x.timedOut || this.client.closed) {
+      this.#stall.seen = -1;
+      return STALL_NONE;
+    }
+    const verdict = checkStall(
+      this.#stall,
+      {
+        waitingBody: x.pumpReading,
+        waitingWrite: x.writing,
+        progress: x.rx + x.tx,
+        startedAt: x.start,
+      },
+      now,
+      this.#ctx.spec.timeouts,
+    );
+    if (verdict === STALL_DEADLINE && x.phase === WAITING && !x.pumpReading) {
+      this.expire(); // nothing relayed yet: the client gets a 504
+    } else if (verdict !== STALL_NONE) {
+      this.client.close();
+    }
+    return verdict;
   }
 
   /** Whether the connection is between requests (may be closed at once when draining). */
@@ -256,7 +290,7 @@ export class HttpConnection {
     }
     const hasBody = head.chunked || head.contentLength > 0;
 
-    const route = ownRoute(buf, head.pathStart, head.targetEnd);
+    const route = ownRoute(buf, head.pathStart, head.targetEnd, this.#ctx.spec.metrics !== false);
     if (route !== ROUTE_PROXY) {
       x.tracing = false; // sidekick's own paths are not traced
       c.start = bodyStart + Math.max(bodyBuffered, 0);

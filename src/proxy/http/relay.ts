@@ -57,6 +57,8 @@ export class ExchangeState {
   pumpReading = false;
   /** The pump failed (either side). */
   pumpError = false;
+  /** A response body write to the client is in flight (the sweeper's write idle timeout watches it). */
+  writing = false;
   /** The client's chunked framing was malformed (answered with its status). */
   bodyError: HttpParseError | null = null;
   /** Bytes received from the client: head and body (and tunnel bytes). */
@@ -270,11 +272,14 @@ export async function relayResponseBody(
       if (framing === "length") done = left === 0;
       else if (framing === "chunked" || framing === "dechunk") done = parser.done;
       if (w.pos > 0 || first) {
+        x.writing = true; // watched by the sweeper's response-write timeout
         try {
           await sendToClient(x, c.conn, w.view());
         } catch {
           x.clientGone = true;
           return false;
+        } finally {
+          x.writing = false;
         }
         w.pos = 0;
         first = false;

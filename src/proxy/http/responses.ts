@@ -167,23 +167,25 @@ function isPath(buf: Uint8Array, start: number, end: number, path: Uint8Array): 
  * @param buf The buffer.
  * @param start Start of the origin-form path.
  * @param end End of the target.
+ * @param metrics Whether `/.prometheus/metrics` is served here (else it is proxied).
  * @returns One of the `ROUTE_*` constants.
  *
  * @example Usage
  * ```ts
- * import { ownRoute, ROUTE_METRICS } from "./responses.ts";
+ * import { ownRoute, ROUTE_METRICS, ROUTE_PROXY } from "./responses.ts";
  * import assert from "node:assert/strict";
  * const t = new TextEncoder().encode("/.prometheus/metrics?x");
  * assert.equal(ownRoute(t, 0, t.length), ROUTE_METRICS);
+ * assert.equal(ownRoute(t, 0, t.length, false), ROUTE_PROXY);
  * ```
  */
-export function ownRoute(buf: Uint8Array, start: number, end: number): number {
+export function ownRoute(buf: Uint8Array, start: number, end: number, metrics = true): number {
   if (end - start < 10) return ROUTE_PROXY;
   const c = buf[start + 1];
   if (c === 118 /* v */) {
     if (isPath(buf, start, end, PATH_HEALTH)) return ROUTE_HEALTH;
     if (isPath(buf, start, end, PATH_CERTIFICATES)) return ROUTE_CERTIFICATES;
-  } else if (c === 46 /* . */ && isPath(buf, start, end, PATH_METRICS)) {
+  } else if (c === 46 /* . */ && metrics && isPath(buf, start, end, PATH_METRICS)) {
     return ROUTE_METRICS;
   }
   return ROUTE_PROXY;

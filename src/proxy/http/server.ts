@@ -16,6 +16,7 @@ import { UpstreamPool } from "./upstream_pool.ts";
 import { ScratchPool } from "./scratch.ts";
 import { type CertificatePair, TlsListener } from "./tls_listener.ts";
 import type { HttpTracer } from "./trace.ts";
+import { TimeoutCounts } from "./stall.ts";
 
 /** Pause after a failed accept (other than the listener closing). */
 const ACCEPT_BACKOFF_MS = 50;
@@ -88,6 +89,8 @@ export class HttpProxy {
   readonly cluster: Cluster;
   /** True once closing: requests in flight finish, idle connections close. */
   draining = false;
+  /** Connections cut by the body, write and request timeouts. */
+  readonly timeouts: TimeoutCounts = new TimeoutCounts();
   #listener: Deno.Listener | null = null;
   #tls: TlsListener | null = null;
   readonly #connections = new Set<HttpConnection>();
@@ -119,12 +122,19 @@ export class HttpProxy {
       idleMs: spec.limits.poolIdleMs,
       connectMs: spec.timeouts.connectMs,
       tls,
+      onNotice: options.onNotice,
+      addresses: cluster.addresses,
     });
     this.#pool = pool;
     this.setTracing(options.log, options.onTrace);
     const metrics = options.metrics ?? (() =>
       renderMetrics(
-        [{ listener: spec.name, cluster, connections: () => this.#connections.size }],
+        [{
+          listener: spec.name,
+          cluster,
+          connections: () => this.#connections.size,
+          timeouts: () => this.timeouts,
+        }],
         Date.now(),
       ));
     // deno-lint-ignore no-this-alias
@@ -198,6 +208,7 @@ export class HttpProxy {
       ...[t.headerReadMs, t.idleMs, t.responseHeaderMs, this.spec.limits.poolIdleMs, 4000].filter((
         x,
       ) => x > 0),
+      ...[t.requestBodyMs, t.responseWriteMs, t.requestMs].filter((x) => x > 0),
     );
     this.#sweeper = setInterval(() => this.#sweep(), Math.max(25, Math.min(1000, shortest / 4)));
     return listener.addr as Deno.NetAddr;
@@ -246,8 +257,10 @@ export class HttpProxy {
 
   #sweep(): void {
     const now = Date.now();
+    const mono = performance.now();
     for (const c of this.#connections) {
       if (c.deadline !== 0 && c.deadline <= now) c.expire();
+      else this.timeouts.count(c.stalled(mono));
     }
     this.#pool.sweep(now);
   }

@@ -8,8 +8,10 @@
  */
 
 import { dialEndpoint, type UpstreamTls } from "../../pool/dial.ts";
+import type { HostAddresses } from "../../discovery/host_addresses.ts";
 import type { Endpoint } from "../../pool/endpoint.ts";
 import { BufferedSocket } from "../socket.ts";
+import { ReuseGuard } from "./reuse_guard.ts";
 
 /** Read buffer of an upstream connection. */
 export const UPSTREAM_BUFFER = 64 * 1024;
@@ -61,6 +63,10 @@ export interface UpstreamPoolOptions {
   readonly connectMs: number;
   /** TLS settings for https endpoints. @default the built-in roots, host name checked */
   readonly tls?: UpstreamTls;
+  /** Resolves host names with stale-on-error. @default SYSTEM_ADDRESSES */
+  readonly addresses?: HostAddresses;
+  /** Hears of an endpoint that sent stray bytes (once per cool-down). @default console.error */
+  readonly onNotice?: (message: string) => void;
 }
 
 /**
@@ -79,10 +85,12 @@ export class UpstreamPool {
   #idle = new Map<string, UpstreamConn[]>();
   #options: UpstreamPoolOptions;
   #closed = false;
+  readonly #guard: ReuseGuard;
 
   /** @param options Bounds and timeouts. */
   constructor(options: UpstreamPoolOptions) {
     this.#options = options;
+    this.#guard = new ReuseGuard(options.onNotice ?? ((m) => console.error(m)));
   }
 
   /**
@@ -113,9 +121,13 @@ export class UpstreamPool {
     const conn = await dialEndpoint(endpoint.spec, {
       timeoutMs: this.#options.connectMs,
       tls: this.#options.tls,
+      addresses: this.#options.addresses,
     });
-    const upstream: UpstreamConn = new UpstreamConn(conn, endpoint, () => {
-      if (upstream.pooled) this.#drop(upstream);
+    const upstream: UpstreamConn = new UpstreamConn(conn, endpoint, (n) => {
+      if (!upstream.pooled) return;
+      this.#drop(upstream);
+      // Bytes (not an end of stream) on an idle connection: the backend is out of step.
+      if (n !== null && n > 0) this.#stray(upstream, "idle", Date.now());
     });
     return upstream;
   }
@@ -128,7 +140,11 @@ export class UpstreamPool {
    */
   give(conn: UpstreamConn, now: number): void {
     const max = this.#options.maxIdlePerEndpoint;
-    if (this.#closed || max === 0 || conn.closed || conn.eof || conn.available > 0) {
+    if (conn.available > 0) this.#stray(conn, "past-end", now);
+    if (
+      this.#closed || max === 0 || conn.closed || conn.eof || conn.available > 0 ||
+      !this.#guard.reusable(conn.endpoint.key, now)
+    ) {
       conn.close();
       return;
     }
@@ -144,6 +160,19 @@ export class UpstreamPool {
     conn.pooled = true;
     list.push(conn);
     conn.readAhead();
+  }
+
+  /** Closes `conn` and every idle connection to its endpoint, which is not reused for a while. */
+  #stray(conn: UpstreamConn, place: "idle" | "past-end", now: number): void {
+    conn.close();
+    const key = conn.endpoint.key;
+    this.#guard.stray(key, place, now);
+    const list = this.#idle.get(key);
+    if (list === undefined) return;
+    for (const c of list.splice(0)) {
+      c.pooled = false;
+      c.close();
+    }
   }
 
   #drop(conn: UpstreamConn): void {

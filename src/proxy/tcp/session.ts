@@ -201,7 +201,7 @@ export class TcpSession {
     this.#dialAbort = ac;
     this.dials++;
     try {
-      return await Deno.connect({
+      return await this.#context.cluster.addresses.connect({
         hostname: endpoint.spec.host,
         port: endpoint.spec.port,
         signal: ac.signal,

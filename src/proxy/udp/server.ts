@@ -192,13 +192,16 @@ export class UdpProxy {
     endpoint.inFlight++;
     endpoint.requests++;
     const listener = this.#socket!;
-    const from = isIpLiteral(endpoint.spec.host) ? normalizeIp(endpoint.spec.host) : null;
+    // The one address that may answer: the IP, or what a host name resolved
+    // to when the socket connected (nothing is sent before, so nothing may
+    // come before).
+    let from = isIpLiteral(endpoint.spec.host) ? normalizeIp(endpoint.spec.host) : null;
     socket.on("message", (reply, rinfo) => {
       // connect() of node:dgram in Deno only fixes the destination; filter
       // the source here as a connected socket would.
       if (rinfo.port !== endpoint.spec.port) return;
       const source = rinfo.address;
-      if (from !== null && source !== from && normalizeIp(source) !== from) return;
+      if (from === null || (source !== from && normalizeIp(source) !== from)) return;
       flow.count++;
       listener.send(reply, port, address);
     });
@@ -212,6 +215,7 @@ export class UdpProxy {
       if (flow.closed) return;
       socket.connect(endpoint.spec.port, endpoint.spec.host, () => {
         if (flow.closed) return;
+        from ??= connectedAddress(socket);
         const queued = flow.queue ?? [];
         flow.queue = null;
         for (const m of queued) socket.send(m);
@@ -291,4 +295,13 @@ function isIpLiteral(host: string): boolean {
 /** Lower case, and an IPv4-mapped IPv6 address as plain IPv4. */
 function normalizeIp(address: string): string {
   return address.toLowerCase().replace(/^::ffff:(\d{1,3}(\.\d{1,3}){3})$/, "$1");
+}
+
+/** The address a connected socket sends to, normalised; null when it cannot be read. */
+function connectedAddress(socket: dgram.Socket): string | null {
+  try {
+    return normalizeIp(socket.remoteAddress().address);
+  } catch {
+    return null; // not connected after all: nothing may answer
+  }
 }
