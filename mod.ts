@@ -30,19 +30,25 @@ export {
 export type { DnsRecordType, DnsResolver } from "./src/discovery/dns.ts";
 export type { CertificatePair } from "./src/proxy/http/tls_listener.ts";
 export type { TraceRecord } from "./src/observe/log.ts";
-export type { EndpointDownListener } from "./src/pool/cluster.ts";
+export type { EndpointDownListener, LocalFailureListener } from "./src/balance/cluster.ts";
 export type { UpstreamTls } from "./src/pool/dial.ts";
 export type { HttpProxyOptions } from "./src/proxy/http/server.ts";
 export type { HealthEvent } from "./src/health/checker.ts";
-export type { Runtime } from "./src/pool/cluster.ts";
+export type { Runtime } from "./src/pool/runtime.ts";
 export type { RandomSource } from "./src/balance/policy.ts";
 export { HttpProxy } from "./src/proxy/http/server.ts";
 export { TcpProxy, type TcpProxyOptions } from "./src/proxy/tcp/server.ts";
 export type { CloseReason, TcpSessionContext } from "./src/proxy/tcp/session.ts";
 export { BufferPool } from "./src/proxy/buffers.ts";
 export { UdpProxy } from "./src/proxy/udp/server.ts";
-export { Cluster } from "./src/pool/cluster.ts";
-export { Endpoint, type EndpointLoad } from "./src/pool/endpoint.ts";
+export { Cluster } from "./src/balance/cluster.ts";
+export {
+  Endpoint,
+  type EndpointLoad,
+  type LeaseOutcome,
+  type TransportError,
+} from "./src/balance/endpoint.ts";
+export { Attempt, type Balancer, Lease, type LeaseOwner } from "./src/balance/lease.ts";
 export type { HealthState } from "./src/health/state.ts";
 export { main, parseCommandLine, UsageError, VERSION } from "./cli.ts";
 

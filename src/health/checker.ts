@@ -9,10 +9,11 @@
  * @module
  */
 
-import type { Cluster, Runtime } from "../pool/cluster.ts";
-import type { Endpoint } from "../pool/endpoint.ts";
-import { probeHttp, type ProbeResult } from "./http_probe.ts";
-import { nextHealthState } from "./state.ts";
+import type { HealthSpec } from "../config/schema.ts";
+import type { UpstreamTls } from "../pool/dial.ts";
+import type { Runtime } from "../pool/runtime.ts";
+import { createProbe, type Probe, type ProbeTarget } from "./probes.ts";
+import { type HealthState, nextHealthState } from "./state.ts";
 
 /**
  * A health transition, for logs and metrics.
@@ -34,8 +35,61 @@ export interface HealthEvent {
   readonly downtimeMs: number;
 }
 
-/** Probes one endpoint; injectable so that other probe kinds (TCP, UDP) plug in. */
-export type Probe = (endpoint: Endpoint, signal: AbortSignal) => Promise<ProbeResult>;
+/**
+ * What the checker reads of an endpoint.
+ *
+ * @example Usage
+ * ```ts
+ * import type { CheckedEndpoint } from "./checker.ts";
+ * import { initialHealthState } from "./state.ts";
+ * const e: CheckedEndpoint = {
+ *   key: "http://127.0.0.1:9000",
+ *   spec: { scheme: "http", host: "127.0.0.1", port: 9000, basePath: "" },
+ *   healthPath: "/",
+ *   health: initialHealthState(false, 0),
+ * };
+ * ```
+ */
+export interface CheckedEndpoint extends ProbeTarget {
+  /** The endpoint's identity, for events. */
+  readonly key: string;
+  /** Its health now. */
+  readonly health: HealthState;
+}
+
+/**
+ * The endpoints a checker probes and the owner of their health (a
+ * `Cluster` from `balance/` is one; the checker knows it only by this shape,
+ * so health stays below the balancer).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const checked: CheckedCluster = cluster;
+ * ```
+ */
+export interface CheckedCluster {
+  /** The spec in force (its health settings). */
+  readonly spec: { readonly health: HealthSpec };
+  /** TLS toward https endpoints. */
+  readonly tls: UpstreamTls | undefined;
+  /** Every endpoint. */
+  readonly endpoints: readonly CheckedEndpoint[];
+  /**
+   * Sets an endpoint's health.
+   *
+   * @param endpoint One of {@linkcode CheckedCluster.endpoints}.
+   * @param next Its new state.
+   * @returns Whether the status changed.
+   */
+  setHealth(endpoint: CheckedEndpoint, next: HealthState): boolean;
+  /**
+   * Subscribes to endpoints that real traffic takes down.
+   *
+   * @param listener Called with the endpoint and what failed.
+   * @returns Unsubscribes when disposed.
+   */
+  onEndpointDown(listener: (endpoint: CheckedEndpoint, reason: string) => void): Disposable;
+}
 
 /**
  * Runs the probes of one cluster.
@@ -49,16 +103,16 @@ export type Probe = (endpoint: Endpoint, signal: AbortSignal) => Promise<ProbeRe
  * ```
  */
 export class HealthChecker {
-  readonly #cluster: Cluster;
+  readonly #cluster: CheckedCluster;
   readonly #runtime: Runtime;
   readonly #onEvent: (event: HealthEvent) => void;
   readonly #probe: Probe;
-  readonly #timers = new Map<Endpoint, ReturnType<typeof setTimeout>>();
+  readonly #timers = new Map<CheckedEndpoint, ReturnType<typeof setTimeout>>();
   readonly #running = new Set<Promise<void>>();
   /** Endpoints with a probe in flight. */
-  readonly #probing = new Set<Endpoint>();
+  readonly #probing = new Set<CheckedEndpoint>();
   /** Endpoints that optimistic checking stopped probing (up). */
-  readonly #resting = new Set<Endpoint>();
+  readonly #resting = new Set<CheckedEndpoint>();
   readonly #ac = new AbortController();
   readonly #subscription: Disposable;
 
@@ -66,10 +120,10 @@ export class HealthChecker {
    * @param cluster The cluster whose endpoints are probed.
    * @param runtime Clock and randomness (for the jitter).
    * @param onEvent Called on every up/down transition.
-   * @param probe The probe; defaults to the HTTP probe of the cluster's health spec.
+   * @param probe The probe. @default the HTTP probe of {@linkcode createProbe}
    */
   constructor(
-    cluster: Cluster,
+    cluster: CheckedCluster,
     runtime: Runtime,
     onEvent: (event: HealthEvent) => void,
     probe?: Probe,
@@ -77,22 +131,12 @@ export class HealthChecker {
     this.#cluster = cluster;
     this.#runtime = runtime;
     this.#onEvent = onEvent;
-    this.#probe = probe ?? ((endpoint, signal) => {
-      const h = cluster.spec.health;
-      return probeHttp(endpoint.spec, {
-        path: endpoint.spec.basePath + endpoint.healthPath,
-        port: h.port,
-        timeoutMs: h.timeoutMs,
-        signal,
-        tls: cluster.tls,
-        statuses: h.statuses,
-      });
-    });
+    this.#probe = probe ?? createProbe("http", cluster);
     this.#subscription = cluster.onEndpointDown((e, reason) => this.#trafficDown(e, reason));
   }
 
   /** Real traffic took an endpoint down: log it, and probe it again if probing had stopped. */
-  #trafficDown(endpoint: Endpoint, reason: string): void {
+  #trafficDown(endpoint: CheckedEndpoint, reason: string): void {
     if (this.#ac.signal.aborted) return;
     this.#emit({ endpoint: endpoint.key, status: "down", detail: reason, downtimeMs: 0 });
     if (this.#resting.delete(endpoint)) this.#schedule(endpoint);
@@ -106,7 +150,7 @@ export class HealthChecker {
     }
   }
 
-  #schedule(endpoint: Endpoint): void {
+  #schedule(endpoint: CheckedEndpoint): void {
     if (this.#ac.signal.aborted || this.#timers.has(endpoint) || this.#probing.has(endpoint)) {
       return;
     }
@@ -146,11 +190,11 @@ export class HealthChecker {
    * @param endpoint The endpoint.
    * @returns True while probes go on for it.
    */
-  isProbing(endpoint: Endpoint): boolean {
+  isProbing(endpoint: CheckedEndpoint): boolean {
     return this.#timers.has(endpoint) || this.#probing.has(endpoint);
   }
 
-  async #check(endpoint: Endpoint): Promise<void> {
+  async #check(endpoint: CheckedEndpoint): Promise<void> {
     this.#timers.delete(endpoint);
     if (this.#ac.signal.aborted || this.#probing.has(endpoint)) return;
     this.#probing.add(endpoint);
@@ -163,7 +207,7 @@ export class HealthChecker {
     }
   }
 
-  async #probeOnce(endpoint: Endpoint): Promise<void> {
+  async #probeOnce(endpoint: CheckedEndpoint): Promise<void> {
     let result;
     try {
       result = await this.#probe(endpoint, this.#ac.signal);

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { type ClusterSpec, tcpListener, type TcpListenerSpec } from "../../src/config/schema.ts";
 import { HealthChecker } from "../../src/health/checker.ts";
 import { probeTcp } from "../../src/health/tcp_probe.ts";
-import { Cluster, SYSTEM_RUNTIME } from "../../src/pool/cluster.ts";
+import { Cluster } from "../../src/balance/cluster.ts";
+
+import { SYSTEM_RUNTIME } from "../../src/pool/runtime.ts";
 import { TcpProxy } from "../../src/proxy/tcp/server.ts";
 
 const encoder = new TextEncoder();

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Endpoint } from "../../pool/endpoint.ts";
+import type { Endpoint, LeaseOutcome, TransportError } from "../../balance/endpoint.ts";
 import { type BufferedSocket, pipe, writeAll } from "../socket.ts";
 import type { ChunkedParser } from "./chunked.ts";
 import { HttpParseError } from "./errors.ts";
@@ -38,7 +38,7 @@ export const STREAMING = 4;
  * x.rx; // 120
  * ```
  */
-export class ExchangeState {
+export class ExchangeState implements LeaseOutcome {
   /** What the connection is doing: {@linkcode IDLE}, {@linkcode HEAD}, ... */
   phase = IDLE;
   /** When the current phase must end (ms since epoch; 0 = none); enforced by the listener's sweeper. */
@@ -69,8 +69,16 @@ export class ExchangeState {
   firstByteAt = 0;
   /** The status sent to the client (0 before any). */
   status = 0;
-  /** The last endpoint the request was sent to, or null (bytes and time are counted on it). */
-  endpoint: Endpoint | null = null;
+  /** How the current attempt failed in transport (for its lease), or `none`. */
+  error: TransportError = "none";
+  /** Whether the method is HEAD. */
+  isHead = false;
+  /** Whether the request may be sent again when nothing came back. */
+  replaySafe = false;
+  /** The body length when it is all buffered (sent with the head), else -1. */
+  bodyBuffered = -1;
+  /** Whether the client connection is to stay open. */
+  keepAlive = false;
   /** The last endpoint picked for the request, even if connecting to it failed (for traces). */
   tried: Endpoint | null = null;
   /** Whether the response came from the endpoint (not written by sidekick). */
@@ -100,7 +108,8 @@ export class ExchangeState {
     this.start = performance.now();
     this.firstByteAt = 0;
     this.status = 0;
-    this.endpoint = this.tried = null;
+    this.tried = null;
+    this.error = "none";
     this.relayed = false;
     this.tracing = tracing;
     if (tracing) {

@@ -8,7 +8,7 @@
  */
 
 import { dialEndpoint, type UpstreamTls } from "../../pool/dial.ts";
-import type { Endpoint } from "../../pool/endpoint.ts";
+import type { Endpoint } from "../../balance/endpoint.ts";
 import { BufferedSocket } from "../socket.ts";
 
 /** Read buffer of an upstream connection. */

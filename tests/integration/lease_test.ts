@@ -1,0 +1,125 @@
+/**
+ * Leases end to end: an endpoint counts a request in flight from the moment
+ * it is picked (a hanging connect included), a retry never returns to an
+ * endpoint that request already found dead, and a local resource error
+ * (out of file descriptors) is sidekick's own, never the endpoint's.
+ */
+
+import assert from "node:assert/strict";
+import {
+  getRequest,
+  HOST,
+  type RawBackend,
+  startNamedBackend,
+  startProxy,
+  startRawBackend,
+  waitFor,
+  within,
+} from "../_helpers/http.ts";
+
+Deno.test("a hanging connect counts in flight: the site's maxConnections holds and the next request spills at once", async () => {
+  // A accepts TCP and never speaks TLS: dialing it (connect + handshake) hangs.
+  const hang = Deno.listen({ hostname: HOST, port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for (;;) {
+      try {
+        held.push(await hang.accept());
+      } catch {
+        return;
+      }
+    }
+  })();
+  await using b = startNamedBackend("b");
+  const aUrl = `https://${HOST}:${(hang.addr as Deno.NetAddr).port}`;
+  try {
+    await using proxy = await startProxy([[aUrl], [b.url]], {
+      siteMaxConnections: [1],
+      timeouts: { connectMs: 1500 },
+    });
+    const first = proxy.get("/first").catch((e: Error) => e);
+    await waitFor(() => held.length === 1, 2000, "the first request to dial A");
+    const second = await within(proxy.get("/second"), 1000, "the second request");
+    assert.equal(second.status, 200);
+    assert.equal(second.text(), "b:/second", "A is full: the request went to site 2");
+    assert.equal(held.length, 1, "A's cap of 1 was never exceeded");
+    const res = await first;
+    assert.ok(!(res instanceof Error), String(res));
+    assert.equal(res.status, 200, "the first request went on to B after the connect timeout");
+  } finally {
+    hang.close();
+    await accepting;
+    for (const c of held) c.close();
+  }
+});
+
+/**
+ * A backend that serves `serveFirst` requests, then dies in a frozen way:
+ * its listener is gone (new connections are refused) and any further request
+ * on a connection it still holds is closed unanswered. This is the moment of
+ * a SIGKILL under load, when pooled connections have not seen the FIN yet.
+ */
+function startFrozenDeath(serveFirst: number): RawBackend {
+  let served = 0, arrived = 0, dead = false;
+  let release: () => void = () => {};
+  const barrier = new Promise<void>((resolve) => release = resolve);
+  const backend = startRawBackend(async (peer) => {
+    for (;;) {
+      const req = await peer.readRequest();
+      if (req === null || dead) return;
+      // Hold the first requests until all arrived: that many pooled connections.
+      if (++arrived >= serveFirst) release();
+      await barrier;
+      await peer.write(`HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na`);
+      if (++served === serveFirst) {
+        dead = true;
+        backend.stopListening();
+      }
+    }
+  });
+  return backend;
+}
+
+Deno.test("a killed endpoint whose pooled connections are stale: the GET is retried on the other site, not on the dead one", async () => {
+  await using a = startFrozenDeath(3);
+  await using b = startNamedBackend("b");
+  await using proxy = await startProxy([[a.url], [b.url]]);
+  // Three requests at once: three connections to A, pooled after their answers.
+  const warm = await Promise.all([proxy.get("/w1"), proxy.get("/w2"), proxy.get("/w3")]);
+  assert.deepEqual(warm.map((r) => r.text()), ["a", "a", "a"]);
+  const res = await proxy.get("/after-kill");
+  assert.equal(res.status, 200, res.text());
+  assert.equal(res.text(), "b:/after-kill");
+  assert.equal(proxy.endpoint(a).status, "down", "the refused fresh connect marked A down");
+});
+
+Deno.test("out of file descriptors: the client is shed with 503 and the endpoint is not blamed", async () => {
+  await using b = startNamedBackend("b");
+  await using proxy = await startProxy([[b.url]], { limits: { poolIdlePerEndpoint: 0 } });
+  const peer = await proxy.connect();
+  const fill = "/tmp/sidekick_lease_fd_fill";
+  Deno.writeTextFileSync(fill, "");
+  const files: Deno.FsFile[] = [];
+  try {
+    try {
+      for (let i = 0; i < 1_000_000; i++) files.push(Deno.openSync(fill));
+    } catch (e) {
+      assert.equal((e as { code?: string }).code, "EMFILE", String(e));
+    }
+    await peer.write(getRequest("/starved"));
+    const res = await within(peer.readResponse(), 3000, "the shed response");
+    for (const f of files.splice(0)) f.close();
+    assert.equal(res.status, 503, res.text());
+    assert.match(res.text(), /file descriptors|Too many open files/i);
+  } finally {
+    for (const f of files) f.close();
+    peer.close();
+    Deno.removeSync(fill);
+  }
+  const e = proxy.endpoint(b);
+  assert.equal(e.failures, 0, "a local error is not the endpoint's");
+  assert.equal(e.status, "up");
+  const after = await proxy.get("/after");
+  assert.equal(after.status, 200);
+  assert.equal(after.text(), "b:/after");
+});
