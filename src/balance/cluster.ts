@@ -77,6 +77,7 @@ export class Cluster implements Balancer, LeaseOwner {
   readonly #downListeners = new Set<EndpointDownListener>();
   readonly #localListeners = new Set<LocalFailureListener>();
   #localFailures = 0;
+  #localToldAt = -Infinity;
   /** Per site: since when it has been available without a break (ms), or -1 (fail-back delay only). */
   #since: number[] = [];
   /** The best site allowed to serve last time (fail-back delay only). */
@@ -284,13 +285,17 @@ export class Cluster implements Balancer, LeaseOwner {
   }
 
   /**
-   * A local resource error (EMFILE, ENFILE, ENOMEM) while serving: counted
-   * and told to the listeners; never counted against an endpoint.
+   * A local resource error (EMFILE, ENFILE, ENOMEM) while serving: counted,
+   * and told to the listeners at most once a second (a shortage comes in
+   * bursts); never counted against an endpoint.
    *
    * @param reason What ran out, for logs.
    */
   reportLocalFailure(reason: string): void {
     this.#localFailures++;
+    const now = this.#runtime.now();
+    if (now - this.#localToldAt < 1000) return;
+    this.#localToldAt = now;
     for (const listener of this.#localListeners) {
       try {
         listener(reason);

@@ -78,6 +78,7 @@ export class ListenerUnit {
   #started = false;
   #closed = false;
   readonly #background = new Set<Promise<void>>();
+  readonly #localFailures: Disposable;
 
   /**
    * Creates everything; nothing runs until {@linkcode ListenerUnit.prepare}.
@@ -95,6 +96,11 @@ export class ListenerUnit {
       onError: context.onDnsError,
     });
     this.cluster = new Cluster(spec.cluster, context.runtime);
+    this.#localFailures = this.cluster.onLocalFailure((reason) =>
+      context.http?.onNotice?.(
+        `listener ${this.spec.name} is out of local resources (${reason}): new clients are shed, no endpoint is blamed`,
+      )
+    );
     this.proxy = this.newProxy(spec);
   }
 
@@ -259,6 +265,7 @@ export class ListenerUnit {
    */
   async close(graceMs: number): Promise<void> {
     this.#closed = true;
+    this.#localFailures[Symbol.dispose]();
     await this.proxy.close(graceMs);
     const checker = this.#checker;
     this.#checker = null;

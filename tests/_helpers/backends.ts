@@ -238,6 +238,8 @@ export interface ProxyOptions {
   readonly onHealthEvent?: (event: HealthEvent) => void;
   /** Listen address. @default "127.0.0.1:0" */
   readonly listen?: string;
+  /** Notices (certificate reloads, local resource shortages). */
+  readonly onNotice?: (message: string) => void;
   /** Per-site caps (`maxConnections`), by site index. */
   readonly siteMaxConnections?: readonly (number | undefined)[];
 }
@@ -301,6 +303,7 @@ export async function startProxy(
   });
   const sidecar = createSidecar({ listeners: [spec] }, {
     onHealthEvent: options.onHealthEvent,
+    onNotice: options.onNotice,
     firstProbeWaitMs: 2000,
   });
   const [addr] = await sidecar.start();

@@ -98,12 +98,21 @@ Deno.test("blame counts a failure on the endpoint and ejects it when probes are 
   assert.equal(c.lease(new Attempt())?.endpoint.spec.port, 2);
 });
 
-Deno.test("a local failure is counted on the cluster and told to listeners, never on an endpoint", () => {
-  const c = cluster("round-robin", [1]);
+Deno.test("a local failure is counted on the cluster and told to listeners once a second, never on an endpoint", () => {
+  let now = 0;
+  const c = new Cluster({
+    policy: "least",
+    health: { ...DEFAULT_HEALTH, active: false },
+    sites: [{ name: "a", endpoints: [e(1)] }],
+  }, { now: () => now, random: Math.random });
   const heard: string[] = [];
   using _sub = c.onLocalFailure((reason) => heard.push(reason));
   c.reportLocalFailure("Too many open files");
-  assert.deepEqual(heard, ["Too many open files"]);
-  assert.equal(c.localFailures, 1);
+  now = 999;
+  c.reportLocalFailure("Too many open files"); // the same burst
+  now = 1000;
+  c.reportLocalFailure("Too many open files (again)");
+  assert.deepEqual(heard, ["Too many open files", "Too many open files (again)"]);
+  assert.equal(c.localFailures, 3);
   assert.equal(c.sites[0][0].failures, 0);
 });

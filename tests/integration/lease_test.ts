@@ -95,7 +95,11 @@ Deno.test("a killed endpoint whose pooled connections are stale: the GET is retr
 
 Deno.test("out of file descriptors: the client is shed with 503 and the endpoint is not blamed", async () => {
   await using b = startNamedBackend("b");
-  await using proxy = await startProxy([[b.url]], { limits: { poolIdlePerEndpoint: 0 } });
+  const notices: string[] = [];
+  await using proxy = await startProxy([[b.url]], {
+    limits: { poolIdlePerEndpoint: 0 },
+    onNotice: (m) => notices.push(m),
+  });
   const peer = await proxy.connect();
   const fill = "/tmp/sidekick_lease_fd_fill";
   Deno.writeTextFileSync(fill, "");
@@ -116,6 +120,8 @@ Deno.test("out of file descriptors: the client is shed with 503 and the endpoint
     peer.close();
     Deno.removeSync(fill);
   }
+  assert.equal(notices.length, 1, "logged once, as sidekick's own");
+  assert.match(notices[0], /out of local resources \(Too many open files.*no endpoint is blamed/);
   const e = proxy.endpoint(b);
   assert.equal(e.failures, 0, "a local error is not the endpoint's");
   assert.equal(e.status, "up");
