@@ -82,7 +82,7 @@ export async function forward(
   if (bodyBuffered >= 0) {
     c.readAhead();
   } else {
-    pump = pumpRequestBody(x, c, up, s.head, s.reqChunks, ctx.spec.timeouts.responseHeaderMs);
+    pump = pumpRequestBody(x, c, s, ctx.spec.timeouts.responseHeaderMs);
   }
   const rt = ctx.spec.timeouts.responseHeaderMs;
   x.phase = WAITING;
@@ -143,7 +143,7 @@ export async function forward(
   if (res.status === 101) {
     if (!s.head.upgrade) return await failUpstream(c, x, pump, BAD_RESPONSE);
     x.phase = TUNNEL;
-    await tunnel(x, c, up, s.out, res, s.head.upgrade, pump);
+    await tunnel(x, c, s, pump);
     return DONE_CLOSE;
   }
 
@@ -163,15 +163,7 @@ export async function forward(
     framing,
     !keepAlive ? "close" : s.head.minorVersion === 0 ? "keep-alive" : "none",
   );
-  const complete = await relayResponseBody(
-    x,
-    c,
-    up,
-    w,
-    s.resChunks,
-    framing,
-    res.contentLength,
-  );
+  const complete = await relayResponseBody(x, c, s, framing);
   if (pump !== null && !x.pumpDone) {
     // The endpoint answered before reading the whole request body: neither side can be reused.
     up.close();

@@ -9,11 +9,10 @@
 
 import type { Endpoint, LeaseOutcome, TransportError } from "../../balance/endpoint.ts";
 import { type BufferedSocket, pipe, writeAll } from "../socket.ts";
-import type { ChunkedParser } from "./chunked.ts";
 import { HttpParseError } from "./errors.ts";
-import type { MessageHead } from "./message_head.ts";
+import type { ConnectionScratch } from "./scratch.ts";
 import type { UpstreamConn } from "./upstream_pool.ts";
-import { type ByteWriter, type ResponseFraming, writeClientResponseHead } from "./writer.ts";
+import { type ResponseFraming, writeClientResponseHead } from "./writer.ts";
 
 /** Between requests. */
 export const IDLE = 0;
@@ -145,27 +144,24 @@ export function sendToClient(x: ExchangeState, conn: Deno.Conn, data: Uint8Array
  * `x` (`pumpError`; `clientGone` and `bodyError` when the client is to blame,
  * in which case `up` is closed to abandon the exchange).
  *
- * @param x The exchange.
+ * @param x The exchange (its `upstream` is the endpoint connection).
  * @param c The client.
- * @param up The endpoint connection.
- * @param head The request head.
- * @param parser Chunked framing state (reset here).
+ * @param s The connection's working memory: the request head and its chunk parser (reset here).
  * @param responseHeaderMs The response-header timeout, whose clock starts once the body is sent (0 = off).
  * @returns Resolves when the body is sent or the pump gave up.
  *
  * @example Usage
  * ```ts ignore
- * const pump = pumpRequestBody(x, client, up, head, chunks, 0);
+ * const pump = pumpRequestBody(x, client, scratch, 0);
  * ```
  */
 export async function pumpRequestBody(
   x: ExchangeState,
   c: BufferedSocket,
-  up: UpstreamConn,
-  head: MessageHead,
-  parser: ChunkedParser,
+  s: ConnectionScratch,
   responseHeaderMs: number,
 ): Promise<void> {
+  const up = x.upstream!, head = s.head, parser = s.reqChunks;
   x.pumpDone = false;
   x.pumpReading = false;
   x.bodyError = null;
@@ -221,30 +217,27 @@ export async function pumpRequestBody(
  * Writes the response head (already in `w`) with whatever body bytes are
  * buffered, then relays the rest as it arrives, re-framed as `framing` says.
  *
- * @param x The exchange.
+ * @param x The exchange (its `upstream` is positioned after the response head).
  * @param c The client.
- * @param up The endpoint connection (positioned after the response head).
- * @param w Holds the response head; reused as the write buffer.
- * @param parser Chunked framing state (reset here).
+ * @param s The connection's working memory: `out` holds the response head and
+ *   is reused as the write buffer, `res` is the response head (its length
+ *   for "length" framing), `resChunks` the chunk parser (reset here).
  * @param framing How the body is framed toward the client.
- * @param length The body length for "length" framing.
  * @returns Whether the body was complete.
  *
  * @example Usage
  * ```ts ignore
- * const complete = await relayResponseBody(x, client, up, w, chunks, "length", 42);
+ * const complete = await relayResponseBody(x, client, scratch, "length");
  * ```
  */
 export async function relayResponseBody(
   x: ExchangeState,
   c: BufferedSocket,
-  up: UpstreamConn,
-  w: ByteWriter,
-  parser: ChunkedParser,
+  s: ConnectionScratch,
   framing: ResponseFraming,
-  length: number,
 ): Promise<boolean> {
-  let left = framing === "length" ? length : 0;
+  const up = x.upstream!, w = s.out, parser = s.resChunks;
+  let left = framing === "length" ? s.res.contentLength : 0;
   parser.reset();
   let first = true;
   try {
@@ -307,29 +300,25 @@ export async function relayResponseBody(
  * After a 101: relays the response head, then joins both sockets until both
  * directions end (half-close kept).
  *
- * @param x The exchange.
+ * @param x The exchange (its `upstream` is positioned after the response head).
  * @param c The client.
- * @param up The endpoint connection (positioned after the response head).
- * @param w The head writer.
- * @param res The 101 response head.
- * @param upgrade Whether the client asked to upgrade (Upgrade header relayed).
+ * @param s The connection's working memory: `out` as the head writer, `res`
+ *   the 101 head, `head` the request (whether it asked to upgrade).
  * @param pump The request body pump, awaited first.
  * @returns Resolves when both directions ended.
  *
  * @example Usage
  * ```ts ignore
- * await tunnel(x, client, up, w, res, head.upgrade, null);
+ * await tunnel(x, client, scratch, null);
  * ```
  */
 export async function tunnel(
   x: ExchangeState,
   c: BufferedSocket,
-  up: UpstreamConn,
-  w: ByteWriter,
-  res: MessageHead,
-  upgrade: boolean,
+  s: ConnectionScratch,
   pump: Promise<void> | null,
 ): Promise<void> {
+  const up = x.upstream!, w = s.out, res = s.res, upgrade = s.head.upgrade;
   if (pump !== null) await pump;
   w.pos = 0;
   writeClientResponseHead(w, up.buf, res, "none", upgrade ? "upgrade" : "none");
