@@ -16,6 +16,7 @@ import {
   waitFor,
   within,
 } from "../_helpers/http.ts";
+import { delay, runLoad } from "../_helpers/sidecar.ts";
 
 Deno.test("a hanging connect counts in flight: the site's maxConnections holds and the next request spills at once", async () => {
   // A accepts TCP and never speaks TLS: dialing it (connect + handshake) hangs.
@@ -91,6 +92,27 @@ Deno.test("a killed endpoint whose pooled connections are stale: the GET is retr
   assert.equal(res.status, 200, res.text());
   assert.equal(res.text(), "b:/after-kill");
   assert.equal(proxy.endpoint(a).status, "down", "the refused fresh connect marked A down");
+});
+
+// The smoke test of the path the frozen-death test pins down deterministically.
+Deno.test("a backend killed under load: no client sees a failure", async () => {
+  await using a = startNamedBackend("a");
+  await using b = startNamedBackend("b");
+  await using proxy = await startProxy([[a.url, b.url]]);
+  const stop = new AbortController();
+  const address = { transport: "tcp" as const, hostname: HOST, port: proxy.port };
+  const load = runLoad(address, { keepAlive: 8, fresh: 2, signal: stop.signal });
+  try {
+    await delay(300);
+    a.kill(); // listener and every connection at once, as SIGKILL would
+    await delay(500);
+  } finally {
+    stop.abort();
+  }
+  const result = await load;
+  assert.deepEqual(result.failures, []);
+  assert.ok((result.byBackend.get("a") ?? 0) > 0 && (result.byBackend.get("b") ?? 0) > 0);
+  assert.equal(proxy.endpoint(a).status, "down");
 });
 
 Deno.test("out of file descriptors: the client is shed with 503 and the endpoint is not blamed", async () => {
