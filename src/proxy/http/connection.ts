@@ -2,14 +2,15 @@
  * One client connection of the HTTP proxy: reads request heads, forwards each
  * request to an endpoint and streams the response back, in order, until
  * either side closes. Heads are parsed in place; bodies stream chunk by chunk
- * (see `relay.ts`). Per request it counts bytes and time on the endpoint
- * (a few adds), and builds a trace record only when tracing is on.
+ * (see `relay.ts`). Each attempt leases an endpoint from the cluster (in
+ * flight from the pick), `shouldRetry` decides what follows a failed one,
+ * and the lease is released with the exchange's bytes, status and error.
+ * A trace record is built only when tracing is on.
  *
  * @module
  */
 
 import { Attempt, type Lease } from "../../balance/lease.ts";
-import type { TransportError } from "../../balance/endpoint.ts";
 import { isLocalResourceError } from "../../pool/dial.ts";
 import { BufferedSocket, writeAll } from "../socket.ts";
 import { bytes, latin1 } from "./ascii.ts";
@@ -26,13 +27,10 @@ import {
   type ExchangeOutcome,
   FRESH,
   LOCAL_FAILED,
-  NO_RESPONSE,
-  PARTIAL_RESPONSE,
   RESPONSE_CUT,
   RETRY,
-  SEND_FAILED,
   shouldRetry,
-  TIMED_OUT,
+  transportError,
 } from "./retry.ts";
 import { ExchangeState, HEAD, IDLE, sendToClient, WAITING } from "./relay.ts";
 import {
@@ -382,26 +380,6 @@ function requestPath(buf: Uint8Array, head: MessageHead): string {
 
 /** What a shed client is told when sidekick itself is out of resources. */
 const SHED = "sidekick is out of file descriptors or memory; try again shortly";
-
-/** The transport error kind of an attempt's outcome, for its lease. */
-function transportError(outcome: ExchangeOutcome, reused: boolean): TransportError {
-  switch (outcome) {
-    case CONNECT_FAILED:
-      return "connect";
-    case LOCAL_FAILED:
-      return "local";
-    case TIMED_OUT:
-      return "timeout";
-    case SEND_FAILED:
-    case NO_RESPONSE:
-      return reused ? "stale" : "reset";
-    case PARTIAL_RESPONSE:
-    case RESPONSE_CUT:
-      return "reset";
-    default:
-      return "none";
-  }
-}
 
 function errorText(e: unknown): string {
   if (e instanceof Deno.errors.ConnectionRefused) return "connection refused";

@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { TransportError } from "../../balance/endpoint.ts";
+
 /** Done; the client connection stays open. */
 export const DONE_KEEP = 0;
 /** Done; the client connection closes. */
@@ -134,5 +136,39 @@ export function shouldRetry(
       return BLAME;
     default:
       return 0;
+  }
+}
+
+/**
+ * The transport error kind of an attempt's outcome, for its lease.
+ *
+ * @param outcome How the attempt ended.
+ * @param reused Whether its connection came from the idle pool (a failure there is `stale`).
+ * @returns The kind.
+ *
+ * @example Usage
+ * ```ts
+ * import { NO_RESPONSE, transportError } from "./retry.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(transportError(NO_RESPONSE, true), "stale");
+ * assert.equal(transportError(NO_RESPONSE, false), "reset");
+ * ```
+ */
+export function transportError(outcome: ExchangeOutcome, reused: boolean): TransportError {
+  switch (outcome) {
+    case CONNECT_FAILED:
+      return "connect";
+    case LOCAL_FAILED:
+      return "local";
+    case TIMED_OUT:
+      return "timeout";
+    case SEND_FAILED:
+    case NO_RESPONSE:
+      return reused ? "stale" : "reset";
+    case PARTIAL_RESPONSE:
+    case RESPONSE_CUT:
+      return "reset";
+    default:
+      return "none";
   }
 }
