@@ -12,6 +12,7 @@
 import type { HealthSpec } from "../config/schema.ts";
 import type { UpstreamTls } from "../pool/dial.ts";
 import type { Runtime } from "../pool/runtime.ts";
+import { failedProbe, type ProbeResult } from "./http_probe.ts";
 import { createProbe, type Probe, type ProbeTarget } from "./probes.ts";
 import { type HealthState, nextHealthState } from "./state.ts";
 
@@ -208,15 +209,20 @@ export class HealthChecker {
   }
 
   async #probeOnce(endpoint: CheckedEndpoint): Promise<void> {
-    let result;
+    let result: ProbeResult;
     try {
       result = await this.#probe(endpoint, this.#ac.signal);
     } catch (e) {
-      result = { passed: false, detail: e instanceof Error ? e.message : String(e) };
+      result = failedProbe(e);
     } finally {
       this.#probing.delete(endpoint);
     }
     if (this.#ac.signal.aborted) return;
+    if (result.local === true) {
+      // sidekick's own shortage (out of file descriptors): no evidence either way
+      this.#schedule(endpoint);
+      return;
+    }
     const h = this.#cluster.spec.health;
     const now = this.#runtime.now();
     const before = endpoint.health;

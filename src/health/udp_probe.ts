@@ -8,7 +8,7 @@
 
 import dgram from "node:dgram";
 import type { EndpointSpec } from "../config/schema.ts";
-import type { ProbeResult } from "./http_probe.ts";
+import { failedProbe, type ProbeResult } from "./http_probe.ts";
 import { bindUdpSocket, udpLocalAddress } from "../pool/udp_socket.ts";
 
 /**
@@ -84,9 +84,9 @@ export function probeUdp(endpoint: EndpointSpec, options: UdpProbeOptions): Prom
             if (e) finish({ passed: false, detail: e.message });
           });
         });
-      }, (e: Error) => finish({ passed: false, detail: e.message }));
+      }, (e: Error) => finish(failedProbe(e)));
     } catch (e) {
-      finish({ passed: false, detail: e instanceof Error ? e.message : String(e) });
+      finish(failedProbe(e));
     }
   });
 }
