@@ -42,7 +42,7 @@ export type { DnsRecordType, DnsResolver } from "./src/discovery/dns.ts";
 export type { CertificatePair } from "./src/proxy/http/tls_listener.ts";
 export type { TraceRecord } from "./src/observe/log.ts";
 export type { HealthEvent } from "./src/health/checker.ts";
-export type { Runtime } from "./src/pool/cluster.ts";
+export type { Runtime } from "./src/pool/runtime.ts";
 export type { RandomSource } from "./src/balance/policy.ts";
 
 if (import.meta.main) {

@@ -30,7 +30,18 @@ export { UdpProxy } from "./src/proxy/udp/server.ts";
 export { BufferPool } from "./src/proxy/buffers.ts";
 export { HostAddresses, type HostConnectOptions } from "./src/discovery/host_addresses.ts";
 export { TimeoutCounts } from "./src/proxy/http/stall.ts";
-export { Cluster, type EndpointDownListener, SYSTEM_RUNTIME } from "./src/pool/cluster.ts";
-export { Endpoint, type EndpointLoad } from "./src/pool/endpoint.ts";
+export {
+  Cluster,
+  type EndpointDownListener,
+  type LocalFailureListener,
+} from "./src/balance/cluster.ts";
+export { SYSTEM_RUNTIME } from "./src/pool/runtime.ts";
+export {
+  Endpoint,
+  type EndpointLoad,
+  type LeaseOutcome,
+  type TransportError,
+} from "./src/balance/endpoint.ts";
+export { Attempt, type Balancer, Lease, type LeaseOwner } from "./src/balance/lease.ts";
 export type { UpstreamTls } from "./src/pool/dial.ts";
 export type { HealthState } from "./src/health/state.ts";

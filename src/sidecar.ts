@@ -14,7 +14,7 @@ import { bindProxy } from "./lifecycle/proxies.ts";
 import { ListenerUnit, type UnitContext } from "./lifecycle/unit.ts";
 import type { TraceRecord } from "./observe/log.ts";
 import { renderMetrics } from "./observe/metrics.ts";
-import { type Runtime, SYSTEM_RUNTIME } from "./pool/cluster.ts";
+import { type Runtime, SYSTEM_RUNTIME } from "./pool/runtime.ts";
 import { HttpProxy } from "./proxy/http/server.ts";
 import type { CertificatePair } from "./proxy/http/tls_listener.ts";
 import { checkConfig, reloadUnits, RetiringSet, waitBounded } from "./sidecar_reload.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { EndpointLoad } from "../pool/endpoint.ts";
+import type { EndpointLoad } from "./endpoint.ts";
 import type { Policy, RandomSource } from "./policy.ts";
 
 /**

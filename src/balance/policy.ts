@@ -7,7 +7,7 @@
  */
 
 import type { PolicyName } from "../config/schema.ts";
-import type { EndpointLoad } from "../pool/endpoint.ts";
+import type { EndpointLoad } from "./endpoint.ts";
 
 /** A source of uniform random numbers in [0, 1), like `Math.random`. */
 export type RandomSource = () => number;

@@ -9,10 +9,13 @@
  * @module
  */
 
-import type { Cluster, Runtime } from "../pool/cluster.ts";
-import type { Endpoint } from "../pool/endpoint.ts";
-import { probeHttp, type ProbeResult } from "./http_probe.ts";
-import { nextHealthState } from "./state.ts";
+import type { HealthSpec } from "../config/schema.ts";
+import type { HostAddresses } from "../discovery/host_addresses.ts";
+import type { UpstreamTls } from "../pool/dial.ts";
+import type { Runtime } from "../pool/runtime.ts";
+import { failedProbe, type ProbeResult } from "./http_probe.ts";
+import { createProbe, type Probe, type ProbeTarget } from "./probes.ts";
+import { type HealthState, nextHealthState } from "./state.ts";
 
 /**
  * A health transition, for logs and metrics.
@@ -34,8 +37,74 @@ export interface HealthEvent {
   readonly downtimeMs: number;
 }
 
-/** Probes one endpoint; injectable so that other probe kinds (TCP, UDP) plug in. */
-export type Probe = (endpoint: Endpoint, signal: AbortSignal) => Promise<ProbeResult>;
+/**
+ * What the checker reads of an endpoint.
+ *
+ * @example Usage
+ * ```ts
+ * import type { CheckedEndpoint } from "./checker.ts";
+ * import { initialHealthState } from "./state.ts";
+ * const e: CheckedEndpoint = {
+ *   key: "http://127.0.0.1:9000",
+ *   spec: { scheme: "http", host: "127.0.0.1", port: 9000, basePath: "" },
+ *   healthPath: "/",
+ *   health: initialHealthState(false, 0),
+ *   lastDowntimeMs: 0,
+ *   recordProbe: () => {},
+ * };
+ * ```
+ */
+export interface CheckedEndpoint extends ProbeTarget {
+  /** The endpoint's identity, for events. */
+  readonly key: string;
+  /** Its health now. */
+  readonly health: HealthState;
+  /** The last completed down period (ms); 0 when it never came back from one. */
+  readonly lastDowntimeMs: number;
+  /**
+   * Records what one probe saw (for status pages and `sidekick_health_error_counts`).
+   *
+   * @param detail What the probe saw.
+   * @param passed Whether it passed.
+   */
+  recordProbe(detail: string, passed: boolean): void;
+}
+
+/**
+ * The endpoints a checker probes and the owner of their health (a
+ * `Cluster` from `balance/` is one; the checker knows it only by this shape,
+ * so health stays below the balancer).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const checked: CheckedCluster = cluster;
+ * ```
+ */
+export interface CheckedCluster {
+  /** The spec in force (its health settings). */
+  readonly spec: { readonly health: HealthSpec };
+  /** TLS toward https endpoints. */
+  readonly tls: UpstreamTls | undefined;
+  /** Resolves host names with stale-on-error. */
+  readonly addresses?: HostAddresses;
+  /** Every endpoint. */
+  readonly endpoints: readonly CheckedEndpoint[];
+  /**
+   * Sets an endpoint's health.
+   *
+   * @param endpoint One of {@linkcode CheckedCluster.endpoints}.
+   * @param next Its new state.
+   * @returns Whether the status changed.
+   */
+  setHealth(endpoint: CheckedEndpoint, next: HealthState): boolean;
+  /**
+   * Subscribes to endpoints that real traffic takes down.
+   *
+   * @param listener Called with the endpoint and what failed.
+   * @returns Unsubscribes when disposed.
+   */
+  onEndpointDown(listener: (endpoint: CheckedEndpoint, reason: string) => void): Disposable;
+}
 
 /**
  * Runs the probes of one cluster.
@@ -49,16 +118,16 @@ export type Probe = (endpoint: Endpoint, signal: AbortSignal) => Promise<ProbeRe
  * ```
  */
 export class HealthChecker {
-  readonly #cluster: Cluster;
+  readonly #cluster: CheckedCluster;
   readonly #runtime: Runtime;
   readonly #onEvent: (event: HealthEvent) => void;
   readonly #probe: Probe;
-  readonly #timers = new Map<Endpoint, ReturnType<typeof setTimeout>>();
+  readonly #timers = new Map<CheckedEndpoint, ReturnType<typeof setTimeout>>();
   readonly #running = new Set<Promise<void>>();
   /** Endpoints with a probe in flight. */
-  readonly #probing = new Set<Endpoint>();
+  readonly #probing = new Set<CheckedEndpoint>();
   /** Endpoints that optimistic checking stopped probing (up). */
-  readonly #resting = new Set<Endpoint>();
+  readonly #resting = new Set<CheckedEndpoint>();
   readonly #ac = new AbortController();
   readonly #subscription: Disposable;
 
@@ -66,10 +135,10 @@ export class HealthChecker {
    * @param cluster The cluster whose endpoints are probed.
    * @param runtime Clock and randomness (for the jitter).
    * @param onEvent Called on every up/down transition.
-   * @param probe The probe; defaults to the HTTP probe of the cluster's health spec.
+   * @param probe The probe. @default the HTTP probe of {@linkcode createProbe}
    */
   constructor(
-    cluster: Cluster,
+    cluster: CheckedCluster,
     runtime: Runtime,
     onEvent: (event: HealthEvent) => void,
     probe?: Probe,
@@ -77,23 +146,12 @@ export class HealthChecker {
     this.#cluster = cluster;
     this.#runtime = runtime;
     this.#onEvent = onEvent;
-    this.#probe = probe ?? ((endpoint, signal) => {
-      const h = cluster.spec.health;
-      return probeHttp(endpoint.spec, {
-        path: endpoint.spec.basePath + endpoint.healthPath,
-        port: h.port,
-        timeoutMs: h.timeoutMs,
-        signal,
-        tls: cluster.tls,
-        addresses: cluster.addresses,
-        statuses: h.statuses,
-      });
-    });
+    this.#probe = probe ?? createProbe("http", cluster);
     this.#subscription = cluster.onEndpointDown((e, reason) => this.#trafficDown(e, reason));
   }
 
   /** Real traffic took an endpoint down: log it, and probe it again if probing had stopped. */
-  #trafficDown(endpoint: Endpoint, reason: string): void {
+  #trafficDown(endpoint: CheckedEndpoint, reason: string): void {
     if (this.#ac.signal.aborted) return;
     this.#emit({ endpoint: endpoint.key, status: "down", detail: reason, downtimeMs: 0 });
     if (this.#resting.delete(endpoint)) this.#schedule(endpoint);
@@ -107,7 +165,7 @@ export class HealthChecker {
     }
   }
 
-  #schedule(endpoint: Endpoint): void {
+  #schedule(endpoint: CheckedEndpoint): void {
     if (this.#ac.signal.aborted || this.#timers.has(endpoint) || this.#probing.has(endpoint)) {
       return;
     }
@@ -147,11 +205,11 @@ export class HealthChecker {
    * @param endpoint The endpoint.
    * @returns True while probes go on for it.
    */
-  isProbing(endpoint: Endpoint): boolean {
+  isProbing(endpoint: CheckedEndpoint): boolean {
     return this.#timers.has(endpoint) || this.#probing.has(endpoint);
   }
 
-  async #check(endpoint: Endpoint): Promise<void> {
+  async #check(endpoint: CheckedEndpoint): Promise<void> {
     this.#timers.delete(endpoint);
     if (this.#ac.signal.aborted || this.#probing.has(endpoint)) return;
     this.#probing.add(endpoint);
@@ -164,18 +222,22 @@ export class HealthChecker {
     }
   }
 
-  async #probeOnce(endpoint: Endpoint): Promise<void> {
-    let result;
+  async #probeOnce(endpoint: CheckedEndpoint): Promise<void> {
+    let result: ProbeResult;
     try {
       result = await this.#probe(endpoint, this.#ac.signal);
     } catch (e) {
-      result = { passed: false, detail: e instanceof Error ? e.message : String(e) };
+      result = failedProbe(e);
     } finally {
       this.#probing.delete(endpoint);
     }
     if (this.#ac.signal.aborted) return;
-    endpoint.lastProbe = result.detail;
-    if (!result.passed) endpoint.healthErrors++;
+    if (result.local === true) {
+      // sidekick's own shortage (out of file descriptors): no evidence either way
+      this.#schedule(endpoint);
+      return;
+    }
+    endpoint.recordProbe(result.detail, result.passed);
     const h = this.#cluster.spec.health;
     const now = this.#runtime.now();
     const before = endpoint.health;

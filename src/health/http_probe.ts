@@ -10,7 +10,7 @@
  */
 
 import type { EndpointSpec } from "../config/schema.ts";
-import { dialEndpoint, type UpstreamTls } from "../pool/dial.ts";
+import { dialEndpoint, isLocalResourceError, type UpstreamTls } from "../pool/dial.ts";
 import type { HostAddresses } from "../discovery/host_addresses.ts";
 
 /** The default healthy set: exactly 200. */
@@ -56,6 +56,34 @@ export interface ProbeResult {
   readonly passed: boolean;
   /** The status seen or the error, for logs. */
   readonly detail: string;
+  /**
+   * The probe could not run for want of a local resource (out of file
+   * descriptors): it says nothing about the endpoint and changes no state.
+   */
+  readonly local?: boolean;
+}
+
+/**
+ * The result of a probe that threw: not passed, with the error's message;
+ * marked `local` when sidekick itself ran out of a resource.
+ *
+ * @param e What was thrown.
+ * @returns The result.
+ *
+ * @example Usage
+ * ```ts
+ * import { failedProbe } from "./http_probe.ts";
+ * import assert from "node:assert/strict";
+ * const emfile = Object.assign(new Error("Too many open files (os error 24)"), { code: "EMFILE" });
+ * assert.equal(failedProbe(emfile).local, true);
+ * assert.deepEqual(failedProbe(new Error("reset")), { passed: false, detail: "reset" });
+ * ```
+ */
+export function failedProbe(e: unknown): ProbeResult {
+  const detail = e instanceof Error ? e.message : String(e);
+  return isLocalResourceError(e)
+    ? { passed: false, detail, local: true }
+    : { passed: false, detail };
 }
 
 /**
@@ -159,7 +187,7 @@ export async function probeHttp(
     if (e instanceof Deno.errors.ConnectionRefused) {
       return { passed: false, detail: "connection refused" };
     }
-    return { passed: false, detail: e instanceof Error ? e.message : String(e) };
+    return failedProbe(e);
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", onAbort);

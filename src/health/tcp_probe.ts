@@ -6,7 +6,7 @@
  */
 
 import type { EndpointSpec } from "../config/schema.ts";
-import type { ProbeResult } from "./http_probe.ts";
+import { failedProbe, type ProbeResult } from "./http_probe.ts";
 import { type HostAddresses, SYSTEM_ADDRESSES } from "../discovery/host_addresses.ts";
 
 /**
@@ -70,7 +70,7 @@ export async function probeTcp(
     if (e instanceof Deno.errors.ConnectionRefused) {
       return { passed: false, detail: "connection refused" };
     }
-    return { passed: false, detail: e instanceof Error ? e.message : String(e) };
+    return failedProbe(e);
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", onAbort);

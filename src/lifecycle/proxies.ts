@@ -9,7 +9,7 @@ import type { ListenerSpec, LogSpec } from "../config/schema.ts";
 import { HttpProxy, type HttpProxyOptions } from "../proxy/http/server.ts";
 import { TcpProxy } from "../proxy/tcp/server.ts";
 import { UdpProxy } from "../proxy/udp/server.ts";
-import type { Cluster } from "../pool/cluster.ts";
+import type { Cluster } from "../balance/cluster.ts";
 
 /**
  * The proxy core of any listener kind.

@@ -14,9 +14,11 @@ import { HostAddresses } from "../discovery/host_addresses.ts";
 import { HealthChecker, type HealthEvent } from "../health/checker.ts";
 import type { ProbeResult } from "../health/http_probe.ts";
 import { initialHealthState, nextHealthState } from "../health/state.ts";
-import { Cluster, type Runtime } from "../pool/cluster.ts";
-import { endpointKey } from "../pool/endpoint.ts";
-import { probeEndpoint, probeFor, probeKind } from "./probes.ts";
+import { Cluster } from "../balance/cluster.ts";
+
+import { type Runtime } from "../pool/runtime.ts";
+import { endpointKey } from "../balance/endpoint.ts";
+import { createProbe, probeKind, siteHealthPath } from "../health/probes.ts";
 import {
   applyProxySpec,
   createProxy,
@@ -30,7 +32,7 @@ import {
  * @example Usage
  * ```ts
  * import type { UnitContext } from "./unit.ts";
- * import { SYSTEM_RUNTIME } from "../pool/cluster.ts";
+ * import { SYSTEM_RUNTIME } from "../pool/runtime.ts";
  * const context: UnitContext = { runtime: SYSTEM_RUNTIME, onHealthEvent: () => {} };
  * ```
  */
@@ -77,6 +79,7 @@ export class ListenerUnit {
   #started = false;
   #closed = false;
   readonly #background = new Set<Promise<void>>();
+  readonly #localFailures: Disposable;
 
   /**
    * Creates everything; nothing runs until {@linkcode ListenerUnit.prepare}.
@@ -95,6 +98,11 @@ export class ListenerUnit {
     });
     this.cluster = new Cluster(spec.cluster, context.runtime);
     this.cluster.addresses = new HostAddresses(context.resolver, context.onDnsError);
+    this.#localFailures = this.cluster.onLocalFailure((reason) =>
+      context.http?.onNotice?.(
+        `listener ${this.spec.name} is out of local resources (${reason}): new clients are shed, no endpoint is blamed`,
+      )
+    );
     this.proxy = this.newProxy(spec);
   }
 
@@ -145,17 +153,22 @@ export class ListenerUnit {
     signal: AbortSignal,
   ): Promise<void> {
     if (!spec.cluster.health.active || this.#closed) return Promise.resolve();
-    const kind = probeKind(spec);
     const cluster = this.dns.preview(spec.cluster);
+    // The checker's own probe, with the new settings and this listener's upstream TLS.
+    const probe = createProbe(probeKind(spec), {
+      spec: cluster,
+      tls: this.cluster.tls,
+      addresses: this.cluster.addresses,
+    });
     const known = new Set(this.cluster.endpoints.map((e) => e.key));
-    const added = cluster.sites.flatMap((s) => s.endpoints).filter((e) =>
-      !known.has(endpointKey(e))
+    const added = cluster.sites.flatMap((site) =>
+      site.endpoints.filter((e) => !known.has(endpointKey(e))).map((e) => ({
+        spec: e,
+        healthPath: siteHealthPath(site, cluster.health),
+      }))
     );
-    const probes = added.map(async (e) => {
-      results.set(
-        endpointKey(e),
-        await probeEndpoint(kind, e, cluster, signal, this.cluster.addresses),
-      );
+    const probes = added.map(async (target) => {
+      results.set(endpointKey(target.spec), await probe(target, signal));
     });
     for (const p of probes) this.#track(p);
     return Promise.all(probes).then(() => {});
@@ -237,7 +250,7 @@ export class ListenerUnit {
       this.cluster,
       this.#context.runtime,
       this.#context.onHealthEvent,
-      probeFor(kind, this.cluster),
+      createProbe(kind, this.cluster),
     );
     this.#checker = checker;
     await checker.start();
@@ -258,6 +271,7 @@ export class ListenerUnit {
    */
   async close(graceMs: number): Promise<void> {
     this.#closed = true;
+    this.#localFailures[Symbol.dispose]();
     await this.proxy.close(graceMs);
     const checker = this.#checker;
     this.#checker = null;

@@ -12,8 +12,8 @@
  * @module
  */
 
-import type { Cluster } from "../pool/cluster.ts";
-import { DURATION_BUCKETS } from "../pool/endpoint.ts";
+import type { Cluster } from "../balance/cluster.ts";
+import { DURATION_BUCKETS } from "../balance/endpoint.ts";
 
 /** The `Content-Type` of the text exposition format. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -111,7 +111,8 @@ function family(name: string, type: Family["type"], help: string): Family {
  * @example Usage
  * ```ts
  * import { renderMetrics } from "./metrics.ts";
- * import { Cluster, SYSTEM_RUNTIME } from "../pool/cluster.ts";
+ * import { Cluster } from "../balance/cluster.ts";
+ * import { SYSTEM_RUNTIME } from "../pool/runtime.ts";
  * import { DEFAULT_HEALTH } from "../config/schema.ts";
  * import assert from "node:assert/strict";
  * const cluster = new Cluster({

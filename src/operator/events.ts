@@ -9,7 +9,7 @@
  */
 
 import type { ListenerSpec, SidecarConfig } from "../config/schema.ts";
-import { endpointKey } from "../pool/endpoint.ts";
+import { endpointKey } from "../balance/endpoint.ts";
 import type { ListenerStats, SidecarStats } from "../sidecar.ts";
 import type { Fields, Level } from "../observe/output.ts";
 

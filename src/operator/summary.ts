@@ -7,7 +7,7 @@
  */
 
 import type { ListenerSpec, SidecarConfig } from "../config/schema.ts";
-import { endpointKey } from "../pool/endpoint.ts";
+import { endpointKey } from "../balance/endpoint.ts";
 
 /**
  * One summary line, with its JSON fields.

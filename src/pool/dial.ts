@@ -234,3 +234,30 @@ function abortable<T extends Deno.Conn>(p: Promise<T>, signal: AbortSignal): Pro
     );
   });
 }
+
+/** Error codes that mean sidekick itself ran out of something, not the endpoint. */
+const LOCAL_CODES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+
+/**
+ * Whether a dial (or accept, or socket) error is sidekick's own: out of file
+ * descriptors or memory. Such an error says nothing about the endpoint and
+ * must never count against it.
+ *
+ * @param e What was thrown.
+ * @returns True for EMFILE, ENFILE, ENOBUFS and ENOMEM.
+ *
+ * @example Usage
+ * ```ts
+ * import { isLocalResourceError } from "./dial.ts";
+ * import assert from "node:assert/strict";
+ * const e = Object.assign(new Error("Too many open files (os error 24)"), { code: "EMFILE" });
+ * assert.equal(isLocalResourceError(e), true);
+ * assert.equal(isLocalResourceError(new Deno.errors.ConnectionRefused("refused")), false);
+ * ```
+ */
+export function isLocalResourceError(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === "string" && LOCAL_CODES.has(code)) return true;
+  return /\(os error (23|24)\)/.test(e.message);
+}

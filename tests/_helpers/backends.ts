@@ -47,6 +47,8 @@ export interface ListenOptions {
 export interface RawBackend extends Backend {
   /** Connections open now. */
   readonly open: number;
+  /** Refuses new connections from now on; open ones go on (a death they have not seen yet). */
+  stopListening(): void;
 }
 
 /**
@@ -98,14 +100,17 @@ export function startRawBackend(
       run.finally(() => running.delete(run));
     }
   })();
-  const kill = () => {
-    if (killed) return;
-    killed = true;
+  const stopListening = () => {
     try {
       listener.close();
     } catch {
       // closed already
     }
+  };
+  const kill = () => {
+    if (killed) return;
+    killed = true;
+    stopListening();
     for (const p of peers) p.close();
   };
   const close = async () => {
@@ -122,6 +127,7 @@ export function startRawBackend(
     get open() {
       return peers.size;
     },
+    stopListening,
     kill,
     close,
     [Symbol.asyncDispose]: close,
@@ -231,6 +237,10 @@ export interface ProxyOptions {
   readonly onHealthEvent?: (event: HealthEvent) => void;
   /** Listen address. @default "127.0.0.1:0" */
   readonly listen?: string;
+  /** Notices (certificate reloads, local resource shortages). */
+  readonly onNotice?: (message: string) => void;
+  /** Per-site caps (`maxConnections`), by site index. */
+  readonly siteMaxConnections?: readonly (number | undefined)[];
 }
 
 /** A started sidecar with one HTTP listener. */
@@ -279,13 +289,20 @@ export async function startProxy(
     cluster: {
       policy: options.policy ?? "least",
       health,
-      sites: sites.map((urls, i) => ({ name: `site${i + 1}`, endpoints: urls.map(parseEndpoint) })),
+      sites: sites.map((urls, i) => ({
+        name: `site${i + 1}`,
+        endpoints: urls.map(parseEndpoint),
+        ...(options.siteMaxConnections?.[i] === undefined
+          ? {}
+          : { maxConnections: options.siteMaxConnections[i] }),
+      })),
     },
     timeouts: { ...DEFAULT_HTTP_TIMEOUTS, ...options.timeouts },
     limits: { ...DEFAULT_HTTP_LIMITS, ...options.limits },
   });
   const sidecar = createSidecar({ listeners: [spec] }, {
     onHealthEvent: options.onHealthEvent,
+    onNotice: options.onNotice,
     firstProbeWaitMs: 2000,
   });
   const [addr] = await sidecar.start();

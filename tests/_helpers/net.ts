@@ -115,3 +115,42 @@ export function pseudoRandomBytes(n: number, seed = 1): Uint8Array<ArrayBuffer> 
   }
   return out;
 }
+
+/** File descriptors held by {@linkcode exhaustFileDescriptors}; disposing closes them. */
+export interface FdHog extends Disposable {
+  /** How many were opened. */
+  readonly count: number;
+}
+
+/**
+ * Opens a temporary file until the process is out of file descriptors
+ * (EMFILE), so that the next socket or file fails as it would under
+ * `ulimit -n` on a busy machine. Dispose it at once after the step that
+ * must see the shortage.
+ *
+ * @param path A file under /tmp to open (created empty).
+ * @returns The held descriptors.
+ */
+export function exhaustFileDescriptors(path = "/tmp/sidekick_test_fd_hog"): FdHog {
+  Deno.writeTextFileSync(path, "");
+  const files: Deno.FsFile[] = [];
+  try {
+    for (let i = 0; i < 1_000_000; i++) files.push(Deno.openSync(path));
+  } catch (e) {
+    if ((e as { code?: string }).code !== "EMFILE") {
+      for (const f of files) f.close();
+      throw e;
+    }
+  }
+  return {
+    count: files.length,
+    [Symbol.dispose]() {
+      for (const f of files.splice(0)) f.close();
+      try {
+        Deno.removeSync(path);
+      } catch {
+        // removed already
+      }
+    },
+  };
+}

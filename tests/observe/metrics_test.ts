@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { DEFAULT_HEALTH } from "../../src/config/schema.ts";
 import { initialHealthState } from "../../src/health/state.ts";
 import { escapeLabelValue, formatValue, renderMetrics } from "../../src/observe/metrics.ts";
-import { Cluster } from "../../src/pool/cluster.ts";
-import { DURATION_BUCKETS } from "../../src/pool/endpoint.ts";
+import { Cluster } from "../../src/balance/cluster.ts";
+import { DURATION_BUCKETS } from "../../src/balance/endpoint.ts";
 
 function cluster() {
   const e = (port: number) => ({ scheme: "http" as const, host: "10.0.0.1", port, basePath: "" });
@@ -28,14 +28,20 @@ Deno.test("renderMetrics: every site's endpoints, counters from the endpoints", 
   const [[a, b], [w]] = c.sites;
   c.setHealth(w, initialHealthState(true, 1000));
   c.setHealth(a, initialHealthState(true, 1000));
-  a.requests = 7;
-  a.errors = 2;
-  a.rxBytes = 100;
-  a.txBytes = 2000;
-  a.observe(0.002);
-  a.observe(0.002);
-  a.observe(30);
-  w.requests = 3;
+  // Seven requests as leases settle them: 100 bytes in, 2000 out, two 5xx;
+  // two took 2 ms, one 30 s, the others no time.
+  const seconds = [0.002, 0.002, 30, 0, 0, 0, 0];
+  for (let i = 0; i < 7; i++) {
+    a.acquire();
+    a.reach();
+    const outcome = { rx: i === 0 ? 100 : 0, tx: i === 0 ? 2000 : 0, status: i < 2 ? 502 : 200 };
+    a.settle({ ...outcome, error: "none" }, true, seconds[i]);
+  }
+  for (let i = 0; i < 3; i++) {
+    w.acquire();
+    w.reach();
+    w.settle({ rx: 0, tx: 0, status: 200, error: "none" }, true, 0);
+  }
   const text = renderMetrics([{ listener: "s3", cluster: c, connections: () => 4 }], 1000);
   const lines = text.split("\n");
   const ea = 'endpoint="http://10.0.0.1:1",site="east",listener="s3"';
@@ -51,12 +57,12 @@ Deno.test("renderMetrics: every site's endpoints, counters from the endpoints", 
       `sidekick_endpoint_up{endpoint="http://10.0.0.1:2",site="east",listener="s3"} 0`,
       `sidekick_health_transitions_total{${ea},to="up"} 1`,
       `sidekick_health_transitions_total{${ea},to="down"} 0`,
-      `sidekick_request_duration_seconds_bucket{${ea},le="0.001"} 0`,
-      `sidekick_request_duration_seconds_bucket{${ea},le="0.0025"} 2`,
-      `sidekick_request_duration_seconds_bucket{${ea},le="10"} 2`,
-      `sidekick_request_duration_seconds_bucket{${ea},le="+Inf"} 3`,
+      `sidekick_request_duration_seconds_bucket{${ea},le="0.001"} 4`,
+      `sidekick_request_duration_seconds_bucket{${ea},le="0.0025"} 6`,
+      `sidekick_request_duration_seconds_bucket{${ea},le="10"} 6`,
+      `sidekick_request_duration_seconds_bucket{${ea},le="+Inf"} 7`,
       `sidekick_request_duration_seconds_sum{${ea}} 30.004`,
-      `sidekick_request_duration_seconds_count{${ea}} 3`,
+      `sidekick_request_duration_seconds_count{${ea}} 7`,
       `sidekick_site_serving{site="east",listener="s3"} 1`,
       `sidekick_site_serving{site="west",listener="s3"} 0`,
       `sidekick_active_connections{listener="s3"} 4`,

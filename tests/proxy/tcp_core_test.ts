@@ -3,7 +3,9 @@ import { type ClusterSpec, type TcpListenerSpec } from "../../src/config/schema.
 import { tcpListener } from "../../src/config/builders.ts";
 import { HealthChecker } from "../../src/health/checker.ts";
 import { probeTcp } from "../../src/health/tcp_probe.ts";
-import { Cluster, SYSTEM_RUNTIME } from "../../src/pool/cluster.ts";
+import { Cluster } from "../../src/balance/cluster.ts";
+
+import { SYSTEM_RUNTIME } from "../../src/pool/runtime.ts";
 import { TcpProxy } from "../../src/proxy/tcp/server.ts";
 
 const encoder = new TextEncoder();
@@ -189,7 +191,8 @@ Deno.test("TcpProxy keeps half-close: 100 kB each way, the reply comes after the
     await conn.closeWrite();
   });
   const spec = l4([[backend.address]]);
-  const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
+  const cluster = new Cluster(spec.cluster, SYSTEM_RUNTIME);
+  const proxy = new TcpProxy(spec, cluster);
   const addr = proxy.listen();
   const client = await connect(addr);
   try {
@@ -205,6 +208,10 @@ Deno.test("TcpProxy keeps half-close: 100 kB each way, the reply comes after the
     await proxy.close();
     await backend.close();
   }
+  // The connection's lease accounted it on the endpoint.
+  const [[e]] = cluster.sites;
+  assert.deepEqual([e.inFlight, e.requests, e.rxBytes, e.txBytes], [0, 1, size, size]);
+  assert.equal(e.durationCounts.reduce((x, y) => x + y, 0), 1, "its duration observed");
 });
 
 Deno.test("TcpProxy with round-robin uses both endpoints in turn", async () => {

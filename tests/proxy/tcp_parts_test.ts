@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { tcpListener } from "../../src/config/builders.ts";
-import { Cluster, SYSTEM_RUNTIME } from "../../src/pool/cluster.ts";
+import { Cluster } from "../../src/balance/cluster.ts";
+import { Attempt } from "../../src/balance/lease.ts";
+
+import { SYSTEM_RUNTIME } from "../../src/pool/runtime.ts";
 import { BufferPool } from "../../src/proxy/buffers.ts";
 import { tierOf } from "../../src/proxy/tcp/tiers.ts";
 
@@ -35,20 +38,18 @@ Deno.test("Cluster.update() applies each tier's cap and each endpoint's disabled
     ],
   };
   const cluster = new Cluster(spec, SYSTEM_RUNTIME);
-  cluster.sites[0][1].draining = false; // a reload that keeps the endpoint must set it again
-  cluster.update(spec);
+  cluster.update({ ...spec, sites: [base.sites[0], base.sites[1]] }); // enabled for a while
+  assert.equal(cluster.sites[0][1].draining, false);
+  cluster.update(spec); // a reload that keeps the endpoint sets the flag again
   assert.deepEqual(cluster.endpoints.map((e) => [e.maxInFlight, e.draining]), [[1, false], [
     1,
     true,
   ], [0, false]]);
-  const first = cluster.pick(cluster.nextAttemptSerial())!;
+  using held = cluster.lease(new Attempt())!; // in flight until the end of the test
+  const first = held.endpoint;
   assert.equal(first, cluster.sites[0][0]);
-  first.inFlight++;
-  assert.equal(
-    cluster.pick(cluster.nextAttemptSerial()),
-    cluster.sites[1][0],
-    "tier 0 is full: spill",
-  );
+  using next = cluster.lease(new Attempt());
+  assert.equal(next?.endpoint, cluster.sites[1][0], "tier 0 is full: spill");
   assert.equal(tierOf(cluster, first), 0);
   assert.equal(tierOf(cluster, cluster.sites[1][0]), 1);
   const removed = cluster.update({ ...spec, sites: [spec.sites[1]] });

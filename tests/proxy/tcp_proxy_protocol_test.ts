@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { tcpListener } from "../../src/config/builders.ts";
-import { Cluster, SYSTEM_RUNTIME } from "../../src/pool/cluster.ts";
+import { Cluster } from "../../src/balance/cluster.ts";
+
+import { SYSTEM_RUNTIME } from "../../src/pool/runtime.ts";
 import { encodeProxyHeader } from "../../src/proxy/proxy_protocol.ts";
 import { TcpProxy } from "../../src/proxy/tcp/server.ts";
 

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { type UdpListenerSpec } from "../../src/config/schema.ts";
 import { udpListener } from "../../src/config/builders.ts";
-import { Cluster, SYSTEM_RUNTIME } from "../../src/pool/cluster.ts";
+import { Cluster } from "../../src/balance/cluster.ts";
+
+import { SYSTEM_RUNTIME } from "../../src/pool/runtime.ts";
 import { UdpProxy } from "../../src/proxy/udp/server.ts";
 
 const decoder = new TextDecoder();
@@ -147,7 +149,8 @@ Deno.test("UdpProxy: 100 clients x 20 datagrams, every reply reaches its own cli
 Deno.test("UdpProxy relays every reply to one datagram, not only the first", async () => {
   const a = await UdpBackend.start("A", { replies: 3 });
   const s = spec([[a.address]]);
-  const proxy = new UdpProxy(s, new Cluster(s.cluster, SYSTEM_RUNTIME));
+  const cluster = new Cluster(s.cluster, SYSTEM_RUNTIME);
+  const proxy = new UdpProxy(s, cluster);
   const addr = await proxy.listen();
   const client = await Client.open();
   try {
@@ -156,11 +159,15 @@ Deno.test("UdpProxy relays every reply to one datagram, not only the first", asy
     await until(() => client.got.length >= 6, 2000, "six replies");
     await delay(50);
     assert.deepEqual(client.texts.sort(), ["A|one", "A|one", "A|one", "A|two", "A|two", "A|two"]);
+    assert.equal(cluster.sites[0][0].inFlight, 1, "the flow holds its endpoint");
   } finally {
     await client.close();
     await proxy.close();
     await a.close();
   }
+  // The flow's lease accounted its bytes when the flow ended.
+  const [[e]] = cluster.sites;
+  assert.deepEqual([e.inFlight, e.requests, e.rxBytes, e.txBytes], [0, 1, 6, 30]);
 });
 
 for (

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { udpListener } from "../../src/config/builders.ts";
-import { Cluster, SYSTEM_RUNTIME } from "../../src/pool/cluster.ts";
+import { Cluster } from "../../src/balance/cluster.ts";
+import { SYSTEM_RUNTIME } from "../../src/pool/runtime.ts";
 import { UdpProxy } from "../../src/proxy/udp/server.ts";
 
 const decoder = new TextDecoder();

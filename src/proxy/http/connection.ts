@@ -2,29 +2,36 @@
  * One client connection of the HTTP proxy: reads request heads, forwards each
  * request to an endpoint and streams the response back, in order, until
  * either side closes. Heads are parsed in place; bodies stream chunk by chunk
- * (see `relay.ts`). Per request it counts bytes and time on the endpoint
- * (a few adds), and builds a trace record only when tracing is on.
+ * (see `relay.ts`). Each attempt leases an endpoint from the cluster (in
+ * flight from the pick), `shouldRetry` decides what follows a failed one,
+ * and the lease is released with the exchange's bytes, status and error.
+ * A trace record is built only when tracing is on.
  *
  * @module
  */
 
-import type { HttpListenerSpec } from "../../config/schema.ts";
-import type { Cluster } from "../../pool/cluster.ts";
+import { Attempt, type Lease } from "../../balance/lease.ts";
+import { isLocalResourceError } from "../../pool/dial.ts";
 import { BufferedSocket, writeAll } from "../socket.ts";
 import { bytes, latin1 } from "./ascii.ts";
 import type { ChunkedParser } from "./chunked.ts";
-import type { ConnectionScratch, ScratchPool } from "./scratch.ts";
+import type { ConnectionScratch } from "./scratch.ts";
 import { HttpParseError } from "./errors.ts";
 import { findHeadEnd, type MessageHead, parseRequestHead } from "./head.ts";
+import { forward } from "./forward.ts";
 import {
+  BLAME,
+  CONNECT_FAILED,
   DONE_CLOSE,
   DONE_KEEP,
-  FAILED,
-  FAILED_BLAMELESS,
-  forward,
+  type ExchangeOutcome,
+  FRESH,
+  LOCAL_FAILED,
+  RESPONSE_CUT,
   RETRY,
-  RETRY_BLAMELESS,
-} from "./forward.ts";
+  shouldRetry,
+  transportError,
+} from "./retry.ts";
 import { ExchangeState, HEAD, IDLE, sendToClient, WAITING } from "./relay.ts";
 import {
   ALL_OFFLINE,
@@ -40,30 +47,10 @@ import {
 } from "./responses.ts";
 import { captureRequest, emitTrace, type HttpTracer } from "./trace.ts";
 import { checkStall, STALL_DEADLINE, STALL_NONE, StallClock } from "./stall.ts";
-import type { UpstreamPool } from "./upstream_pool.ts";
+import type { HttpConnectionContext } from "./context.ts";
 import { type ByteWriter, type ForwardInfo, writeUpstreamRequestHead } from "./writer.ts";
 
-/** What a connection needs from its listener. */
-export interface HttpConnectionContext {
-  /** The listener's spec. */
-  readonly spec: HttpListenerSpec;
-  /** Where requests go. */
-  readonly cluster: Cluster;
-  /** Upstream keep-alive connections. */
-  readonly pool: UpstreamPool;
-  /** Per-connection working memory, reused across connections. */
-  readonly scratch: ScratchPool;
-  /** Whether the listener is draining (answer, then close). */
-  readonly draining: boolean;
-  /** Whether clients connect over TLS (X-Forwarded-Proto). */
-  readonly tls: boolean;
-  /** Request tracing, or null when off. */
-  readonly tracer: HttpTracer | null;
-  /** Renders `/.prometheus/metrics`. */
-  readonly metrics: () => { readonly contentType: string; readonly body: string };
-  /** The PEM served at `/v1/certificates`, or null. */
-  readonly certificates: string | null;
-}
+export type { HttpConnectionContext } from "./context.ts";
 
 /**
  * Serves one accepted client connection.
@@ -86,6 +73,7 @@ export class HttpConnection {
   readonly #clientIp: string;
   readonly #x = new ExchangeState();
   readonly #stall = new StallClock();
+  readonly #attempt = new Attempt();
 
   /**
    * @param ctx The listener.
@@ -199,16 +187,40 @@ export class HttpConnection {
     }
   }
 
-  /** Accounts a finished exchange on its endpoint, and traces it. */
+  /** Traces a finished exchange (its leases accounted it on the endpoints). */
   #finish(tracer: HttpTracer | null): void {
-    const x = this.#x, e = x.endpoint;
-    if (e !== null) {
-      e.rxBytes += x.rx;
-      e.txBytes += x.tx;
-      if (x.relayed && x.status >= 400) e.errors++;
-      e.observe((performance.now() - x.start) / 1000);
-    }
+    const x = this.#x;
     if (tracer !== null && x.tracing) emitTrace(tracer, x, this.#clientIp);
+  }
+
+  /**
+   * One try on the leased endpoint: a pooled connection unless the attempt
+   * wants a fresh one, else a new one; then the exchange.
+   */
+  async #attemptOn(lease: Lease, attempt: Attempt): Promise<ExchangeOutcome> {
+    const x = this.#x, endpoint = lease.endpoint, w = this.#out, c = this.client;
+    w.pos = 0;
+    writeUpstreamRequestHead(w, c.buf, this.#head, endpoint.basePath, this.#info);
+    const bodyStart = this.#head.end;
+    if (x.bodyBuffered > 0) w.range(c.buf, bodyStart, bodyStart + x.bodyBuffered);
+    let up = attempt.fresh ? undefined : this.#ctx.pool.take(endpoint);
+    attempt.reused = up !== undefined;
+    if (up === undefined) {
+      try {
+        up = await this.#ctx.pool.connect(endpoint);
+      } catch (e) {
+        x.upstreamError = errorText(e);
+        return isLocalResourceError(e) ? LOCAL_FAILED : CONNECT_FAILED;
+      }
+    }
+    lease.reached();
+    x.upstream = up;
+    try {
+      return await forward(this.#ctx, c, this.#scratch, x);
+    } finally {
+      x.upstream = null;
+      x.phase = IDLE;
+    }
   }
 
   /** Reads until a whole head is buffered; returns its end, or -1 when the connection ends. */
@@ -303,51 +315,44 @@ export class HttpConnection {
       c.start = bodyStart + bodyBuffered;
       x.rx += bodyBuffered;
     }
-    const cluster = this.#ctx.cluster;
-    const serial = cluster.nextAttemptSerial();
-    const attempts = this.#ctx.spec.limits.maxAttempts;
+    x.isHead = isHead;
+    x.replaySafe = idempotent && !hasBody;
+    x.bodyBuffered = bodyBuffered;
+    x.keepAlive = keepAlive;
+    const attempt = this.#attempt;
+    attempt.reset();
     let lastError = "";
-    for (let attempt = 0; attempt < attempts; attempt++) {
-      const endpoint = cluster.pick(serial);
-      if (endpoint === undefined) break;
-      x.tried = endpoint;
-      const w = this.#out;
-      w.pos = 0;
-      writeUpstreamRequestHead(w, buf, head, endpoint.basePath, this.#info);
-      if (bodyBuffered > 0) w.range(buf, bodyStart, bodyStart + bodyBuffered);
-      let up = this.#ctx.pool.take(endpoint);
-      if (up === undefined) {
-        try {
-          up = await this.#ctx.pool.connect(endpoint);
-        } catch (e) {
-          lastError = errorText(e);
-          cluster.reportTransportFailure(endpoint, lastError);
-          continue;
-        }
-      }
-      endpoint.inFlight++;
-      endpoint.requests++;
-      x.endpoint = endpoint;
-      let outcome: number;
+    let decision = RETRY;
+    while ((decision & RETRY) !== 0) {
+      const lease = this.#ctx.cluster.lease(attempt);
+      if (lease === undefined) break;
+      x.tried = lease.endpoint;
+      x.error = "none";
+      let outcome: ExchangeOutcome;
       try {
-        outcome = await forward(
-          this.#ctx,
-          c,
-          this.#scratch,
-          x,
-          up,
-          isHead,
-          idempotent && !hasBody,
-          bodyBuffered,
-          keepAlive,
-        );
+        for (;;) {
+          outcome = await this.#attemptOn(lease, attempt);
+          decision = shouldRetry(outcome, attempt, x, this.#ctx.spec.limits);
+          if ((decision & FRESH) === 0) break;
+          attempt.fresh = true; // the pooled connection was stale: once more, on a new one
+        }
+        if (outcome === DONE_KEEP || outcome === DONE_CLOSE) return outcome === DONE_KEEP;
+        if (outcome !== CONNECT_FAILED && outcome !== LOCAL_FAILED) {
+          lastError = x.timedOut
+            ? "response header timeout"
+            : x.upstreamError || "connection to the endpoint failed";
+        } else lastError = x.upstreamError;
+        x.error = transportError(outcome, attempt.reused);
+        if ((decision & BLAME) !== 0) lease.blame(lastError);
       } finally {
-        endpoint.inFlight--;
-        this.#x.upstream = null;
-        this.#x.phase = IDLE;
+        lease.release(x);
       }
-      if (outcome === DONE_KEEP) return true;
-      if (outcome === DONE_CLOSE) return false;
+      if (outcome === RESPONSE_CUT) return false;
+      if (outcome === LOCAL_FAILED) {
+        this.#ctx.cluster.reportLocalFailure(lastError);
+        if (!this.client.closed) await this.#reply(503, textResponse(503, SHED, true));
+        return false;
+      }
       if (x.bodyError !== null) {
         // The client's body was malformed: tell it why (nothing of the response was sent).
         const e = x.bodyError;
@@ -358,15 +363,6 @@ export class HttpConnection {
         return false;
       }
       if (x.clientGone) return false;
-      if (outcome === RETRY_BLAMELESS) endpoint.triedSerial = 0;
-      lastError = x.timedOut
-        ? "response header timeout"
-        : x.upstreamError || "connection to the endpoint failed";
-      if (outcome === RETRY || outcome === FAILED) {
-        endpoint.errors++;
-        cluster.reportTransportFailure(endpoint, lastError);
-      }
-      if (outcome === FAILED || outcome === FAILED_BLAMELESS) break;
     }
     if (x.clientGone || this.client.closed) return false;
     keepAlive &&= bodyBuffered >= 0 && !x.pumpError;
@@ -422,6 +418,9 @@ function requestPath(buf: Uint8Array, head: MessageHead): string {
   const q = t.indexOf("?");
   return q >= 0 ? t.slice(0, q) : t;
 }
+
+/** What a shed client is told when sidekick itself is out of resources. */
+const SHED = "sidekick is out of file descriptors or memory; try again shortly";
 
 function errorText(e: unknown): string {
   if (e instanceof Deno.errors.ConnectionRefused) return "connection refused";

@@ -2,15 +2,15 @@
  * One attempt of an HTTP exchange: the request goes to one endpoint and the
  * response comes back (1xx heads relayed, then the final head re-framed and
  * the body streamed, or a tunnel after 101). The outcome tells the
- * connection whether it is done, may retry elsewhere, and whether the
- * endpoint is to blame.
+ * connection how it ended (see `retry.ts`, which decides retries and
+ * blame).
  *
  * @module
  */
 
 import type { BufferedSocket } from "../socket.ts";
 import { writeAll } from "../socket.ts";
-import type { HttpConnectionContext } from "./connection.ts";
+import type { HttpConnectionContext } from "./context.ts";
 import { findHeadEnd, parseResponseHead, responseHasNoBody } from "./head.ts";
 import {
   type ExchangeState,
@@ -24,43 +24,40 @@ import {
 } from "./relay.ts";
 import { type ConnectionScratch, MAX_RESPONSE_HEADERS } from "./scratch.ts";
 import { headerPairs } from "./trace.ts";
-import type { UpstreamConn } from "./upstream_pool.ts";
+import {
+  BAD_RESPONSE,
+  CLIENT_GONE,
+  DONE_CLOSE,
+  DONE_KEEP,
+  type ExchangeOutcome,
+  NO_RESPONSE,
+  PARTIAL_RESPONSE,
+  RESPONSE_CUT,
+  SEND_FAILED,
+  TIMED_OUT,
+} from "./retry.ts";
 import { type ResponseFraming, writeClientResponseHead } from "./writer.ts";
 import { X_PROXY_TRUE } from "./responses.ts";
 
 /** Largest response head accepted from an endpoint. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
 
-/** Done; the client connection stays open. */
-export const DONE_KEEP = 0;
-/** Done; the client connection closes. */
-export const DONE_CLOSE = 1;
-/** Failed before anything was relayed; may go elsewhere; a transport error of the endpoint. */
-export const RETRY = 2;
-/** Failed before anything was relayed; may go elsewhere; not the endpoint's fault (a stale pooled connection). */
-export const RETRY_BLAMELESS = 3;
-/** Failed; no retry; a transport error of the endpoint. */
-export const FAILED = 4;
-/** Failed; no retry; not the endpoint's fault (client gone, malformed response). */
-export const FAILED_BLAMELESS = 5;
-
 /**
- * Sends the request (head in `s.out`) on `up` and relays the response.
+ * Sends the request (head in `s.out`) on `x.upstream` and relays the response.
+ * The request's properties are on the exchange: `isHead`, `replaySafe`,
+ * `bodyBuffered` (the body length when it is all buffered and sent with the
+ * head, else -1) and `keepAlive`.
  *
  * @param ctx The listener.
  * @param c The client.
  * @param s The connection's working memory (heads, writer, chunk parsers).
- * @param x The exchange.
- * @param up The endpoint connection.
- * @param isHead Whether the method is HEAD.
- * @param replaySafe Whether the request may go again when nothing came back.
- * @param bodyBuffered The body length when it is all buffered (sent with the head), else -1.
- * @param keepAlive Whether the client connection is to stay open.
- * @returns One of the outcome constants.
+ * @param x The exchange, with its upstream connection set.
+ * @returns How the attempt ended (see `retry.ts`).
  *
  * @example Usage
  * ```ts ignore
- * const outcome = await forward(ctx, client, scratch, x, up, false, true, 0, true);
+ * x.upstream = up;
+ * const outcome = await forward(ctx, client, scratch, x);
  * ```
  */
 export async function forward(
@@ -68,29 +65,25 @@ export async function forward(
   c: BufferedSocket,
   s: ConnectionScratch,
   x: ExchangeState,
-  up: UpstreamConn,
-  isHead: boolean,
-  replaySafe: boolean,
-  bodyBuffered: number,
-  keepAlive: boolean,
-): Promise<number> {
-  x.upstream = up;
+): Promise<ExchangeOutcome> {
+  const up = x.upstream!;
+  const isHead = x.isHead, bodyBuffered = x.bodyBuffered;
+  let keepAlive = x.keepAlive;
   x.timedOut = false;
   x.upstreamError = "";
   x.pumpError = false;
-  const reused = up.reused;
   try {
     await writeAll(up.conn, s.out.view());
   } catch {
     // Nothing of the client's was consumed beyond the buffer, so it can go elsewhere.
     up.close();
-    return reused ? RETRY_BLAMELESS : RETRY;
+    return SEND_FAILED;
   }
   let pump: Promise<void> | null = null;
   if (bodyBuffered >= 0) {
     c.readAhead();
   } else {
-    pump = pumpRequestBody(x, c, up, s.head, s.reqChunks, ctx.spec.timeouts.responseHeaderMs);
+    pump = pumpRequestBody(x, c, s, ctx.spec.timeouts.responseHeaderMs);
   }
   const rt = ctx.spec.timeouts.responseHeaderMs;
   x.phase = WAITING;
@@ -108,7 +101,7 @@ export async function forward(
         scanned = up.available;
         // (a full buffer cannot be filled further: stop before fill() would throw)
         if (scanned >= MAX_RESPONSE_HEAD || scanned === up.buf.length) {
-          return await failUpstream(c, x, up, pump, FAILED_BLAMELESS);
+          return await failUpstream(c, x, pump, BAD_RESPONSE);
         }
       }
       let n: number | null;
@@ -120,21 +113,19 @@ export async function forward(
       }
       if (n === null) {
         x.deadline = 0;
-        if (x.clientGone) return await failUpstream(c, x, up, pump, FAILED_BLAMELESS);
-        if (x.timedOut || up.available > 0 || scanned > 0) {
-          return await failUpstream(c, x, up, pump, FAILED);
+        if (x.clientGone) return await failUpstream(c, x, pump, CLIENT_GONE);
+        if (x.timedOut) return await failUpstream(c, x, pump, TIMED_OUT);
+        if (up.available > 0 || scanned > 0) {
+          return await failUpstream(c, x, pump, PARTIAL_RESPONSE);
         }
-        // Nothing came back: a request may go again only when replaying it is safe.
-        if (replaySafe) {
-          return await failUpstream(c, x, up, pump, reused ? RETRY_BLAMELESS : RETRY);
-        }
-        return await failUpstream(c, x, up, pump, reused ? FAILED_BLAMELESS : FAILED);
+        // Nothing came back (whether it may go again is shouldRetry's call).
+        return await failUpstream(c, x, pump, NO_RESPONSE);
       }
     }
     try {
       parseResponseHead(up.buf, up.start, headEnd, res, MAX_RESPONSE_HEADERS);
     } catch {
-      return await failUpstream(c, x, up, pump, FAILED_BLAMELESS);
+      return await failUpstream(c, x, pump, BAD_RESPONSE);
     }
     if (res.status >= 200 || res.status === 101) break;
     if (s.head.minorVersion === 1) {
@@ -151,9 +142,9 @@ export async function forward(
   x.relayed = true;
   if (x.tracing && ctx.tracer!.spec.debug) x.responseHeaders = headerPairs(up.buf, res);
   if (res.status === 101) {
-    if (!s.head.upgrade) return await failUpstream(c, x, up, pump, FAILED_BLAMELESS);
+    if (!s.head.upgrade) return await failUpstream(c, x, pump, BAD_RESPONSE);
     x.phase = TUNNEL;
-    await tunnel(x, c, up, s.out, res, s.head.upgrade, pump);
+    await tunnel(x, c, s, pump);
     return DONE_CLOSE;
   }
 
@@ -174,15 +165,7 @@ export async function forward(
     !keepAlive ? "close" : s.head.minorVersion === 0 ? "keep-alive" : "none",
     ctx.spec.proxyHeaders === false ? null : X_PROXY_TRUE,
   );
-  const complete = await relayResponseBody(
-    x,
-    c,
-    up,
-    w,
-    s.resChunks,
-    framing,
-    res.contentLength,
-  );
+  const complete = await relayResponseBody(x, c, s, framing);
   if (pump !== null && !x.pumpDone) {
     // The endpoint answered before reading the whole request body: neither side can be reused.
     up.close();
@@ -193,11 +176,7 @@ export async function forward(
   if (!complete) {
     up.close();
     // An endpoint that dies mid-response is a transport failure; a client that left is not.
-    if (!x.clientGone) {
-      up.endpoint.errors++;
-      ctx.cluster.reportTransportFailure(up.endpoint, "the response ended early");
-    }
-    return DONE_CLOSE;
+    return x.clientGone ? DONE_CLOSE : RESPONSE_CUT;
   }
   // An HTTP/1.0 endpoint closes after the response unless it said keep-alive.
   const upstreamKeeps = !res.connectionClose &&
@@ -215,11 +194,10 @@ export async function forward(
 async function failUpstream(
   c: BufferedSocket,
   x: ExchangeState,
-  up: UpstreamConn,
   pump: Promise<void> | null,
-  outcome: number,
-): Promise<number> {
-  up.close();
+  outcome: ExchangeOutcome,
+): Promise<ExchangeOutcome> {
+  x.upstream?.close();
   if (pump !== null) {
     // A pump still waiting for the client's body can never finish usefully now.
     // (unless it already stopped at a malformed body, which is answered with 400)

@@ -7,13 +7,12 @@
  * @module
  */
 
-import type { Endpoint } from "../../pool/endpoint.ts";
+import type { Endpoint, LeaseOutcome, TransportError } from "../../balance/endpoint.ts";
 import { type BufferedSocket, pipe, writeAll } from "../socket.ts";
-import type { ChunkedParser } from "./chunked.ts";
 import { HttpParseError } from "./errors.ts";
-import type { MessageHead } from "./message_head.ts";
+import type { ConnectionScratch } from "./scratch.ts";
 import type { UpstreamConn } from "./upstream_pool.ts";
-import { type ByteWriter, type ResponseFraming, writeClientResponseHead } from "./writer.ts";
+import { type ResponseFraming, writeClientResponseHead } from "./writer.ts";
 
 /** Between requests. */
 export const IDLE = 0;
@@ -38,7 +37,7 @@ export const STREAMING = 4;
  * x.rx; // 120
  * ```
  */
-export class ExchangeState {
+export class ExchangeState implements LeaseOutcome {
   /** What the connection is doing: {@linkcode IDLE}, {@linkcode HEAD}, ... */
   phase = IDLE;
   /** When the current phase must end (ms since epoch; 0 = none); enforced by the listener's sweeper. */
@@ -71,8 +70,16 @@ export class ExchangeState {
   firstByteAt = 0;
   /** The status sent to the client (0 before any). */
   status = 0;
-  /** The last endpoint the request was sent to, or null (bytes and time are counted on it). */
-  endpoint: Endpoint | null = null;
+  /** How the current attempt failed in transport (for its lease), or `none`. */
+  error: TransportError = "none";
+  /** Whether the method is HEAD. */
+  isHead = false;
+  /** Whether the request may be sent again when nothing came back. */
+  replaySafe = false;
+  /** The body length when it is all buffered (sent with the head), else -1. */
+  bodyBuffered = -1;
+  /** Whether the client connection is to stay open. */
+  keepAlive = false;
   /** The last endpoint picked for the request, even if connecting to it failed (for traces). */
   tried: Endpoint | null = null;
   /** Whether the response came from the endpoint (not written by sidekick). */
@@ -102,7 +109,8 @@ export class ExchangeState {
     this.start = performance.now();
     this.firstByteAt = 0;
     this.status = 0;
-    this.endpoint = this.tried = null;
+    this.tried = null;
+    this.error = "none";
     this.relayed = false;
     this.tracing = tracing;
     if (tracing) {
@@ -138,27 +146,24 @@ export function sendToClient(x: ExchangeState, conn: Deno.Conn, data: Uint8Array
  * `x` (`pumpError`; `clientGone` and `bodyError` when the client is to blame,
  * in which case `up` is closed to abandon the exchange).
  *
- * @param x The exchange.
+ * @param x The exchange (its `upstream` is the endpoint connection).
  * @param c The client.
- * @param up The endpoint connection.
- * @param head The request head.
- * @param parser Chunked framing state (reset here).
+ * @param s The connection's working memory: the request head and its chunk parser (reset here).
  * @param responseHeaderMs The response-header timeout, whose clock starts once the body is sent (0 = off).
  * @returns Resolves when the body is sent or the pump gave up.
  *
  * @example Usage
  * ```ts ignore
- * const pump = pumpRequestBody(x, client, up, head, chunks, 0);
+ * const pump = pumpRequestBody(x, client, scratch, 0);
  * ```
  */
 export async function pumpRequestBody(
   x: ExchangeState,
   c: BufferedSocket,
-  up: UpstreamConn,
-  head: MessageHead,
-  parser: ChunkedParser,
+  s: ConnectionScratch,
   responseHeaderMs: number,
 ): Promise<void> {
+  const up = x.upstream!, head = s.head, parser = s.reqChunks;
   x.pumpDone = false;
   x.pumpReading = false;
   x.bodyError = null;
@@ -214,30 +219,27 @@ export async function pumpRequestBody(
  * Writes the response head (already in `w`) with whatever body bytes are
  * buffered, then relays the rest as it arrives, re-framed as `framing` says.
  *
- * @param x The exchange.
+ * @param x The exchange (its `upstream` is positioned after the response head).
  * @param c The client.
- * @param up The endpoint connection (positioned after the response head).
- * @param w Holds the response head; reused as the write buffer.
- * @param parser Chunked framing state (reset here).
+ * @param s The connection's working memory: `out` holds the response head and
+ *   is reused as the write buffer, `res` is the response head (its length
+ *   for "length" framing), `resChunks` the chunk parser (reset here).
  * @param framing How the body is framed toward the client.
- * @param length The body length for "length" framing.
  * @returns Whether the body was complete.
  *
  * @example Usage
  * ```ts ignore
- * const complete = await relayResponseBody(x, client, up, w, chunks, "length", 42);
+ * const complete = await relayResponseBody(x, client, scratch, "length");
  * ```
  */
 export async function relayResponseBody(
   x: ExchangeState,
   c: BufferedSocket,
-  up: UpstreamConn,
-  w: ByteWriter,
-  parser: ChunkedParser,
+  s: ConnectionScratch,
   framing: ResponseFraming,
-  length: number,
 ): Promise<boolean> {
-  let left = framing === "length" ? length : 0;
+  const up = x.upstream!, w = s.out, parser = s.resChunks;
+  let left = framing === "length" ? s.res.contentLength : 0;
   parser.reset();
   let first = true;
   try {
@@ -303,29 +305,25 @@ export async function relayResponseBody(
  * After a 101: relays the response head, then joins both sockets until both
  * directions end (half-close kept).
  *
- * @param x The exchange.
+ * @param x The exchange (its `upstream` is positioned after the response head).
  * @param c The client.
- * @param up The endpoint connection (positioned after the response head).
- * @param w The head writer.
- * @param res The 101 response head.
- * @param upgrade Whether the client asked to upgrade (Upgrade header relayed).
+ * @param s The connection's working memory: `out` as the head writer, `res`
+ *   the 101 head, `head` the request (whether it asked to upgrade).
  * @param pump The request body pump, awaited first.
  * @returns Resolves when both directions ended.
  *
  * @example Usage
  * ```ts ignore
- * await tunnel(x, client, up, w, res, head.upgrade, null);
+ * await tunnel(x, client, scratch, null);
  * ```
  */
 export async function tunnel(
   x: ExchangeState,
   c: BufferedSocket,
-  up: UpstreamConn,
-  w: ByteWriter,
-  res: MessageHead,
-  upgrade: boolean,
+  s: ConnectionScratch,
   pump: Promise<void> | null,
 ): Promise<void> {
+  const up = x.upstream!, w = s.out, res = s.res, upgrade = s.head.upgrade;
   if (pump !== null) await pump;
   w.pos = 0;
   writeClientResponseHead(w, up.buf, res, "none", upgrade ? "upgrade" : "none");

@@ -9,7 +9,7 @@
 import type { HttpListenerSpec, LogSpec } from "../../config/schema.ts";
 import { type TraceRecord, traceWriter } from "../../observe/log.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "../../observe/metrics.ts";
-import type { Cluster } from "../../pool/cluster.ts";
+import type { Cluster } from "../../balance/cluster.ts";
 import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { HttpConnection, type HttpConnectionContext } from "./connection.ts";
 import { UpstreamPool } from "./upstream_pool.ts";

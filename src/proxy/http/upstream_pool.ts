@@ -9,7 +9,7 @@
 
 import { dialEndpoint, type UpstreamTls } from "../../pool/dial.ts";
 import type { HostAddresses } from "../../discovery/host_addresses.ts";
-import type { Endpoint } from "../../pool/endpoint.ts";
+import type { Endpoint } from "../../balance/endpoint.ts";
 import { BufferedSocket } from "../socket.ts";
 import { ReuseGuard } from "./reuse_guard.ts";
 

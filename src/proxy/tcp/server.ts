@@ -14,8 +14,8 @@ import {
   type TierSince,
 } from "../../balance/promotion.ts";
 import type { TcpListenerSpec } from "../../config/schema.ts";
-import type { Cluster } from "../../pool/cluster.ts";
-import type { Endpoint } from "../../pool/endpoint.ts";
+import type { Cluster } from "../../balance/cluster.ts";
+import type { Endpoint } from "../../balance/endpoint.ts";
 import { BufferPool } from "../buffers.ts";
 import { TcpSession, type TcpSessionContext } from "./session.ts";
 import { tierOf } from "./tiers.ts";
@@ -57,7 +57,8 @@ export interface TcpProxyOptions {
  * ```ts ignore
  * import { TcpProxy } from "./server.ts";
  * import { tcpListener } from "../../config/builders.ts";
- * import { Cluster, SYSTEM_RUNTIME } from "../../pool/cluster.ts";
+ * import { Cluster } from "../../balance/cluster.ts";
+ * import { SYSTEM_RUNTIME } from "../../pool/runtime.ts";
  * const spec = tcpListener("127.0.0.1:0", [["127.0.0.1:5432"]], { idleMs: 60_000 });
  * const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
  * const addr = proxy.listen();

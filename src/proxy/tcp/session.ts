@@ -8,8 +8,10 @@
  */
 
 import type { TcpListenerSpec } from "../../config/schema.ts";
-import type { Cluster } from "../../pool/cluster.ts";
-import type { Endpoint } from "../../pool/endpoint.ts";
+import type { Cluster } from "../../balance/cluster.ts";
+import type { Endpoint, LeaseOutcome, TransportError } from "../../balance/endpoint.ts";
+import { Attempt, type Lease } from "../../balance/lease.ts";
+import { isLocalResourceError } from "../../pool/dial.ts";
 import { encodeProxyHeader } from "../proxy_protocol.ts";
 import { BufferedSocket, pipe, writeAll } from "../socket.ts";
 import type { BufferPool } from "../buffers.ts";
@@ -86,7 +88,7 @@ export interface TcpSessionContext {
  * await session.run();
  * ```
  */
-export class TcpSession {
+export class TcpSession implements LeaseOutcome {
   /** The client side. */
   readonly client: Deno.TcpConn;
   /** This connection's draw in [0, 1), used to smear sweeper closes. */
@@ -105,6 +107,14 @@ export class TcpSession {
   drainingSince = 0;
   /** Why it was closed by us, if it was. */
   closedBy: CloseReason | undefined;
+  /** Bytes relayed from the client to the endpoint. */
+  rx = 0;
+  /** Bytes relayed from the endpoint to the client. */
+  tx = 0;
+  /** Always 0: TCP has no status. */
+  readonly status = 0;
+  /** How the connection to the endpoint failed, if it did. */
+  error: TransportError = "none";
   readonly #context: TcpSessionContext;
   /** Dials started: the sweeper times a dial by watching this change. */
   dials = 0;
@@ -112,6 +122,7 @@ export class TcpSession {
   seenDials = 0;
   dialSeenAt = 0;
   #dialAbort: AbortController | null = null;
+  #dialError = "";
   #upstream: Deno.TcpConn | undefined;
   #sockets: CountingSocket[] = [];
 
@@ -143,19 +154,24 @@ export class TcpSession {
    * @returns Resolves when both connections are closed.
    */
   async run(): Promise<void> {
-    let upstream: Deno.TcpConn | undefined;
     try {
       this.client.setNoDelay(true);
-      upstream = await this.#connect();
-      if (upstream === undefined) return;
-      upstream.setNoDelay(true);
-      const { spec } = this.#context;
-      if (spec.proxyProtocol !== "off") {
-        const src = this.client.remoteAddr;
-        const dst = this.client.localAddr;
-        await writeAll(upstream, encodeProxyHeader(spec.proxyProtocol, src, dst));
+      using lease = await this.#connect();
+      if (lease === undefined) return;
+      try {
+        const upstream = this.#upstream!;
+        upstream.setNoDelay(true);
+        const { spec } = this.#context;
+        if (spec.proxyProtocol !== "off") {
+          const src = this.client.remoteAddr;
+          const dst = this.client.localAddr;
+          await writeAll(upstream, encodeProxyHeader(spec.proxyProtocol, src, dst));
+        }
+        await this.#relay(upstream);
+      } finally {
+        this.#closeAll();
+        lease.release(this);
       }
-      await this.#relay(upstream);
     } catch {
       // a failed header write or a closed client: nothing to relay
     } finally {
@@ -163,33 +179,39 @@ export class TcpSession {
       this.#closeAll();
       for (const s of this.#sockets) s.release();
       this.#sockets = [];
-      if (this.endpoint !== undefined) this.endpoint.inFlight--;
     }
   }
 
-  async #connect(): Promise<Deno.TcpConn | undefined> {
+  /** Leases endpoints until one accepts the connection; the lease is returned held. */
+  async #connect(): Promise<Lease | undefined> {
     const { cluster, spec } = this.#context;
-    const serial = cluster.nextAttemptSerial();
-    for (let attempt = 0; attempt < spec.maxAttempts; attempt++) {
+    const attempt = new Attempt();
+    while (attempt.count < spec.maxAttempts) {
       if (this.closedBy !== undefined) return undefined;
-      const endpoint = cluster.pick(serial);
-      if (endpoint === undefined) return undefined;
-      endpoint.inFlight++;
-      endpoint.requests++;
-      const conn = await this.#dialOnce(endpoint);
+      const lease = cluster.lease(attempt);
+      if (lease === undefined) return undefined;
+      const conn = await this.#dialOnce(lease.endpoint);
       if (conn !== undefined) {
         if (this.closedBy !== undefined) {
           conn.close();
-          endpoint.inFlight--;
+          lease.release(this);
           return undefined;
         }
-        this.endpoint = endpoint;
-        this.tier = tierOf(cluster, endpoint);
+        lease.reached();
+        this.endpoint = lease.endpoint;
+        this.tier = tierOf(cluster, lease.endpoint);
         this.#upstream = conn;
-        return conn;
+        return lease;
       }
-      endpoint.inFlight--;
-      if (this.closedBy === undefined) cluster.reportTransportFailure(endpoint);
+      if (this.error === "local") {
+        // sidekick's own shortage: shed this client, blame no endpoint
+        lease.release(this);
+        cluster.reportLocalFailure(this.#dialError);
+        return undefined;
+      }
+      if (this.closedBy === undefined) lease.blame(this.#dialError);
+      lease.release(this);
+      this.error = "none";
     }
     return undefined;
   }
@@ -206,7 +228,9 @@ export class TcpSession {
         port: endpoint.spec.port,
         signal: ac.signal,
       });
-    } catch {
+    } catch (e) {
+      this.error = isLocalResourceError(e) ? "local" : "connect";
+      this.#dialError = e instanceof Error ? e.message : String(e);
       return undefined;
     } finally {
       this.#dialAbort = null;
@@ -229,10 +253,13 @@ export class TcpSession {
     // When one side ends after the other already did, both connections are
     // closed right after, so its half-close (a shutdown op) is skipped.
     const relay = async (src: CountingSocket, other: CountingSocket) => {
-      await pipe(src, other.conn, () => src.eof && other.eof);
+      const n = await pipe(src, other.conn, () => src.eof && other.eof);
       if (!src.eof) this.#closeAll();
+      return n;
     };
-    await Promise.all([relay(down, up), relay(up, down)]);
+    const [rx, tx] = await Promise.all([relay(down, up), relay(up, down)]);
+    this.rx = rx;
+    this.tx = tx;
   }
 
   /**

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { Cluster } from "../../pool/cluster.ts";
-import type { Endpoint } from "../../pool/endpoint.ts";
+import type { Cluster } from "../../balance/cluster.ts";
+import type { Endpoint } from "../../balance/endpoint.ts";
 
 /**
  * The tier (site index) of an endpoint in the cluster's current sites.
@@ -18,7 +18,8 @@ import type { Endpoint } from "../../pool/endpoint.ts";
  * @example Usage
  * ```ts
  * import { tierOf } from "./tiers.ts";
- * import { Cluster, SYSTEM_RUNTIME } from "../../pool/cluster.ts";
+ * import { Cluster } from "../../balance/cluster.ts";
+ * import { SYSTEM_RUNTIME } from "../../pool/runtime.ts";
  * import { tcpListener } from "../../config/builders.ts";
  * import assert from "node:assert/strict";
  * const cluster = new Cluster(tcpListener(":0", [["127.0.0.1:1"], ["127.0.0.1:2"]]).cluster, SYSTEM_RUNTIME);

@@ -12,17 +12,27 @@
 
 import dgram from "node:dgram";
 import type { UdpListenerSpec } from "../../config/schema.ts";
-import { bindUdpSocket, udpLocalAddress } from "../../health/udp_probe.ts";
-import type { Cluster } from "../../pool/cluster.ts";
-import type { Endpoint } from "../../pool/endpoint.ts";
+import { bindUdpSocket, udpLocalAddress } from "../../pool/udp_socket.ts";
+import type { Cluster } from "../../balance/cluster.ts";
+import type { Endpoint, TransportError } from "../../balance/endpoint.ts";
+import { Attempt } from "../../balance/lease.ts";
 
 /** Datagrams kept per flow while its upstream socket is still connecting. */
 const MAX_QUEUED = 64;
 
+/** One client's flow; it is also the outcome its lease is released with. */
 interface Flow {
   readonly address: string;
   readonly port: number;
   readonly endpoint: Endpoint;
+  /** Holds the endpoint for the flow's life. */
+  readonly attempt: Attempt;
+  /** Bytes from the client. */
+  rx: number;
+  /** Bytes to the client. */
+  tx: number;
+  readonly status: 0;
+  error: TransportError;
   readonly socket: dgram.Socket;
   /** Datagrams waiting for the connect; null once connected. */
   queue: Uint8Array[] | null;
@@ -54,7 +64,8 @@ export interface UdpProxyOptions {
  * ```ts ignore
  * import { UdpProxy } from "./server.ts";
  * import { udpListener } from "../../config/builders.ts";
- * import { Cluster, SYSTEM_RUNTIME } from "../../pool/cluster.ts";
+ * import { Cluster } from "../../balance/cluster.ts";
+ * import { SYSTEM_RUNTIME } from "../../pool/runtime.ts";
  * const spec = udpListener("127.0.0.1:0", [["127.0.0.1:53"]]);
  * const proxy = new UdpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
  * const addr = await proxy.listen();
@@ -162,6 +173,7 @@ export class UdpProxy {
       this.#last = flow;
     }
     flow.count++;
+    flow.rx += msg.length;
     if (flow.queue === null) {
       flow.socket.send(msg);
     } else if (flow.queue.length < MAX_QUEUED) {
@@ -174,14 +186,21 @@ export class UdpProxy {
   #open(address: string, port: number): Flow | undefined {
     const max = this.spec.maxFlows;
     if (max > 0 && this.#flows.size >= max) return undefined;
-    const endpoint = this.cluster.pick(this.cluster.nextAttemptSerial());
-    if (endpoint === undefined) return undefined;
+    const attempt = new Attempt();
+    const lease = this.cluster.lease(attempt);
+    if (lease === undefined) return undefined;
+    const endpoint = lease.endpoint;
     const local = udpLocalAddress(endpoint.spec.host);
     const socket = dgram.createSocket(local.type);
     const flow: Flow = {
       address,
       port,
       endpoint,
+      attempt,
+      rx: 0,
+      tx: 0,
+      status: 0,
+      error: "none",
       socket,
       queue: [],
       count: 0,
@@ -189,8 +208,7 @@ export class UdpProxy {
       lastActive: this.#now(),
       closed: false,
     };
-    endpoint.inFlight++;
-    endpoint.requests++;
+    lease.reached();
     const listener = this.#socket!;
     // The one address that may answer: the IP, or what a host name resolved
     // to when the socket connected (nothing is sent before, so nothing may
@@ -203,13 +221,15 @@ export class UdpProxy {
       const source = rinfo.address;
       if (from === null || (source !== from && normalizeIp(source) !== from)) return;
       flow.count++;
+      flow.tx += reply.length;
       listener.send(reply, port, address);
     });
     bindUdpSocket(socket, local.address, 0).then(() => {
       socket.on("error", () => {
         // a send failed (unreachable, too big): count it against the endpoint
         if (flow.closed) return;
-        this.cluster.reportTransportFailure(endpoint);
+        flow.error = "connect";
+        lease.blame("a datagram could not be sent");
         this.#expire(`${address}:${port}`, flow);
       });
       if (flow.closed) return;
@@ -232,7 +252,7 @@ export class UdpProxy {
     if (flow.closed) return;
     flow.closed = true;
     if (this.#last === flow) this.#last = null;
-    flow.endpoint.inFlight--;
+    flow.attempt.lease.release(flow);
     if (this.#flows.get(key) === flow) this.#flows.delete(key);
     const done = new Promise<void>((resolve) => {
       try {
@@ -259,7 +279,7 @@ export class UdpProxy {
     for (const [key, flow] of this.#flows) {
       const e = flow.endpoint;
       if (
-        e.draining || e.health.status === "down" || e.ejectedUntil > now || !live.has(e)
+        !e.isUp(now) || !live.has(e)
       ) {
         this.#expire(key, flow);
       } else if (flow.count !== flow.seenCount) {

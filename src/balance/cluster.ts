@@ -1,38 +1,23 @@
 /**
- * A cluster's live endpoints, grouped in ordered sites. The cores ask it for
- * an endpoint and report transport failures back; health probes update the
- * endpoints' state. Endpoint objects are keyed by address, so a reload keeps
+ * A cluster's live endpoints, grouped in ordered sites. The cluster owns the
+ * endpoints' live state and is the {@linkcode Balancer} of the cores: they
+ * lease an endpoint per attempt and release it with the outcome; health
+ * probes update the endpoints' health through it. Endpoint objects are keyed by address, so a reload keeps
  * the load and health of endpoints that stay.
  *
  * @module
  */
 
 import type { ClusterSpec } from "../config/schema.ts";
-import { failbackFloor, selectEndpoint } from "../balance/failover.ts";
-import { createPolicy, type Policy, type RandomSource } from "../balance/policy.ts";
+import { failbackFloor, selectEndpoint } from "./failover.ts";
+import { createPolicy, type Policy } from "./policy.ts";
+import { siteHealthPath } from "../health/probes.ts";
 import { type HealthState, markDown } from "../health/state.ts";
-import type { UpstreamTls } from "./dial.ts";
+import type { UpstreamTls } from "../pool/dial.ts";
+import type { Runtime } from "../pool/runtime.ts";
 import { type HostAddresses, SYSTEM_ADDRESSES } from "../discovery/host_addresses.ts";
 import { Endpoint, endpointKey } from "./endpoint.ts";
-
-/**
- * Injected time and randomness.
- *
- * @example Usage
- * ```ts
- * import type { Runtime } from "./cluster.ts";
- * const rt: Runtime = { now: Date.now, random: Math.random };
- * ```
- */
-export interface Runtime {
-  /** The current time in ms. */
-  readonly now: () => number;
-  /** Uniform random numbers in [0, 1). */
-  readonly random: RandomSource;
-}
-
-/** The real clock and randomness. */
-export const SYSTEM_RUNTIME: Runtime = { now: Date.now, random: Math.random };
+import type { Attempt, Balancer, Lease, LeaseOwner } from "./lease.ts";
 
 /**
  * Called when real traffic takes an endpoint down (a transport error while
@@ -47,21 +32,36 @@ export const SYSTEM_RUNTIME: Runtime = { now: Date.now, random: Math.random };
 export type EndpointDownListener = (endpoint: Endpoint, reason: string) => void;
 
 /**
+ * Called when sidekick itself runs out of a resource (file descriptors,
+ * memory) while serving: the client was shed, no endpoint was blamed.
+ *
+ * @example Usage
+ * ```ts
+ * import type { LocalFailureListener } from "./cluster.ts";
+ * const onLocal: LocalFailureListener = (reason) => console.error("sidekick:", reason);
+ * ```
+ */
+export type LocalFailureListener = (reason: string) => void;
+
+/**
  * Live endpoints of one cluster.
  *
  * @example Usage
  * ```ts
- * import { Cluster, SYSTEM_RUNTIME } from "./cluster.ts";
+ * import { Cluster } from "./cluster.ts";
+ * import { Attempt } from "./lease.ts";
+ * import { SYSTEM_RUNTIME } from "../pool/runtime.ts";
  * import { DEFAULT_HEALTH } from "../config/schema.ts";
  * const cluster = new Cluster({
  *   policy: "least",
  *   health: { ...DEFAULT_HEALTH, active: false },
  *   sites: [{ name: "a", endpoints: [{ scheme: "http", host: "127.0.0.1", port: 9000, basePath: "" }] }],
  * }, SYSTEM_RUNTIME);
- * cluster.pick(1)?.key; // "http://127.0.0.1:9000"
+ * using lease = cluster.lease(new Attempt());
+ * lease?.endpoint.key; // "http://127.0.0.1:9000"
  * ```
  */
-export class Cluster {
+export class Cluster implements Balancer, LeaseOwner {
   /** Endpoints per site, best site first. */
   sites: Endpoint[][] = [];
   /** The spec in force. */
@@ -76,15 +76,17 @@ export class Cluster {
   readonly #runtime: Runtime;
   #policies: Policy[] = [];
   #now = 0;
-  #serials = 0;
-  #serial = 0;
+  #attempt: Attempt | null = null;
   readonly #downListeners = new Set<EndpointDownListener>();
+  readonly #localListeners = new Set<LocalFailureListener>();
+  #localFailures = 0;
+  #localToldAt = -Infinity;
   /** Per site: since when it has been available without a break (ms), or -1 (fail-back delay only). */
   #since: number[] = [];
   /** The best site allowed to serve last time (fail-back delay only). */
   #floor = -1;
   readonly #eligible = (e: Endpoint): boolean =>
-    e.triedSerial !== this.#serial && e.isAvailable(this.#now);
+    e.isAvailable(this.#now) && !this.#attempt!.hasTried(e);
 
   /**
    * Creates the live endpoints of a cluster.
@@ -124,8 +126,7 @@ export class Cluster {
         if (seen.has(key)) return [];
         seen.add(key);
         const endpoint = old.get(key) ?? new Endpoint(e, !spec.health.active, now);
-        endpoint.configure(e, site.maxConnections ?? 0);
-        endpoint.healthPath = site.healthPath ?? spec.health.path;
+        endpoint.configure(e, site.maxConnections ?? 0, siteHealthPath(site, spec.health));
         return [endpoint];
       })
     );
@@ -136,27 +137,29 @@ export class Cluster {
       this.#policies.push(createPolicy(spec.policy));
     }
     const removed = [...old.values()].filter((e) => !seen.has(e.key));
-    for (const e of removed) e.draining = true;
+    for (const e of removed) e.drain();
     return removed;
   }
 
   /**
-   * Starts a new request: endpoints tried under an earlier serial become eligible again.
+   * Leases an available endpoint this attempt has not tried yet, from the
+   * first site that has one: it counts in flight from now until the lease is
+   * released.
    *
-   * @returns A serial to pass to {@linkcode pick}.
+   * @param attempt The request's attempt state (the endpoint is noted on it).
+   * @returns The lease, or undefined when no endpoint is available.
    */
-  nextAttemptSerial(): number {
-    return ++this.#serials;
+  lease(attempt: Attempt): Lease | undefined {
+    const e = this.#select(attempt);
+    if (e === undefined) return undefined;
+    const lease = attempt.lease;
+    lease.hold(this, e);
+    attempt.taken(e);
+    return lease;
   }
 
-  /**
-   * Picks an available endpoint not yet tried for this request, from the first site that has one.
-   *
-   * @param serial From {@linkcode nextAttemptSerial}.
-   * @returns The endpoint, marked as tried, or undefined.
-   */
-  pick(serial: number): Endpoint | undefined {
-    this.#serial = serial;
+  #select(attempt: Attempt): Endpoint | undefined {
+    this.#attempt = attempt;
     const now = this.#now = this.#runtime.now();
     let from = 0;
     const delay = this.spec.failbackDelayMs ?? 0;
@@ -172,7 +175,7 @@ export class Cluster {
       this.#runtime.random,
       from,
     );
-    if (e !== undefined) e.triedSerial = serial;
+    this.#attempt = null;
     return e;
   }
 
@@ -251,16 +254,54 @@ export class Cluster {
    */
   reportTransportFailure(endpoint: Endpoint, reason = "transport error"): void {
     const now = this.#runtime.now();
-    endpoint.failures++;
     if (!this.spec.health.active) {
-      endpoint.ejectedUntil = now + this.spec.health.ejectMs;
+      endpoint.blame(now + this.spec.health.ejectMs);
       if ((this.spec.failbackDelayMs ?? 0) > 0) this.#trackSites(now);
       return;
     }
+    endpoint.blame(0);
     if (!this.setHealth(endpoint, markDown(endpoint.health, now))) return;
     for (const listener of this.#downListeners) {
       try {
         listener(endpoint, reason);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  }
+
+  /**
+   * Subscribes to sidekick's own resource failures (the client was shed).
+   * A listener that throws does not stop the others.
+   *
+   * @param listener Called with what ran out.
+   * @returns Unsubscribes when disposed.
+   */
+  onLocalFailure(listener: LocalFailureListener): Disposable {
+    this.#localListeners.add(listener);
+    return { [Symbol.dispose]: () => this.#localListeners.delete(listener) };
+  }
+
+  /** Local resource failures seen so far (out of file descriptors and the like). */
+  get localFailures(): number {
+    return this.#localFailures;
+  }
+
+  /**
+   * A local resource error (EMFILE, ENFILE, ENOMEM) while serving: counted,
+   * and told to the listeners at most once a second (a shortage comes in
+   * bursts); never counted against an endpoint.
+   *
+   * @param reason What ran out, for logs.
+   */
+  reportLocalFailure(reason: string): void {
+    this.#localFailures++;
+    const now = this.#runtime.now();
+    if (now - this.#localToldAt < 1000) return;
+    this.#localToldAt = now;
+    for (const listener of this.#localListeners) {
+      try {
+        listener(reason);
       } catch {
         // a listener's failure is its own
       }

@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import { failbackFloor } from "../../src/balance/failover.ts";
 import { type ClusterSpec, DEFAULT_HEALTH } from "../../src/config/schema.ts";
 import { initialHealthState, markDown } from "../../src/health/state.ts";
-import { Cluster } from "../../src/pool/cluster.ts";
-import type { Endpoint } from "../../src/pool/endpoint.ts";
+import { Cluster } from "../../src/balance/cluster.ts";
+import { Attempt } from "../../src/balance/lease.ts";
+import type { Endpoint } from "../../src/balance/endpoint.ts";
 
 Deno.test("failbackFloor: the first available site when there is no delay or no current site", () => {
   assert.equal(failbackFloor([-1, 5, 0], 2, 10, 0), 1);
@@ -55,7 +56,8 @@ function up(cluster: Cluster, e: Endpoint, now: number) {
 }
 
 function pickPort(cluster: Cluster): number | undefined {
-  return cluster.pick(cluster.nextAttemptSerial())?.spec.port;
+  using lease = cluster.lease(new Attempt());
+  return lease?.endpoint.spec.port;
 }
 
 Deno.test("Cluster: with a fail-back delay, a recovered site waits; a site that never went down does not", () => {

@@ -7,8 +7,10 @@
 import assert from "node:assert/strict";
 import { type ClusterSpec, DEFAULT_HEALTH } from "../../src/config/schema.ts";
 import { initialHealthState, markDown } from "../../src/health/state.ts";
-import { Cluster, SYSTEM_RUNTIME } from "../../src/pool/cluster.ts";
-import { DURATION_BUCKETS, Endpoint } from "../../src/pool/endpoint.ts";
+import { Cluster } from "../../src/balance/cluster.ts";
+
+import { SYSTEM_RUNTIME } from "../../src/pool/runtime.ts";
+import { DURATION_BUCKETS, Endpoint } from "../../src/balance/endpoint.ts";
 
 const e = (port: number) => ({ scheme: "http" as const, host: "127.0.0.1", port, basePath: "" });
 

@@ -1,0 +1,372 @@
+/**
+ * Endpoints with live state. Configuration ({@linkcode EndpointSpec}) and
+ * live state (load, health, ejection) are apart: live state is keyed by
+ * address so that it can survive a reload.
+ *
+ * @module
+ */
+
+import type { EndpointSpec } from "../config/schema.ts";
+import { type HealthState, initialHealthState } from "../health/state.ts";
+
+/**
+ * Upper bounds (seconds) of the request duration histogram kept per
+ * endpoint; one more bucket, `+Inf`, counts everything.
+ */
+export const DURATION_BUCKETS: readonly number[] = [
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+];
+
+/**
+ * What a balancing policy may read of an endpoint.
+ *
+ * @example Usage
+ * ```ts
+ * import type { EndpointLoad } from "./endpoint.ts";
+ * const load: EndpointLoad = { inFlight: 0 };
+ * ```
+ */
+export interface EndpointLoad {
+  /** Requests or connections in flight on this endpoint now. */
+  readonly inFlight: number;
+}
+
+/**
+ * What a lease reports when it is released: the bytes it moved, the status
+ * class it ended with and the transport error, if any.
+ *
+ * @example Usage
+ * ```ts
+ * import type { LeaseOutcome } from "./endpoint.ts";
+ * const o: LeaseOutcome = { rx: 120, tx: 2048, status: 200, error: "none" };
+ * ```
+ */
+export interface LeaseOutcome {
+  /** Bytes received from the client for this endpoint. */
+  readonly rx: number;
+  /** Bytes sent to the client from this endpoint. */
+  readonly tx: number;
+  /** The HTTP status relayed (0 for TCP, UDP and failed attempts); >= 400 counts as an error. */
+  readonly status: number;
+  /** The transport error that ended the attempt, or `none`. */
+  readonly error: TransportError;
+}
+
+/**
+ * How an attempt on an endpoint failed in transport: `connect` (refused,
+ * unreachable, TLS), `timeout`, `reset` (closed or reset after sending),
+ * `stale` (a pooled connection the endpoint had closed: not its fault),
+ * `local` (sidekick's own resources, e.g. out of file descriptors: never the
+ * endpoint's), or `none`.
+ */
+export type TransportError = "none" | "connect" | "timeout" | "reset" | "stale" | "local";
+
+/**
+ * One dialable endpoint and its live state. The state is private: the
+ * cluster that owns the endpoint changes it (configure, health,
+ * ejection, draining) and its leases account load and outcomes through
+ * {@linkcode Endpoint.acquire} and {@linkcode Endpoint.settle}; everyone else
+ * reads the getters. {@linkcode Endpoint.isAvailable} is the one availability
+ * predicate.
+ *
+ * @example Usage
+ * ```ts
+ * import { Endpoint } from "./endpoint.ts";
+ * const e = new Endpoint({ scheme: "http", host: "127.0.0.1", port: 9000, basePath: "" }, true, 0);
+ * e.isAvailable(0); // true: started up, not ejected
+ * ```
+ */
+export class Endpoint implements EndpointLoad {
+  /** `scheme://host:port`, the identity that live state is keyed by. */
+  readonly key: string;
+  #spec: EndpointSpec;
+  #basePath: Uint8Array = new Uint8Array(0);
+  #inFlight = 0;
+  #health: HealthState;
+  #ejectedUntil = 0;
+  #maxInFlight = 0;
+  #draining = false;
+  #requests = 0;
+  #failures = 0;
+  #errors = 0;
+  #rxBytes = 0;
+  #txBytes = 0;
+  #wentUp = 0;
+  #wentDown = 0;
+  readonly #durationCounts: Float64Array = new Float64Array(DURATION_BUCKETS.length + 1);
+  #durationSum = 0;
+  #minSeconds = Infinity;
+  #maxSeconds = 0;
+  #downtimeMs = 0;
+  #lastDowntimeMs = 0;
+  #healthErrors = 0;
+  #lastProbe = "";
+  #healthPath = "/";
+
+  /**
+   * Creates an endpoint with fresh live state.
+   *
+   * @param spec The configured endpoint.
+   * @param startUp Whether it is available before any probe passed.
+   * @param now The current time (ms).
+   */
+  constructor(spec: EndpointSpec, startUp: boolean, now: number) {
+    this.#spec = spec;
+    this.key = endpointKey(spec);
+    this.#health = initialHealthState(startUp, now);
+    this.configure(spec, 0, "/");
+  }
+
+  /** The configured endpoint (replaced by a reload that keeps the address). */
+  get spec(): EndpointSpec {
+    return this.#spec;
+  }
+  /** The base path as bytes, put before every proxied HTTP target. */
+  get basePath(): Uint8Array {
+    return this.#basePath;
+  }
+  /** Requests or connections in flight: counted from the pick (a connect in progress included). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+  /** Health as last decided by the state machine. */
+  get health(): HealthState {
+    return this.#health;
+  }
+  /** Passive ejection: unavailable until this time (ms, injected clock). */
+  get ejectedUntil(): number {
+    return this.#ejectedUntil;
+  }
+  /** Most in flight at once; 0 = unlimited. At the cap the endpoint is full and its tier spills. */
+  get maxInFlight(): number {
+    return this.#maxInFlight;
+  }
+  /** Draining: takes nothing new (disabled in config, or removed by a reload or DNS). */
+  get draining(): boolean {
+    return this.#draining;
+  }
+  /** Requests (or connections, flows) that reached this endpoint. */
+  get requests(): number {
+    return this.#requests;
+  }
+  /** Transport failures blamed on this endpoint. */
+  get failures(): number {
+    return this.#failures;
+  }
+  /** Requests answered with a status >= 400, and attempts that failed in transport. */
+  get errors(): number {
+    return this.#errors;
+  }
+  /** Bytes received from clients for this endpoint (heads and bodies, or the TCP/UDP payload). */
+  get rxBytes(): number {
+    return this.#rxBytes;
+  }
+  /** Bytes sent to clients from this endpoint. */
+  get txBytes(): number {
+    return this.#txBytes;
+  }
+  /** Times the health status went from down to up. */
+  get wentUp(): number {
+    return this.#wentUp;
+  }
+  /** Times the health status went from up to down. */
+  get wentDown(): number {
+    return this.#wentDown;
+  }
+  /** Request durations: counts per {@linkcode DURATION_BUCKETS} bound (not cumulative), then +Inf. */
+  get durationCounts(): Readonly<Float64Array> {
+    return this.#durationCounts;
+  }
+  /** Sum of the request durations (seconds). */
+  get durationSum(): number {
+    return this.#durationSum;
+  }
+  /** Shortest request duration seen (seconds); Infinity before the first. */
+  get minSeconds(): number {
+    return this.#minSeconds;
+  }
+  /** Longest request duration seen (seconds). */
+  get maxSeconds(): number {
+    return this.#maxSeconds;
+  }
+  /** Time spent down after having been up, over its life (ms); starting down does not count. */
+  get downtimeMs(): number {
+    return this.#downtimeMs;
+  }
+  /** The last completed down period (ms); 0 when it never came back from one. */
+  get lastDowntimeMs(): number {
+    return this.#lastDowntimeMs;
+  }
+  /** Health checks of this endpoint that failed (`sidekick_health_error_counts`). */
+  get healthErrors(): number {
+    return this.#healthErrors;
+  }
+  /** What the last health probe saw ("status 503", "connection refused", ...); "" before any. */
+  get lastProbe(): string {
+    return this.#lastProbe;
+  }
+  /** The health check path of this endpoint's site (base path not included). */
+  get healthPath(): string {
+    return this.#healthPath;
+  }
+
+  /**
+   * Takes the settings of a (re)loaded spec with the same address (owner: the cluster).
+   *
+   * @param spec The endpoint as configured now.
+   * @param maxInFlight Its tier's cap (0 = unlimited).
+   * @param healthPath Its site's health check path.
+   */
+  configure(spec: EndpointSpec, maxInFlight: number, healthPath: string): void {
+    this.#spec = spec;
+    this.#basePath = new TextEncoder().encode(spec.basePath);
+    this.#maxInFlight = maxInFlight;
+    this.#draining = spec.disabled === true;
+    this.#healthPath = healthPath;
+  }
+
+  /** Takes nothing new from now on (owner: the cluster, for removed endpoints). */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  /**
+   * Replaces the health state, counting a change of status (owner: the cluster).
+   *
+   * @param next The new state.
+   * @returns Whether the status (up or down) changed.
+   */
+  setHealth(next: HealthState): boolean {
+    const changed = next.status !== this.#health.status;
+    // Coming back after having been up: a real outage (starting down is not one).
+    if (changed && next.status === "up" && this.#wentDown > 0) {
+      this.#lastDowntimeMs = next.since - this.#health.since;
+      this.#downtimeMs += this.#lastDowntimeMs;
+    }
+    this.#health = next;
+    if (changed) {
+      if (next.status === "up") this.#wentUp++;
+      else this.#wentDown++;
+    }
+    return changed;
+  }
+
+  /**
+   * Records what one health probe saw (owner: the health checker).
+   *
+   * @param detail What the probe saw ("status 503", "connection refused", ...).
+   * @param passed Whether it passed.
+   */
+  recordProbe(detail: string, passed: boolean): void {
+    this.#lastProbe = detail;
+    if (!passed) this.#healthErrors++;
+  }
+
+  /**
+   * Counts a transport failure blamed on this endpoint; with `until` > 0 it
+   * is also ejected until then (owner: the cluster).
+   *
+   * @param until Unavailable until this time (ms), or 0 to leave ejection alone.
+   */
+  blame(until: number): void {
+    this.#failures++;
+    if (until > 0) this.#ejectedUntil = until;
+  }
+
+  /** One more in flight (owner: a lease, at the pick). */
+  acquire(): void {
+    this.#inFlight++;
+  }
+
+  /** A request (connection, flow) reached the endpoint (owner: a lease, once connected). */
+  reach(): void {
+    this.#requests++;
+  }
+
+  /**
+   * One fewer in flight, and the outcome accounted (owner: a lease, at its release).
+   *
+   * @param outcome Bytes, status and transport error.
+   * @param reached Whether a connection to the endpoint was made (then bytes, errors and the duration count).
+   * @param seconds How long the lease was held.
+   */
+  settle(outcome: LeaseOutcome, reached: boolean, seconds: number): void {
+    this.#inFlight--;
+    if (!reached) return;
+    const e = outcome.error;
+    if (outcome.status >= 400 || e === "connect" || e === "timeout" || e === "reset") {
+      this.#errors++;
+    }
+    this.#rxBytes += outcome.rx;
+    this.#txBytes += outcome.tx;
+    this.observe(seconds);
+  }
+
+  /**
+   * Records the duration of one request in the histogram.
+   *
+   * @param seconds How long the request took.
+   */
+  observe(seconds: number): void {
+    const b = DURATION_BUCKETS;
+    let i = 0;
+    while (i < b.length && seconds > b[i]) i++;
+    this.#durationCounts[i]++;
+    this.#durationSum += seconds;
+    if (seconds < this.#minSeconds) this.#minSeconds = seconds;
+    if (seconds > this.#maxSeconds) this.#maxSeconds = seconds;
+  }
+
+  /**
+   * Whether the endpoint is up as far as health goes: probes pass, not
+   * ejected, not draining (its tier cap not considered).
+   *
+   * @param now The current time (ms).
+   * @returns True when it would take traffic if it had room.
+   */
+  isUp(now: number): boolean {
+    return this.#health.status === "up" && this.#ejectedUntil <= now && !this.#draining;
+  }
+
+  /**
+   * The one predicate every policy consults: healthy, not ejected, not
+   * draining and not full.
+   *
+   * @param now The current time (ms).
+   * @returns Whether new traffic may go here.
+   */
+  isAvailable(now: number): boolean {
+    return this.isUp(now) && (this.#maxInFlight === 0 || this.#inFlight < this.#maxInFlight);
+  }
+}
+
+/**
+ * The identity of an endpoint: `scheme://host:port` (IPv6 in brackets).
+ *
+ * @param spec The endpoint.
+ * @returns Its key.
+ *
+ * @example Usage
+ * ```ts
+ * import { endpointKey } from "./endpoint.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(endpointKey({ scheme: "http", host: "::1", port: 80, basePath: "" }), "http://[::1]:80");
+ * ```
+ */
+export function endpointKey(spec: EndpointSpec): string {
+  const host = spec.host.includes(":") ? `[${spec.host}]` : spec.host;
+  return `${spec.scheme}://${host}:${spec.port}`;
+}

@@ -1,0 +1,205 @@
+/**
+ * Leases and attempts. A {@linkcode Balancer} picks an endpoint for one
+ * attempt and hands out a {@linkcode Lease}: the endpoint counts it in flight
+ * from that moment (a connect in progress included) until the lease is
+ * released with the attempt's outcome. What one request has tried lives in
+ * its {@linkcode Attempt}, never on the shared endpoint, so interleaved
+ * requests cannot undo each other's "tried" marks.
+ *
+ * Each attempt carries one lease object, reused for each endpoint it holds
+ * in turn, and attempts are reused by their connection, so the per-request
+ * path allocates nothing (and a `using` that disposes a lease released
+ * already can never release someone else's).
+ *
+ * @module
+ */
+
+import type { Endpoint, LeaseOutcome } from "./endpoint.ts";
+
+/**
+ * The per-request (or per-connection, per-flow) retry state: which
+ * endpoints were tried, how many leases were taken. Reuse one per client
+ * connection and {@linkcode Attempt.reset} it for each request.
+ *
+ * @example Usage
+ * ```ts
+ * import { Attempt } from "./lease.ts";
+ * const attempt = new Attempt();
+ * attempt.reset();
+ * attempt.count; // 0
+ * ```
+ */
+export class Attempt {
+  /** Leases taken for this request so far. */
+  count = 0;
+  /** Whether the current connection came from the idle pool (HTTP). */
+  reused = false;
+  /** The next connection to the same endpoint must be a new one (after a stale pooled one). */
+  fresh = false;
+  /** The one lease of this attempt, held on one endpoint at a time. */
+  readonly lease: Lease = new Lease();
+  readonly #tried: Endpoint[] = [];
+
+  /** Starts a new request: nothing tried yet. */
+  reset(): void {
+    this.count = 0;
+    this.reused = false;
+    this.fresh = false;
+    this.#tried.length = 0;
+  }
+
+  /**
+   * Whether this request already tried `endpoint`.
+   *
+   * @param endpoint The endpoint.
+   * @returns True when a lease on it was taken for this request.
+   */
+  hasTried(endpoint: Endpoint): boolean {
+    const t = this.#tried;
+    for (let i = 0; i < t.length; i++) if (t[i] === endpoint) return true;
+    return false;
+  }
+
+  /** The endpoint of the last lease taken, or undefined. */
+  get last(): Endpoint | undefined {
+    return this.#tried[this.#tried.length - 1];
+  }
+
+  /**
+   * Notes a lease taken on `endpoint` (called by the balancer).
+   *
+   * @param endpoint The endpoint picked.
+   */
+  taken(endpoint: Endpoint): void {
+    this.#tried.push(endpoint);
+    this.count++;
+    this.reused = false;
+    this.fresh = false;
+  }
+}
+
+/**
+ * Picks an endpoint for an attempt and leases it.
+ *
+ * @example Usage
+ * ```ts
+ * import type { Balancer } from "./lease.ts";
+ * import { Attempt } from "./lease.ts";
+ * function once(balancer: Balancer): string | undefined {
+ *   using lease = balancer.lease(new Attempt());
+ *   return lease?.endpoint.key;
+ * }
+ * ```
+ */
+export interface Balancer {
+  /**
+   * Picks an available endpoint this attempt has not tried, from the first
+   * site that has one, and leases it.
+   *
+   * @param attempt The request's attempt state (marked with the endpoint).
+   * @returns The lease, or undefined when no endpoint is available.
+   */
+  lease(attempt: Attempt): Lease | undefined;
+}
+
+/** What a lease needs from the balancer that issued it. */
+export interface LeaseOwner {
+  /**
+   * Blames a transport failure on an endpoint (down or ejected).
+   *
+   * @param endpoint The endpoint.
+   * @param reason What failed, for logs.
+   */
+  reportTransportFailure(endpoint: Endpoint, reason: string): void;
+}
+
+/** An outcome with nothing to account (a lease dropped by `using`). */
+const NOTHING: LeaseOutcome = { rx: 0, tx: 0, status: 0, error: "none" };
+
+/**
+ * One endpoint held for one attempt. Release it with the outcome; `using`
+ * releases it with no outcome if it was not released already. The object
+ * belongs to its {@linkcode Attempt} and holds the attempt's next endpoint
+ * after the release.
+ *
+ * @example Usage
+ * ```ts ignore
+ * using lease = cluster.lease(attempt);
+ * if (lease === undefined) return;
+ * const conn = await dial(lease.endpoint);
+ * lease.reached();
+ * lease.release({ rx: 10, tx: 20, status: 200, error: "none" });
+ * ```
+ */
+export class Lease implements Disposable {
+  #owner: LeaseOwner | null = null;
+  #endpoint: Endpoint | null = null;
+  #start = 0;
+  #reached = false;
+  #live = false;
+
+  /** The endpoint held (or held last). */
+  get endpoint(): Endpoint {
+    if (this.#endpoint === null) throw new Error("the lease was never held");
+    return this.#endpoint;
+  }
+
+  /** Whether it is held (not released yet). */
+  get live(): boolean {
+    return this.#live;
+  }
+
+  /**
+   * Holds `endpoint` (called by the balancer at the pick): in flight from now.
+   *
+   * @param owner The balancer.
+   * @param endpoint The endpoint picked.
+   * @throws {Error} When the lease is still held (release it first).
+   */
+  hold(owner: LeaseOwner, endpoint: Endpoint): void {
+    if (this.#live) throw new Error(`the lease on ${this.#endpoint?.key} is still held`);
+    this.#owner = owner;
+    this.#endpoint = endpoint;
+    this.#reached = false;
+    this.#live = true;
+    this.#start = performance.now();
+    endpoint.acquire();
+  }
+
+  /** A connection to the endpoint was made: the request counts on it. */
+  reached(): void {
+    if (this.#reached || !this.#live) return;
+    this.#reached = true;
+    this.#endpoint!.reach();
+  }
+
+  /**
+   * Blames a transport failure on the endpoint: counted, and the endpoint
+   * goes down (or is ejected when probes are off).
+   *
+   * @param reason What failed, for logs.
+   */
+  blame(reason: string): void {
+    if (this.#owner !== null && this.#endpoint !== null) {
+      this.#owner.reportTransportFailure(this.#endpoint, reason);
+    }
+  }
+
+  /**
+   * Gives the endpoint back and accounts the outcome: bytes, status class,
+   * and (when a connection was made) the request and its duration.
+   *
+   * @param outcome What the attempt did.
+   */
+  release(outcome: LeaseOutcome): void {
+    if (!this.#live) return;
+    this.#live = false;
+    const seconds = (performance.now() - this.#start) / 1000;
+    this.#endpoint!.settle(outcome, this.#reached, seconds);
+  }
+
+  /** Releases with no outcome, unless released already. */
+  [Symbol.dispose](): void {
+    this.release(NOTHING);
+  }
+}

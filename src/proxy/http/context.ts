@@ -1,0 +1,41 @@
+/**
+ * What an HTTP client connection and its exchanges need from their listener.
+ *
+ * @module
+ */
+
+import type { HttpListenerSpec } from "../../config/schema.ts";
+import type { Cluster } from "../../balance/cluster.ts";
+import type { ScratchPool } from "./scratch.ts";
+import type { HttpTracer } from "./trace.ts";
+import type { UpstreamPool } from "./upstream_pool.ts";
+
+/**
+ * What a connection needs from its listener.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import type { HttpConnectionContext } from "./context.ts";
+ * const ctx: HttpConnectionContext = proxy; // the HttpProxy implements it
+ * ```
+ */
+export interface HttpConnectionContext {
+  /** The listener's spec. */
+  readonly spec: HttpListenerSpec;
+  /** Where requests go. */
+  readonly cluster: Cluster;
+  /** Upstream keep-alive connections. */
+  readonly pool: UpstreamPool;
+  /** Per-connection working memory, reused across connections. */
+  readonly scratch: ScratchPool;
+  /** Whether the listener is draining (answer, then close). */
+  readonly draining: boolean;
+  /** Whether clients connect over TLS (X-Forwarded-Proto). */
+  readonly tls: boolean;
+  /** Request tracing, or null when off. */
+  readonly tracer: HttpTracer | null;
+  /** Renders `/.prometheus/metrics`. */
+  readonly metrics: () => { readonly contentType: string; readonly body: string };
+  /** The PEM served at `/v1/certificates`, or null. */
+  readonly certificates: string | null;
+}

@@ -1,0 +1,118 @@
+/**
+ * Leases and attempts without sockets: in flight from the pick, per-request
+ * "tried" marks that interleaved requests cannot overwrite, the outcome
+ * accounted at the release, and `using` releasing exactly once.
+ */
+
+import assert from "node:assert/strict";
+import { Cluster } from "../../src/balance/cluster.ts";
+import { Attempt } from "../../src/balance/lease.ts";
+import { type ClusterSpec, DEFAULT_HEALTH } from "../../src/config/schema.ts";
+
+const e = (port: number) => ({ scheme: "http" as const, host: "127.0.0.1", port, basePath: "" });
+
+function cluster(policy: ClusterSpec["policy"], ports: number[], cap = 0): Cluster {
+  return new Cluster({
+    policy,
+    health: { ...DEFAULT_HEALTH, active: false },
+    sites: [{ name: "a", endpoints: ports.map(e), ...(cap > 0 ? { maxConnections: cap } : {}) }],
+  }, { now: () => 0, random: () => 0.99 }); // 0.99: `least` keeps the first of tied endpoints
+}
+
+Deno.test("two interleaved requests: each retry avoids the endpoints its own request tried", () => {
+  const c = cluster("least", [1, 2, 3]);
+  const r1 = new Attempt(), r2 = new Attempt();
+  r1.reset();
+  r2.reset();
+  const first = c.lease(r1)!;
+  assert.equal(first.endpoint.spec.port, 1);
+  const second = c.lease(r2)!;
+  assert.equal(second.endpoint.spec.port, 2, "1 is busy: least goes to 2");
+  first.release({ rx: 0, tx: 0, status: 0, error: "connect" });
+  second.release({ rx: 0, tx: 0, status: 0, error: "connect" });
+  // Request 2 picking 1 next must not make 1 eligible again for request 1.
+  const r2retry = c.lease(r2)!;
+  assert.equal(r2retry.endpoint.spec.port, 1);
+  r2retry.release({ rx: 0, tx: 0, status: 0, error: "connect" });
+  const r1retry = c.lease(r1)!;
+  assert.notEqual(r1retry.endpoint.spec.port, 1, "request 1 went back to the endpoint it tried");
+  assert.equal(r1retry.endpoint.spec.port, 2);
+  r1retry.release({ rx: 0, tx: 0, status: 0, error: "none" });
+  assert.equal(r1.count, 2);
+  assert.equal(c.lease(r2)?.endpoint.spec.port, 3, "request 2 has one endpoint left");
+  r2.lease.release({ rx: 0, tx: 0, status: 0, error: "none" });
+  assert.equal(c.lease(r2), undefined, "every endpoint tried");
+});
+
+Deno.test("a lease counts in flight from the pick: a capped endpoint is full while its connect is pending", () => {
+  const c = cluster("least", [1], 1);
+  const [[a]] = c.sites;
+  const held = c.lease(new Attempt())!;
+  assert.equal(a.inFlight, 1, "counted before any connect");
+  assert.equal(a.requests, 0, "a request counts once it reaches the endpoint");
+  assert.equal(c.lease(new Attempt()), undefined, "the cap holds");
+  held.release({ rx: 0, tx: 0, status: 0, error: "connect" });
+  assert.equal(a.inFlight, 0);
+  assert.equal(a.errors, 0, "a connect that failed is a failure when blamed, not a request error");
+  assert.equal(a.requests, 0);
+});
+
+Deno.test("release accounts bytes, the status class and the duration once; using releases at most once", () => {
+  const c = cluster("round-robin", [1]);
+  const [[a]] = c.sites;
+  const attempt = new Attempt();
+  {
+    using lease = c.lease(attempt)!;
+    lease.reached();
+    lease.release({ rx: 10, tx: 20, status: 503, error: "none" });
+    lease.release({ rx: 10, tx: 20, status: 503, error: "none" }); // twice: no effect
+  } // and `using` after an explicit release: no effect either
+  assert.deepEqual([a.inFlight, a.requests, a.rxBytes, a.txBytes, a.errors], [0, 1, 10, 20, 1]);
+  const count = a.durationCounts.reduce((x, y) => x + y, 0);
+  assert.equal(count, 1, "one duration observed");
+  attempt.reset(); // the next request
+  {
+    using _dropped = c.lease(attempt);
+    assert.equal(a.inFlight, 1);
+  }
+  assert.equal(a.inFlight, 0, "using released a lease nobody released");
+  assert.equal(a.requests, 1, "a lease that never reached the endpoint is no request");
+});
+
+Deno.test("a lease still held cannot be held again by its attempt", () => {
+  const c = cluster("round-robin", [1, 2]);
+  const attempt = new Attempt();
+  using _held = c.lease(attempt);
+  assert.throws(() => c.lease(attempt), /still held/);
+});
+
+Deno.test("blame counts a failure on the endpoint and ejects it when probes are off", () => {
+  const c = cluster("round-robin", [1, 2]);
+  const [[a]] = c.sites;
+  const attempt = new Attempt();
+  const lease = c.lease(attempt)!;
+  lease.blame("connection refused");
+  lease.release({ rx: 0, tx: 0, status: 0, error: "connect" });
+  assert.equal(a.failures, 1);
+  assert.equal(a.isAvailable(0), false, "ejected");
+  assert.equal(c.lease(new Attempt())?.endpoint.spec.port, 2);
+});
+
+Deno.test("a local failure is counted on the cluster and told to listeners once a second, never on an endpoint", () => {
+  let now = 0;
+  const c = new Cluster({
+    policy: "least",
+    health: { ...DEFAULT_HEALTH, active: false },
+    sites: [{ name: "a", endpoints: [e(1)] }],
+  }, { now: () => now, random: Math.random });
+  const heard: string[] = [];
+  using _sub = c.onLocalFailure((reason) => heard.push(reason));
+  c.reportLocalFailure("Too many open files");
+  now = 999;
+  c.reportLocalFailure("Too many open files"); // the same burst
+  now = 1000;
+  c.reportLocalFailure("Too many open files (again)");
+  assert.deepEqual(heard, ["Too many open files", "Too many open files (again)"]);
+  assert.equal(c.localFailures, 3);
+  assert.equal(c.sites[0][0].failures, 0);
+});
