@@ -11,7 +11,8 @@
  */
 
 import { parseArgs } from "node:util";
-import type { SidecarConfig } from "./src/config/schema.ts";
+import type { AdminSpec, SidecarConfig } from "./src/config/schema.ts";
+import { type AdminServer, serveAdmin } from "./src/observe/admin_server.ts";
 import { readEnv } from "./src/config/env.ts";
 import {
   configFromFlags,
@@ -23,6 +24,7 @@ import {
   UsageError,
 } from "./src/config/flags.ts";
 import { createSidecar } from "./src/sidecar.ts";
+import { VERSION } from "./src/observe/build_info.ts";
 import { formatHealthEvent } from "./src/observe/log.ts";
 import {
   type ConfigSources,
@@ -48,8 +50,7 @@ import type { CertificatePair } from "./src/proxy/http/tls_listener.ts";
 
 export { UsageError };
 
-/** The version printed by `--version`. */
-export const VERSION = "0.1.0";
+export { VERSION };
 
 /**
  * Translates command-line arguments (and `SIDEKICK_*` variables) into a configuration.
@@ -334,12 +335,18 @@ async function serve(
   const doReload = (why: string) => {
     if (reload === null) return;
     reloading = reloading.then(async () => {
+      let loaded = false;
       try {
         const next = await reload();
+        loaded = true;
         await sidecar.reload(next);
         graceMs = next.gracePeriodMs ?? 5_000;
         console.error(`sidekick: reloaded (${why})`);
+        if (!sameAdmin(next.admin, config.admin)) {
+          console.error("sidekick: warning: a new admin address takes effect on restart");
+        }
       } catch (e) {
+        if (!loaded) sidecar.noteReloadFailure(e); // the sidecar counts its own failures
         console.error(
           `sidekick: reload failed (${why}), still serving the previous configuration:\n${
             (e as Error).message
@@ -361,8 +368,28 @@ async function serve(
     await watching;
     return 1;
   }
+  let admin: AdminServer | null = null;
+  if (config.admin !== undefined) {
+    try {
+      admin = serveAdmin(config.admin, sidecar);
+    } catch (e) {
+      const where = `${config.admin.hostname}:${config.admin.port}`;
+      console.error(
+        `sidekick: cannot start the admin listener on ${where}: ${(e as Error).message}`,
+      );
+      ac.abort();
+      await watching;
+      await sidecar.close(0);
+      return 1;
+    }
+  }
   startedOk();
   for (const a of addresses) console.error(`sidekick listening on ${a.hostname}:${a.port}`);
+  if (admin !== null) {
+    const a = admin.address;
+    const host = a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname;
+    console.error(`sidekick admin on http://${host}:${a.port}/ (status page, /status, /metrics)`);
+  }
   const onHup = () => doReload("SIGHUP");
   Deno.addSignalListener("SIGHUP", onHup);
   const { promise: stopped, resolve } = Promise.withResolvers<string>();
@@ -382,10 +409,14 @@ async function serve(
   ac.abort();
   await watching;
   await reloading;
-  await sidecar.close(graceMs);
+  await Promise.all([sidecar.close(graceMs), admin?.close()]);
   Deno.removeSignalListener("SIGINT", onStop);
   Deno.removeSignalListener("SIGTERM", onStop);
   return 0;
+}
+
+function sameAdmin(a: AdminSpec | undefined, b: AdminSpec | undefined): boolean {
+  return a?.hostname === b?.hostname && a?.port === b?.port;
 }
 
 /** Name servers from /etc/resolv.conf when it may be read (DNS discovery needs IP:53). */

@@ -44,6 +44,20 @@ export { UdpProxy } from "./src/proxy/udp/server.ts";
 export { Cluster } from "./src/pool/cluster.ts";
 export { Endpoint, type EndpointLoad } from "./src/pool/endpoint.ts";
 export type { HealthState } from "./src/health/state.ts";
+export type {
+  EndpointDetails,
+  LatencyHistogram,
+  ListenerDetails,
+  ProbeOutcome,
+  ReloadStats,
+} from "./src/lifecycle/stats.ts";
+export { type AdminServer, type AdminSource, serveAdmin } from "./src/observe/admin_server.ts";
+export {
+  type EndpointStatus,
+  type ListenerStatus,
+  type StatusDocument,
+  statusDocument,
+} from "./src/observe/status.ts";
 export { main, parseCommandLine, UsageError, VERSION } from "./cli.ts";
 
 if (import.meta.main) {

@@ -14,6 +14,13 @@ import { bindProxy } from "./lifecycle/proxies.ts";
 import { ListenerUnit, type UnitContext } from "./lifecycle/unit.ts";
 import type { TraceRecord } from "./observe/log.ts";
 import { renderMetrics } from "./observe/metrics.ts";
+import { renderSidecarMetrics } from "./observe/sidecar_metrics.ts";
+import {
+  type EndpointDetails,
+  type ListenerDetails,
+  type ReloadStats,
+  unitStats,
+} from "./lifecycle/stats.ts";
 import { type Runtime, SYSTEM_RUNTIME } from "./pool/cluster.ts";
 import { HttpProxy } from "./proxy/http/server.ts";
 import type { CertificatePair } from "./proxy/http/tls_listener.ts";
@@ -69,7 +76,7 @@ export type SidecarState = "created" | "starting" | "running" | "draining" | "cl
  * const s: EndpointStats = { endpoint: "http://127.0.0.1:9000", site: 0, status: "up", inFlight: 0, requests: 1, failures: 0 };
  * ```
  */
-export interface EndpointStats {
+export interface EndpointStats extends EndpointDetails {
   /** `scheme://host:port`. */
   readonly endpoint: string;
   /** Index of its site. */
@@ -98,7 +105,7 @@ export interface EndpointStats {
  * const s: ListenerStats = { name: "db", kind: "tcp", address: null, connections: 0, endpoints: [] };
  * ```
  */
-export interface ListenerStats {
+export interface ListenerStats extends ListenerDetails {
   /** The listener's name. */
   readonly name: string;
   /** Its kind. */
@@ -125,6 +132,10 @@ export interface SidecarStats {
   readonly state: SidecarState;
   /** One entry per listener, in config order. */
   readonly listeners: readonly ListenerStats[];
+  /** When the sidecar was created (ms since the epoch). */
+  readonly createdAt?: number;
+  /** Reloads so far. */
+  readonly reloads?: ReloadStats;
 }
 
 /**
@@ -167,6 +178,21 @@ export interface Sidecar extends AsyncDisposable {
   readonly addresses: readonly Deno.NetAddr[];
   /** A snapshot of live state. */
   stats(): SidecarStats;
+  /** The configuration in force. */
+  readonly config: SidecarConfig;
+  /**
+   * Prometheus text (format 0.0.4) of every listener, with process, build
+   * and reload metrics: what `/.prometheus/metrics` and the admin listener serve.
+   */
+  metrics(): string;
+  /**
+   * Counts a reload that failed before it reached {@linkcode Sidecar.reload}
+   * (e.g. the changed file does not validate). Failures of `reload()` itself
+   * are counted already.
+   *
+   * @param error Why it failed.
+   */
+  noteReloadFailure(error: unknown): void;
   /**
    * Drains and closes: `/v1/health` answers 503 at once, listeners stop
    * accepting, work in flight may finish for up to `graceMs`, then every
@@ -189,6 +215,8 @@ class SidecarImpl implements Sidecar {
   #queue: Promise<unknown> = Promise.resolve();
   #started: Promise<readonly Deno.NetAddr[]> | null = null;
   #closed: Promise<void> | null = null;
+  readonly #createdAt = Date.now();
+  #reloads: ReloadStats = { succeeded: 0, failed: 0, lastAt: null, lastError: null };
 
   constructor(config: SidecarConfig, options: SidecarOptions) {
     checkConfig(config);
@@ -220,7 +248,21 @@ class SidecarImpl implements Sidecar {
       cluster: u.cluster,
       connections: () => u.proxy.connections,
     }));
-    return renderMetrics(sources, Date.now());
+    return renderMetrics(sources, Date.now()) + renderSidecarMetrics(this.stats());
+  }
+
+  metrics(): string {
+    return this.#metrics();
+  }
+
+  get config(): SidecarConfig {
+    return this.#config;
+  }
+
+  noteReloadFailure(error: unknown): void {
+    const r = this.#reloads;
+    const lastError = error instanceof Error ? error.message : String(error);
+    this.#reloads = { ...r, failed: r.failed + 1, lastAt: Date.now(), lastError };
   }
 
   get state(): SidecarState {
@@ -272,7 +314,16 @@ class SidecarImpl implements Sidecar {
   }
 
   reload(config: SidecarConfig): Promise<void> {
-    return this.#serial(() => this.#reload(config));
+    return this.#serial(async () => {
+      try {
+        await this.#reload(config);
+      } catch (e) {
+        this.noteReloadFailure(e);
+        throw e;
+      }
+      const r = this.#reloads;
+      this.#reloads = { ...r, succeeded: r.succeeded + 1, lastAt: Date.now(), lastError: null };
+    });
   }
 
   async #reload(config: SidecarConfig): Promise<void> {
@@ -302,23 +353,9 @@ class SidecarImpl implements Sidecar {
     const now = this.#context.runtime.now();
     return {
       state: this.#state,
-      listeners: this.#units.map((u) => ({
-        name: u.spec.name,
-        kind: u.spec.kind,
-        address: u.address,
-        connections: u.proxy.connections,
-        endpoints: u.cluster.sites.flatMap((site, i) =>
-          site.map((e) => ({
-            endpoint: e.key,
-            site: i,
-            status: e.health.status === "up" && e.ejectedUntil <= now ? "up" : "down",
-            inFlight: e.inFlight,
-            requests: e.requests,
-            failures: e.failures,
-            draining: e.draining,
-          }))
-        ),
-      })),
+      listeners: this.#units.map((u) => unitStats(u, now)),
+      createdAt: this.#createdAt,
+      reloads: this.#reloads,
     };
   }
 

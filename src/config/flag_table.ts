@@ -224,6 +224,13 @@ export const FLAGS: readonly FlagSpec[] = [
     type: "boolean",
     help: "let --bootstrap overwrite an existing file",
   },
+  {
+    name: "admin",
+    type: "string",
+    value: "HOST:PORT",
+    help:
+      "serve a status page, /status JSON, /metrics, /healthz and /configz here (off by default)",
+  },
   { name: "help", short: "h", type: "boolean", help: "show help" },
   { name: "version", short: "v", type: "boolean", help: "print the version" },
 ];

@@ -10,6 +10,7 @@
  */
 
 import { isScalar } from "yaml";
+import { readAdminAddress } from "./admin.ts";
 import {
   type Claim,
   claimAddress,
@@ -51,7 +52,7 @@ export type ValidationResult =
     readonly problems: readonly ConfigProblem[];
   };
 
-const TOP_KEYS = ["gracePeriod", "log", "listeners"];
+const TOP_KEYS = ["gracePeriod", "log", "listeners", "admin"];
 const LOG_KEYS = ["health", "trace", "errorsOnly", "statusCodes", "quiet", "json", "debug"];
 const COMMON_KEYS = [
   "kind",
@@ -169,7 +170,9 @@ function readSidekick(r: Reader, root: Val, mixed: boolean): SidecarConfig | und
     const l = readListener(r, item, claims, names);
     if (l !== undefined) listeners.push(l);
   }
-  return { listeners, log, gracePeriodMs };
+  const adminFields = r.map(top.get("admin"), ["address"]);
+  const admin = readAdminAddress(r, adminFields?.get("address"), listeners);
+  return { listeners, log, gracePeriodMs, ...(admin === undefined ? {} : { admin }) };
 }
 
 function readLog(r: Reader, v: Val | undefined): LogSpec {

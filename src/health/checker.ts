@@ -175,6 +175,7 @@ export class HealthChecker {
     if (this.#ac.signal.aborted) return;
     const h = this.#cluster.spec.health;
     const now = this.#runtime.now();
+    endpoint.lastProbe = { passed: result.passed, detail: result.detail, at: now };
     const before = endpoint.health;
     if (this.#cluster.setHealth(endpoint, nextHealthState(before, result.passed, h, now))) {
       this.#emit({

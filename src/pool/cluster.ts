@@ -80,6 +80,12 @@ export class Cluster {
   #since: number[] = [];
   /** The best site allowed to serve last time (fail-back delay only). */
   #floor = -1;
+  /** The last serving site seen (-1 before any), for counting failovers. */
+  #serving = -1;
+  /** Times the serving site moved to a later site (noted on health changes and reads). */
+  failovers = 0;
+  /** Times the serving site moved back to an earlier site. */
+  failbacks = 0;
   readonly #eligible = (e: Endpoint): boolean =>
     e.triedSerial !== this.#serial && e.isAvailable(this.#now);
 
@@ -129,6 +135,8 @@ export class Cluster {
     // A reload is not a recovery: sites available now count as settled.
     this.#since = this.sites.map((site) => site.some((e) => e.isUp(now)) ? now - 1e12 : -1);
     this.#floor = -1;
+    // A reload is not a failover either.
+    this.#serving = this.#servingNow();
     while (this.#policies.length < this.sites.length) {
       this.#policies.push(createPolicy(spec.policy));
     }
@@ -180,6 +188,16 @@ export class Cluster {
    * @returns Its index, or -1 when no site is available.
    */
   servingSite(): number {
+    const s = this.#servingNow();
+    if (s >= 0 && this.#serving >= 0 && s !== this.#serving) {
+      if (s > this.#serving) this.failovers++;
+      else this.failbacks++;
+    }
+    if (s >= 0) this.#serving = s;
+    return s;
+  }
+
+  #servingNow(): number {
     const now = this.#runtime.now();
     const delay = this.spec.failbackDelayMs ?? 0;
     if (delay > 0) {
@@ -211,7 +229,7 @@ export class Cluster {
    */
   setHealth(endpoint: Endpoint, next: HealthState): boolean {
     const changed = endpoint.setHealth(next);
-    if (changed && (this.spec.failbackDelayMs ?? 0) > 0) this.#trackSites(this.#runtime.now());
+    if (changed) this.servingSite(); // tracks sites and counts a failover
     return changed;
   }
 
@@ -251,7 +269,7 @@ export class Cluster {
     endpoint.failures++;
     if (!this.spec.health.active) {
       endpoint.ejectedUntil = now + this.spec.health.ejectMs;
-      if ((this.spec.failbackDelayMs ?? 0) > 0) this.#trackSites(now);
+      this.servingSite(); // tracks sites and counts a failover
       return;
     }
     if (!this.setHealth(endpoint, markDown(endpoint.health, now))) return;

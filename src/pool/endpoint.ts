@@ -31,6 +31,24 @@ export const DURATION_BUCKETS: readonly number[] = [
 ];
 
 /**
+ * The outcome of one active probe, as kept for status pages.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ProbeOutcome } from "./endpoint.ts";
+ * const p: ProbeOutcome = { passed: false, detail: "connection refused", at: 0 };
+ * ```
+ */
+export interface ProbeOutcome {
+  /** Whether it passed. */
+  readonly passed: boolean;
+  /** The status seen or the error (e.g. "status 503", "connection refused"). */
+  readonly detail: string;
+  /** When it finished (ms, the runtime's clock). */
+  readonly at: number;
+}
+
+/**
  * What a balancing policy may read of an endpoint.
  *
  * @example Usage
@@ -93,6 +111,10 @@ export class Endpoint implements EndpointLoad {
   durationSum = 0;
   /** The health check path of this endpoint's site (base path not included). */
   healthPath = "/";
+  /** The last active probe's outcome, or null before the first. */
+  lastProbe: ProbeOutcome | null = null;
+  /** Time spent down (ms) in downtimes that ended; the first up after start is not a downtime. */
+  downtimeMs = 0;
 
   /**
    * Creates an endpoint with fresh live state.
@@ -129,6 +151,9 @@ export class Endpoint implements EndpointLoad {
    */
   setHealth(next: HealthState): boolean {
     const changed = next.status !== this.health.status;
+    if (changed && next.status === "up" && this.wentDown > 0) {
+      this.downtimeMs += next.since - this.health.since;
+    }
     this.health = next;
     if (changed) {
       if (next.status === "up") this.wentUp++;

@@ -62,6 +62,13 @@ export interface HttpConnectionContext {
   readonly metrics: () => { readonly contentType: string; readonly body: string };
   /** The PEM served at `/v1/certificates`, or null. */
   readonly certificates: string | null;
+  /** Responses sidekick wrote itself, by status (owned by the listener). */
+  readonly ownResponses: Map<number, number>;
+}
+
+/** Counts one response that sidekick wrote itself (never a relayed one). */
+function countOwn(counts: Map<number, number>, status: number): void {
+  counts.set(status, (counts.get(status) ?? 0) + 1);
 }
 
 /**
@@ -141,6 +148,7 @@ export class HttpConnection {
           parseRequestHead(c.buf, c.start, end, this.#head, this.#ctx.spec.limits);
         } catch (e) {
           if (!(e instanceof HttpParseError)) throw e;
+          countOwn(this.#ctx.ownResponses, e.status);
           await writeAll(c.conn, textResponse(e.status, e.message, true));
           break;
         }
@@ -199,6 +207,7 @@ export class HttpConnection {
         }
         scanned = c.available;
         if (scanned > limits.maxHeadBytes) {
+          countOwn(this.#ctx.ownResponses, 431);
           await writeAll(
             c.conn,
             textResponse(431, `request head is larger than ${limits.maxHeadBytes} bytes`, true),
@@ -221,6 +230,7 @@ export class HttpConnection {
   /** Writes a response sidekick made itself. */
   #reply(status: number, data: Uint8Array): Promise<void> {
     this.#x.status = status;
+    countOwn(this.#ctx.ownResponses, status);
     return sendToClient(this.#x, this.client.conn, data);
   }
 
@@ -287,6 +297,7 @@ export class HttpConnection {
           up = await this.#ctx.pool.connect(endpoint);
         } catch (e) {
           lastError = errorText(e);
+          endpoint.errors++; // failed in transport, as sidekick_errors_total's HELP says
           cluster.reportTransportFailure(endpoint, lastError);
           continue;
         }
