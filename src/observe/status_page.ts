@@ -76,7 +76,7 @@ function render(doc) {
     const sec = el("section", { class: "listener", "data-listener": l.name },
       el("h2", {}, l.name + " (" + l.kind + ")"),
       el("div", { class: "meta" }, [(l.address || "not bound"), "policy " + l.policy, "check " + l.check,
-        l.connections + (l.kind === "udp" ? " flows" : " connections"),
+        l.connections + (l.kind === "udp" ? " flow" : " connection") + (l.connections === 1 ? "" : "s"),
         "serving: " + (l.servingSite || "none"), "failovers " + l.failovers,
         own ? "own responses " + own : ""].filter(Boolean).join(" \\u00b7 ")));
     for (const s of l.sites) {
