@@ -191,7 +191,8 @@ export class Cluster {
     const s = this.#servingNow();
     if (s >= 0 && this.#serving >= 0 && s !== this.#serving) {
       if (s > this.#serving) this.failovers++;
-      else this.failbacks++;
+      // A site that comes up for the first time (at start) is not recovering.
+      else if (this.sites[s].some((e) => e.wentDown > 0)) this.failbacks++;
     }
     if (s >= 0) this.#serving = s;
     return s;
