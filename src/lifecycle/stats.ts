@@ -105,6 +105,8 @@ export interface ListenerDetails {
   readonly failovers?: number;
   /** Times the serving site moved back to an earlier site. */
   readonly failbacks?: number;
+  /** Attempts on another endpoint after one failed (HTTP). */
+  readonly retries?: number;
   /** Responses sidekick wrote itself (HTTP: 502, 504, 400, 414, 431, its own paths), by status. */
   readonly ownResponses?: ReadonlyMap<number, number>;
 }
@@ -134,6 +136,7 @@ export function unitStats(unit: ListenerUnit, now: number): ListenerStats {
     servingSite: serving,
     failovers: cluster.failovers,
     failbacks: cluster.failbacks,
+    retries: cluster.retries,
     ownResponses: unit.proxy instanceof HttpProxy ? new Map(unit.proxy.ownResponses) : new Map(),
     endpoints: cluster.sites.flatMap((site, i) =>
       site.map((e): EndpointStats => {

@@ -22,6 +22,7 @@ function block(name: string, type: string, help: string, lines: readonly string[
  *
  * Families: `sidekick_own_responses_total{listener,status}`,
  * `sidekick_failovers_total{listener}`, `sidekick_failbacks_total{listener}`,
+ * `sidekick_retries_total{listener}`,
  * `sidekick_reloads_total{result}`, `sidekick_last_reload_timestamp_seconds`,
  * `sidekick_build_info{version,deno,v8,typescript}`,
  * `process_resident_memory_bytes`, `process_cpu_seconds_total`,
@@ -45,6 +46,7 @@ export function renderSidecarMetrics(
   process: ProcessInfo = readProcessInfo(),
 ): string {
   const own: string[] = [], failovers: string[] = [], failbacks: string[] = [];
+  const retries: string[] = [];
   for (const l of stats.listeners) {
     const listener = `listener="${escapeLabelValue(l.name)}"`;
     const statuses = [...(l.ownResponses ?? new Map<number, number>())].sort(([a], [b]) => a - b);
@@ -53,6 +55,7 @@ export function renderSidecarMetrics(
     }
     failovers.push(`sidekick_failovers_total{${listener}} ${l.failovers ?? 0}`);
     failbacks.push(`sidekick_failbacks_total{${listener}} ${l.failbacks ?? 0}`);
+    retries.push(`sidekick_retries_total{${listener}} ${l.retries ?? 0}`);
   }
   const r = stats.reloads ?? { succeeded: 0, failed: 0, lastAt: null };
   const b = buildInfo();
@@ -75,6 +78,12 @@ export function renderSidecarMetrics(
       "counter",
       "Times new work moved back to an earlier site (tier) that recovered.",
       failbacks,
+    ),
+    block(
+      "sidekick_retries_total",
+      "counter",
+      "Attempts on another endpoint after an attempt failed in transport (HTTP).",
+      retries,
     ),
     block("sidekick_reloads_total", "counter", "Configuration reloads, by result.", [
       `sidekick_reloads_total{result="success"} ${r.succeeded}`,

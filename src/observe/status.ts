@@ -61,7 +61,7 @@ export interface EndpointStatus {
  * import type { ListenerStatus } from "./status.ts";
  * const l: ListenerStatus = {
  *   name: "db", kind: "tcp", address: "127.0.0.1:26257", policy: "least", connections: 0,
- *   servingSite: null, failovers: 0, failbacks: 0, ownResponses: {}, check: "tcp connect",
+ *   servingSite: null, failovers: 0, failbacks: 0, retries: 0, ownResponses: {}, check: "tcp connect",
  *   checkIntervalMs: 5000, sites: [],
  * };
  * ```
@@ -83,6 +83,8 @@ export interface ListenerStatus {
   readonly failovers: number;
   /** Times work moved back to an earlier site. */
   readonly failbacks: number;
+  /** Attempts on another endpoint after one failed (HTTP). */
+  readonly retries: number;
   /** Responses sidekick wrote itself, by status. */
   readonly ownResponses: Readonly<Record<string, number>>;
   /** How endpoints are checked: `http GET /path`, `tcp connect`, `udp`, or `off` (passive only). */
@@ -221,6 +223,7 @@ function listenerStatus(l: ListenerStats, spec: ListenerSpec | undefined): Liste
     servingSite: serving >= 0 ? names[serving] ?? `site${serving + 1}` : null,
     failovers: l.failovers ?? 0,
     failbacks: l.failbacks ?? 0,
+    retries: l.retries ?? 0,
     ownResponses: Object.fromEntries([...(l.ownResponses ?? [])].map(([s, n]) => [String(s), n])),
     check,
     checkIntervalMs,

@@ -86,6 +86,8 @@ export class Cluster {
   failovers = 0;
   /** Times the serving site moved back to an earlier site. */
   failbacks = 0;
+  /** Attempts on another endpoint after one failed (counted by the proxies). */
+  retries = 0;
   readonly #eligible = (e: Endpoint): boolean =>
     e.triedSerial !== this.#serial && e.isAvailable(this.#now);
 

@@ -168,9 +168,19 @@ Deno.test({
   ignore: PARSER_MISSING !== null,
   fn: async () => {
     const deadPort = refusedPort();
-    const dead = `http://127.0.0.1:${deadPort}`;
-    // Probes off and no ejection: every request tries the dead endpoint.
-    const config = { listeners: [web([["s", deadPort]], { ...FAST, active: false, ejectMs: 0 })] };
+    let dead2Port = refusedPort();
+    while (dead2Port === deadPort) dead2Port = refusedPort();
+    const dead = `http://127.0.0.1:${deadPort}`, dead2 = `http://127.0.0.1:${dead2Port}`;
+    // Probes off and no ejection: every request tries both dead endpoints (one retry).
+    const listener = web([["s", deadPort]], { ...FAST, active: false, ejectMs: 0 });
+    const site = listener.cluster.sites[0];
+    const endpoints = [...site.endpoints, { ...site.endpoints[0], port: dead2Port }];
+    const config = {
+      listeners: [{
+        ...listener,
+        cluster: { ...listener.cluster, sites: [{ ...site, endpoints }] },
+      }],
+    };
     await using sidecar = createSidecar(config);
     const [addr] = await sidecar.start();
     await using admin = serveAdmin({ hostname: "127.0.0.1", port: 0 }, sidecar);
@@ -200,8 +210,11 @@ Deno.test({
     assert.equal(own("400"), 1);
     assert.equal(own("414"), 1);
     // errors_total: "answered with a status >= 400 or failed in transport": each refused attempt.
-    assert.equal(sample(families, "sidekick_errors_total", { endpoint: dead }), 2);
-    assert.equal(sample(families, "sidekick_transport_failures_total", { endpoint: dead }), 2);
+    for (const endpoint of [dead, dead2]) {
+      assert.equal(sample(families, "sidekick_errors_total", { endpoint }), 2);
+      assert.equal(sample(families, "sidekick_transport_failures_total", { endpoint }), 2);
+    }
+    assert.equal(sample(families, "sidekick_retries_total", { listener: "web" }), 2);
     assert.equal(sample(families, "sidekick_reloads_total", { result: "success" }), 1);
     assert.equal(sample(families, "sidekick_reloads_total", { result: "failure" }), 1);
     const last = sample(families, "sidekick_last_reload_timestamp_seconds");

@@ -3,7 +3,8 @@
  * `chromium`, driven by puppeteer-core in `_page_driver.ts`, a process of
  * its own) renders the admin listener's `/` for a sidecar with two real
  * backends, one backend is stopped, and the page must show its endpoint
- * down within a few seconds. The screenshot goes to docs/status-page.png.
+ * down within a few seconds. The screenshot goes to /tmp; with
+ * SIDEKICK_SCREENSHOT=docs it replaces docs/status-page.png (the README's).
  * Skipped, with a message, where /usr/bin/chromium is missing (`.ci/run`
  * installs it).
  */
@@ -16,7 +17,10 @@ import { startServeBackend } from "../_helpers/backends.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ROOT = new URL("../../", import.meta.url).pathname;
-const SCREENSHOT = `${ROOT}docs/status-page.png`;
+/** Where the screenshot goes: /tmp, or docs/status-page.png with SIDEKICK_SCREENSHOT=docs. */
+const SCREENSHOT = Deno.env.get("SIDEKICK_SCREENSHOT") === "docs"
+  ? `${ROOT}docs/status-page.png`
+  : "/tmp/sidekick-status-page.png";
 
 function chromiumMissing(): boolean {
   try {

@@ -286,6 +286,7 @@ export class HttpConnection {
     for (let attempt = 0; attempt < attempts; attempt++) {
       const endpoint = cluster.pick(serial);
       if (endpoint === undefined) break;
+      if (attempt > 0) cluster.retries++;
       x.tried = endpoint;
       const w = this.#out;
       w.pos = 0;
