@@ -361,7 +361,10 @@ export interface SidecarConfig {
   readonly log?: LogSpec;
   /** How long in-flight work may finish after SIGTERM, in ms. @default 5000 */
   readonly gracePeriodMs?: number;
-  /** The admin listener (status page, JSON, metrics); off when absent. */
+  /**
+   * The admin listener (status page, JSON, metrics); off when absent. The
+   * command line starts it; an embedding program calls `serveAdmin`.
+   */
   readonly admin?: AdminSpec;
 }
 
