@@ -359,37 +359,8 @@ async function serve(
   const watching = file === undefined
     ? Promise.resolve()
     : watchConfigFile(file, () => doReload(`${file} changed`), { signal: ac.signal });
-  let addresses;
-  try {
-    addresses = await sidecar.start();
-  } catch (e) {
-    console.error(`sidekick: cannot start: ${(e as Error).message}`);
-    ac.abort();
-    await watching;
-    return 1;
-  }
-  let admin: AdminServer | null = null;
-  if (config.admin !== undefined) {
-    try {
-      admin = serveAdmin(config.admin, sidecar);
-    } catch (e) {
-      const where = `${config.admin.hostname}:${config.admin.port}`;
-      console.error(
-        `sidekick: cannot start the admin listener on ${where}: ${(e as Error).message}`,
-      );
-      ac.abort();
-      await watching;
-      await sidecar.close(0);
-      return 1;
-    }
-  }
-  startedOk();
-  for (const a of addresses) console.error(`sidekick listening on ${a.hostname}:${a.port}`);
-  if (admin !== null) {
-    const a = admin.address;
-    const host = a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname;
-    console.error(`sidekick admin on http://${host}:${a.port}/ (status page, /status, /metrics)`);
-  }
+  // Signal handlers are in place before anything is announced: a SIGTERM right
+  // after "listening on" drains instead of killing the process.
   const onHup = () => doReload("SIGHUP");
   Deno.addSignalListener("SIGHUP", onHup);
   const { promise: stopped, resolve } = Promise.withResolvers<string>();
@@ -403,6 +374,44 @@ async function serve(
   };
   Deno.addSignalListener("SIGINT", onStop);
   Deno.addSignalListener("SIGTERM", onStop);
+  const unlisten = () => {
+    Deno.removeSignalListener("SIGHUP", onHup);
+    Deno.removeSignalListener("SIGINT", onStop);
+    Deno.removeSignalListener("SIGTERM", onStop);
+  };
+  let addresses;
+  try {
+    addresses = await sidecar.start();
+  } catch (e) {
+    console.error(`sidekick: cannot start: ${(e as Error).message}`);
+    unlisten();
+    ac.abort();
+    await watching;
+    return 1;
+  }
+  let admin: AdminServer | null = null;
+  if (config.admin !== undefined) {
+    try {
+      admin = serveAdmin(config.admin, sidecar);
+    } catch (e) {
+      const where = `${config.admin.hostname}:${config.admin.port}`;
+      console.error(
+        `sidekick: cannot start the admin listener on ${where}: ${(e as Error).message}`,
+      );
+      unlisten();
+      ac.abort();
+      await watching;
+      await sidecar.close(0);
+      return 1;
+    }
+  }
+  startedOk();
+  for (const a of addresses) console.error(`sidekick listening on ${a.hostname}:${a.port}`);
+  if (admin !== null) {
+    const a = admin.address;
+    const host = a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname;
+    console.error(`sidekick admin on http://${host}:${a.port}/ (status page, /status, /metrics)`);
+  }
   await stopped;
   console.error(`sidekick: draining for up to ${graceMs} ms`);
   Deno.removeSignalListener("SIGHUP", onHup);
