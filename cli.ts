@@ -13,7 +13,8 @@
 import { parseArgs } from "node:util";
 import { ArgumentError, checkArgs } from "./src/config/argv.ts";
 import { commandHelp, COMMANDS } from "./src/config/command_help.ts";
-import type { SidecarConfig } from "./src/config/schema.ts";
+import type { AdminSpec, SidecarConfig } from "./src/config/schema.ts";
+import { type AdminServer, serveAdmin } from "./src/operator/admin_server.ts";
 import { readEnv } from "./src/config/env.ts";
 import {
   configFromFlags,
@@ -27,6 +28,7 @@ import {
 import { createSidecar } from "./src/sidecar.ts";
 import { Operator } from "./src/operator/operator.ts";
 import { Reporter } from "./src/observe/output.ts";
+import { VERSION } from "./src/observe/build_info.ts";
 import {
   type ConfigSources,
   missingPermission,
@@ -51,8 +53,7 @@ import type { CertificatePair } from "./src/proxy/http/tls_listener.ts";
 
 export { UsageError };
 
-/** The version printed by `--version`. */
-export const VERSION = "0.1.0";
+export { VERSION };
 
 /**
  * Translates command-line arguments (and `SIDEKICK_*` variables) into a configuration.
@@ -383,13 +384,19 @@ async function serve(
   const doReload = (why: string) => {
     if (reload === null) return;
     reloading = reloading.then(async () => {
+      let loaded = false;
       try {
         const next = await reload();
+        loaded = true;
         await sidecar.reload(next);
         graceMs = next.gracePeriodMs ?? 5_000;
         operator.reloaded(why, current, next);
+        if (!sameAdmin(next.admin, config.admin)) {
+          out.warn("a new admin address takes effect on restart", { event: "admin_unchanged" });
+        }
         current = next;
       } catch (e) {
+        if (!loaded) sidecar.noteReloadFailure(e); // the sidecar counts its own failures
         out.error(
           `reload failed (${why}), still serving the previous configuration:\n${
             (e as Error).message
@@ -403,15 +410,9 @@ async function serve(
   const watching = file === undefined
     ? Promise.resolve()
     : watchConfigFile(file, () => doReload(`${file} changed`), { signal: ac.signal });
-  try {
-    await sidecar.start();
-  } catch (e) {
-    out.error(`cannot start: ${(e as Error).message}`);
-    ac.abort();
-    await watching;
-    return 1;
-  }
-  startedOk();
+  // Every signal handler is in place before startup: a SIGHUP while the first
+  // probes run is queued behind startup, and a SIGTERM right after
+  // "listening on" drains instead of killing the process.
   const onHup = () => doReload("SIGHUP");
   Deno.addSignalListener("SIGHUP", onHup);
   const { promise: stopped, resolve } = Promise.withResolvers<string>();
@@ -426,18 +427,49 @@ async function serve(
   };
   Deno.addSignalListener("SIGINT", onStop);
   Deno.addSignalListener("SIGTERM", onStop);
-  // Announced only once the signals are handled: a signal right after "listening on" drains.
-  operator.started(sidecar);
+  const unlisten = () => {
+    Deno.removeSignalListener("SIGHUP", onHup);
+    Deno.removeSignalListener("SIGINT", onStop);
+    Deno.removeSignalListener("SIGTERM", onStop);
+  };
+  const fail = async (message: string) => {
+    out.error(message);
+    unlisten();
+    ac.abort();
+    await watching;
+    await sidecar.close(0);
+    return 1;
+  };
+  try {
+    await sidecar.start();
+  } catch (e) {
+    return await fail(`cannot start: ${(e as Error).message}`);
+  }
+  let admin: AdminServer | null = null;
+  if (config.admin !== undefined) {
+    try {
+      admin = serveAdmin(config.admin, sidecar);
+    } catch (e) {
+      const where = `${config.admin.hostname}:${config.admin.port}`;
+      return await fail(`cannot start the admin listener on ${where}: ${(e as Error).message}`);
+    }
+  }
+  startedOk();
+  operator.started(sidecar, admin?.address);
   await stopped;
   out.info(`draining for up to ${graceMs} ms`, { event: "draining", graceMs });
   Deno.removeSignalListener("SIGHUP", onHup);
   ac.abort();
   await watching;
   await reloading;
-  await sidecar.close(graceMs);
+  await Promise.all([sidecar.close(graceMs), admin?.close()]);
   Deno.removeSignalListener("SIGINT", onStop);
   Deno.removeSignalListener("SIGTERM", onStop);
   return 0;
+}
+
+function sameAdmin(a: AdminSpec | undefined, b: AdminSpec | undefined): boolean {
+  return a?.hostname === b?.hostname && a?.port === b?.port;
 }
 
 /** Name servers from /etc/resolv.conf when it may be read (DNS discovery needs IP:53). */

@@ -44,6 +44,13 @@ export type { TraceRecord } from "./src/observe/log.ts";
 export type { HealthEvent } from "./src/health/checker.ts";
 export type { Runtime } from "./src/pool/runtime.ts";
 export type { RandomSource } from "./src/balance/policy.ts";
+export type {
+  EndpointDetails,
+  LatencyHistogram,
+  ListenerDetails,
+  ProbeOutcome,
+  ReloadStats,
+} from "./src/observe/stats.ts";
 
 if (import.meta.main) {
   const { main } = await import("./cli.ts");

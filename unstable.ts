@@ -45,3 +45,10 @@ export {
 export { Attempt, type Balancer, Lease, type LeaseOwner } from "./src/balance/lease.ts";
 export type { UpstreamTls } from "./src/pool/dial.ts";
 export type { HealthState } from "./src/health/state.ts";
+export { type AdminServer, type AdminSource, serveAdmin } from "./src/operator/admin_server.ts";
+export {
+  type EndpointStatus,
+  type ListenerStatus,
+  type StatusDocument,
+  statusDocument,
+} from "./src/operator/status.ts";

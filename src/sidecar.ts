@@ -7,17 +7,28 @@
  * @module
  */
 
-import type { ListenerSpec, SidecarConfig } from "./config/schema.ts";
+import type { SidecarConfig } from "./config/schema.ts";
 import type { DnsResolver } from "./discovery/dns.ts";
 import type { HealthEvent } from "./health/checker.ts";
 import { bindProxy } from "./lifecycle/proxies.ts";
 import { ListenerUnit, type UnitContext } from "./lifecycle/unit.ts";
 import type { TraceRecord } from "./observe/log.ts";
 import { renderMetrics } from "./observe/metrics.ts";
+import { renderSidecarMetrics } from "./observe/sidecar_metrics.ts";
+import { unitStats } from "./lifecycle/stats.ts";
+import type {
+  EndpointStats,
+  ListenerStats,
+  ReloadStats,
+  SidecarState,
+  SidecarStats,
+} from "./observe/stats.ts";
 import { type Runtime, SYSTEM_RUNTIME } from "./pool/runtime.ts";
 import { HttpProxy } from "./proxy/http/server.ts";
 import type { CertificatePair } from "./proxy/http/tls_listener.ts";
 import { checkConfig, reloadUnits, RetiringSet, waitBounded } from "./sidecar_reload.ts";
+
+export type { EndpointStats, ListenerStats, SidecarState, SidecarStats };
 
 /**
  * Options of {@linkcode createSidecar}.
@@ -56,98 +67,6 @@ export interface SidecarOptions {
   readonly onNotice?: (message: string) => void;
   /** A certificate every HTTP listener serves (e.g. generated for `--auto-tls-host`). */
   readonly certificate?: CertificatePair;
-}
-
-/**
- * Where a sidecar is in its life: `created` (nothing runs), `starting`
- * (first probes, binding), `running`, `draining` (listeners closed, work in
- * flight finishing, `/v1/health` answers 503), `closed`.
- */
-export type SidecarState = "created" | "starting" | "running" | "draining" | "closed";
-
-/**
- * A point-in-time view of one endpoint.
- *
- * @example Usage
- * ```ts
- * import type { EndpointStats } from "./sidecar.ts";
- * const s: EndpointStats = { endpoint: "http://127.0.0.1:9000", site: 0, status: "up", inFlight: 0, requests: 1, failures: 0 };
- * ```
- */
-export interface EndpointStats {
-  /** `scheme://host:port`. */
-  readonly endpoint: string;
-  /** Index of its site. */
-  readonly site: number;
-  /**
-   * "down" while probes fail, and also while the endpoint is ejected after a
-   * transport error on real traffic (probes off); "up" when it takes traffic.
-   */
-  readonly status: "up" | "down";
-  /** In flight now (requests, connections or UDP flows). */
-  readonly inFlight: number;
-  /** Requests (connections, flows) sent to it. */
-  readonly requests: number;
-  /** Transport failures seen. */
-  readonly failures: number;
-  /** Takes no new work (`disabled` in the config). @default false */
-  readonly draining?: boolean;
-  /** Bytes received from clients for work sent here. @default 0 */
-  readonly rxBytes?: number;
-  /** Bytes sent to clients for work sent here. @default 0 */
-  readonly txBytes?: number;
-  /** Shortest request duration (ms); undefined before the first. */
-  readonly minLatencyMs?: number;
-  /** Longest request duration (ms); undefined before the first. */
-  readonly maxLatencyMs?: number;
-  /** Time spent down after having been up (ms), the current outage included. @default 0 */
-  readonly downtimeMs?: number;
-  /** The last completed outage (ms). @default 0 */
-  readonly lastDowntimeMs?: number;
-  /** What the last health probe saw ("status 503", "connection refused", ...). @default "" */
-  readonly lastProbe?: string;
-}
-
-/**
- * A point-in-time view of one listener.
- *
- * @example Usage
- * ```ts
- * import type { ListenerStats } from "./sidecar.ts";
- * const s: ListenerStats = { name: "db", kind: "tcp", address: null, connections: 0, endpoints: [] };
- * ```
- */
-export interface ListenerStats {
-  /** The listener's name. */
-  readonly name: string;
-  /** Its kind. */
-  readonly kind: ListenerSpec["kind"];
-  /** The bound address (null before `start`). */
-  readonly address: Deno.NetAddr | null;
-  /** Client connections open now (UDP: flows). */
-  readonly connections: number;
-  /** Its cluster's endpoints, site by site. */
-  readonly endpoints: readonly EndpointStats[];
-  /** The balancing policy. */
-  readonly policy?: string;
-  /** The site (tier) new work goes to first; -1 when none is available. */
-  readonly servingSite?: number;
-}
-
-/**
- * A point-in-time view of the sidecar.
- *
- * @example Usage
- * ```ts
- * import type { SidecarStats } from "./sidecar.ts";
- * const s: SidecarStats = { state: "running", listeners: [] };
- * ```
- */
-export interface SidecarStats {
-  /** The lifecycle state. */
-  readonly state: SidecarState;
-  /** One entry per listener, in config order. */
-  readonly listeners: readonly ListenerStats[];
 }
 
 /**
@@ -190,6 +109,21 @@ export interface Sidecar extends AsyncDisposable {
   readonly addresses: readonly Deno.NetAddr[];
   /** A snapshot of live state. */
   stats(): SidecarStats;
+  /** The configuration in force. */
+  readonly config: SidecarConfig;
+  /**
+   * Prometheus text (format 0.0.4) of every listener, with process, build
+   * and reload metrics: what `/.prometheus/metrics` and the admin listener serve.
+   */
+  metrics(): string;
+  /**
+   * Counts a reload that failed before it reached {@linkcode Sidecar.reload}
+   * (e.g. the changed file does not validate). Failures of `reload()` itself
+   * are counted already.
+   *
+   * @param error Why it failed.
+   */
+  noteReloadFailure(error: unknown): void;
   /**
    * Drains and closes: `/v1/health` answers 503 at once, listeners stop
    * accepting, work in flight may finish for up to `graceMs`, then every
@@ -212,6 +146,8 @@ class SidecarImpl implements Sidecar {
   #queue: Promise<unknown> = Promise.resolve();
   #started: Promise<readonly Deno.NetAddr[]> | null = null;
   #closed: Promise<void> | null = null;
+  readonly #createdAt = Date.now();
+  #reloads: ReloadStats = { succeeded: 0, failed: 0, lastAt: null, lastError: null };
 
   constructor(config: SidecarConfig, options: SidecarOptions) {
     checkConfig(config);
@@ -244,7 +180,21 @@ class SidecarImpl implements Sidecar {
       connections: () => u.proxy.connections,
       ...(u.proxy instanceof HttpProxy ? { timeouts: () => (u.proxy as HttpProxy).timeouts } : {}),
     }));
-    return renderMetrics(sources, Date.now());
+    return renderMetrics(sources, Date.now()) + renderSidecarMetrics(this.stats());
+  }
+
+  metrics(): string {
+    return this.#metrics();
+  }
+
+  get config(): SidecarConfig {
+    return this.#config;
+  }
+
+  noteReloadFailure(error: unknown): void {
+    const r = this.#reloads;
+    const lastError = error instanceof Error ? error.message : String(error);
+    this.#reloads = { ...r, failed: r.failed + 1, lastAt: Date.now(), lastError };
   }
 
   get state(): SidecarState {
@@ -296,7 +246,16 @@ class SidecarImpl implements Sidecar {
   }
 
   reload(config: SidecarConfig): Promise<void> {
-    return this.#serial(() => this.#reload(config));
+    return this.#serial(async () => {
+      try {
+        await this.#reload(config);
+      } catch (e) {
+        this.noteReloadFailure(e);
+        throw e;
+      }
+      const r = this.#reloads;
+      this.#reloads = { ...r, succeeded: r.succeeded + 1, lastAt: Date.now(), lastError: null };
+    });
   }
 
   async #reload(config: SidecarConfig): Promise<void> {
@@ -326,35 +285,9 @@ class SidecarImpl implements Sidecar {
     const now = this.#context.runtime.now();
     return {
       state: this.#state,
-      listeners: this.#units.map((u) => ({
-        name: u.spec.name,
-        kind: u.spec.kind,
-        address: u.address,
-        connections: u.proxy.connections,
-        endpoints: u.cluster.sites.flatMap((site, i) =>
-          site.map((e) => ({
-            endpoint: e.key,
-            site: i,
-            status: e.health.status === "up" && e.ejectedUntil <= now ? "up" : "down",
-            inFlight: e.inFlight,
-            requests: e.requests,
-            failures: e.failures,
-            draining: e.draining,
-            rxBytes: e.rxBytes,
-            txBytes: e.txBytes,
-            ...(e.minSeconds === Infinity
-              ? {}
-              : { minLatencyMs: e.minSeconds * 1000, maxLatencyMs: e.maxSeconds * 1000 }),
-            // An outage in progress counts (once it was up before).
-            downtimeMs: e.downtimeMs +
-              (e.health.status === "down" && e.wentDown > 0 ? now - e.health.since : 0),
-            lastDowntimeMs: e.lastDowntimeMs,
-            lastProbe: e.lastProbe,
-          }))
-        ),
-        policy: u.cluster.spec.policy,
-        servingSite: u.cluster.servingSite(),
-      })),
+      listeners: this.#units.map((u) => unitStats(u, now)),
+      createdAt: this.#createdAt,
+      reloads: this.#reloads,
     };
   }
 

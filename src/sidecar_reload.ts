@@ -9,6 +9,7 @@
  * @module
  */
 
+import { adminConflict } from "./config/admin.ts";
 import type { ListenerSpec, SidecarConfig } from "./config/schema.ts";
 import type { ProbeResult } from "./health/http_probe.ts";
 import { holdsAddressOf, planReload } from "./lifecycle/plan.ts";
@@ -316,4 +317,6 @@ export function checkConfig(config: SidecarConfig): void {
       );
     }
   }
+  const clash = config.admin === undefined ? null : adminConflict(config.admin, config.listeners);
+  if (clash !== null) throw new RangeError(`Cannot use the admin address: ${clash}`);
 }

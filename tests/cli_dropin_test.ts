@@ -100,11 +100,12 @@ Deno.test("iaido's bootstrap output serves TCP traffic", async () => {
   const dir = await Deno.makeTempDir();
   const file = `${dir}/iaido.yaml`;
   try {
-    const [local] = consecutivePorts(1) ?? [0];
-    // Exactly what `iaido -b LOCAL:127.0.0.1:PORT --bootstrapAddr 127.0.0.1` writes.
+    const [local, diag] = consecutivePorts(2) ?? [0, 0];
+    // What `iaido -b LOCAL:127.0.0.1:PORT --bootstrapAddr 127.0.0.1` writes (with a free
+    // diagnostics port instead of 13013).
     await Deno.writeTextFile(
       file,
-      `diagAddr: 127.0.0.1:13013
+      `diagAddr: 127.0.0.1:${diag}
 frontends:
 - backendPool:
     tiers:
@@ -122,7 +123,13 @@ frontends:
     ], ["-c", file]);
     const [port] = await cli.ports();
     assert.equal(port, local);
-    assert.match(cli.stderr, /diagAddr/, "the unsupported key is named in a warning");
+    // diagAddr is served by the admin listener, with iaido's paths.
+    const admin = await cli.waitFor(/sidekick admin on http:\/\/127\.0\.0\.1:(\d+)\//);
+    assert.ok(diag === 0 || Number(admin[1]) === diag);
+    const base = `http://127.0.0.1:${admin[1]}`;
+    assert.equal(await (await fetch(`${base}/healthz`)).text(), "OK\n");
+    assert.match(await (await fetch(`${base}/statusz`)).text(), /TCP:\[127\.0\.0\.1\]:/);
+    assert.doesNotMatch(cli.stderr, /warning/);
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     await conn.write(new TextEncoder().encode("iaido"));
     const buf = new Uint8Array(16);

@@ -85,6 +85,11 @@ export class Cluster implements Balancer, LeaseOwner {
   #since: number[] = [];
   /** The best site allowed to serve last time (fail-back delay only). */
   #floor = -1;
+  /** The last serving site seen (-1 before any), for counting failovers. */
+  #serving = -1;
+  #failovers = 0;
+  #failbacks = 0;
+  #retries = 0;
   readonly #eligible = (e: Endpoint): boolean =>
     e.isAvailable(this.#now) && !this.#attempt!.hasTried(e);
 
@@ -133,6 +138,8 @@ export class Cluster implements Balancer, LeaseOwner {
     // A reload is not a recovery: sites available now count as settled.
     this.#since = this.sites.map((site) => site.some((e) => e.isUp(now)) ? now - 1e12 : -1);
     this.#floor = -1;
+    // A reload is not a failover either.
+    this.#serving = this.#servingNow();
     while (this.#policies.length < this.sites.length) {
       this.#policies.push(createPolicy(spec.policy));
     }
@@ -154,6 +161,7 @@ export class Cluster implements Balancer, LeaseOwner {
     if (e === undefined) return undefined;
     const lease = attempt.lease;
     lease.hold(this, e);
+    if (attempt.count > 0) this.#retries++;
     attempt.taken(e);
     return lease;
   }
@@ -179,6 +187,19 @@ export class Cluster implements Balancer, LeaseOwner {
     return e;
   }
 
+  /** Times the serving site moved to a later site (noted on health changes and reads). */
+  get failovers(): number {
+    return this.#failovers;
+  }
+  /** Times the serving site moved back to an earlier site. */
+  get failbacks(): number {
+    return this.#failbacks;
+  }
+  /** Leases taken after the first for one request or connection: retries on another endpoint. */
+  get retries(): number {
+    return this.#retries;
+  }
+
   /**
    * The site that serves new requests first: the first available one, or
    * with a fail-back delay the one {@linkcode failbackFloor} allows.
@@ -186,6 +207,17 @@ export class Cluster implements Balancer, LeaseOwner {
    * @returns Its index, or -1 when no site is available.
    */
   servingSite(): number {
+    const s = this.#servingNow();
+    if (s >= 0 && this.#serving >= 0 && s !== this.#serving) {
+      if (s > this.#serving) this.#failovers++;
+      // A site that comes up for the first time (at start) is not recovering.
+      else if (this.sites[s].some((e) => e.wentDown > 0)) this.#failbacks++;
+    }
+    if (s >= 0) this.#serving = s;
+    return s;
+  }
+
+  #servingNow(): number {
     const now = this.#runtime.now();
     const delay = this.spec.failbackDelayMs ?? 0;
     if (delay > 0) {
@@ -217,7 +249,7 @@ export class Cluster implements Balancer, LeaseOwner {
    */
   setHealth(endpoint: Endpoint, next: HealthState): boolean {
     const changed = endpoint.setHealth(next);
-    if (changed && (this.spec.failbackDelayMs ?? 0) > 0) this.#trackSites(this.#runtime.now());
+    if (changed) this.servingSite(); // tracks sites and counts a failover
     return changed;
   }
 
@@ -256,7 +288,7 @@ export class Cluster implements Balancer, LeaseOwner {
     const now = this.#runtime.now();
     if (!this.spec.health.active) {
       endpoint.blame(now + this.spec.health.ejectMs);
-      if ((this.spec.failbackDelayMs ?? 0) > 0) this.#trackSites(now);
+      this.servingSite(); // tracks sites and counts a failover
       return;
     }
     endpoint.blame(0);

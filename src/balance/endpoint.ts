@@ -7,6 +7,7 @@
  */
 
 import type { EndpointSpec } from "../config/schema.ts";
+import type { ProbeOutcome } from "../health/checker.ts";
 import { type HealthState, initialHealthState } from "../health/state.ts";
 
 /**
@@ -113,7 +114,7 @@ export class Endpoint implements EndpointLoad {
   #downtimeMs = 0;
   #lastDowntimeMs = 0;
   #healthErrors = 0;
-  #lastProbe = "";
+  #lastProbe: ProbeOutcome | null = null;
   #healthPath = "/";
 
   /**
@@ -214,8 +215,8 @@ export class Endpoint implements EndpointLoad {
   get healthErrors(): number {
     return this.#healthErrors;
   }
-  /** What the last health probe saw ("status 503", "connection refused", ...); "" before any. */
-  get lastProbe(): string {
+  /** The last active probe's outcome, or null before the first. */
+  get lastProbe(): ProbeOutcome | null {
     return this.#lastProbe;
   }
   /** The health check path of this endpoint's site (base path not included). */
@@ -267,12 +268,11 @@ export class Endpoint implements EndpointLoad {
   /**
    * Records what one health probe saw (owner: the health checker).
    *
-   * @param detail What the probe saw ("status 503", "connection refused", ...).
-   * @param passed Whether it passed.
+   * @param outcome Whether it passed, what it saw ("status 503", "connection refused", ...), when.
    */
-  recordProbe(detail: string, passed: boolean): void {
-    this.#lastProbe = detail;
-    if (!passed) this.#healthErrors++;
+  recordProbe(outcome: ProbeOutcome): void {
+    this.#lastProbe = outcome;
+    if (!outcome.passed) this.#healthErrors++;
   }
 
   /**
@@ -305,11 +305,13 @@ export class Endpoint implements EndpointLoad {
    */
   settle(outcome: LeaseOutcome, reached: boolean, seconds: number): void {
     this.#inFlight--;
-    if (!reached) return;
     const e = outcome.error;
+    // A failed connect counts too (sidekick_errors_total's HELP says so); a stale
+    // pooled connection or a local shortage is not the endpoint's error.
     if (outcome.status >= 400 || e === "connect" || e === "timeout" || e === "reset") {
       this.#errors++;
     }
+    if (!reached) return;
     this.#rxBytes += outcome.rx;
     this.#txBytes += outcome.tx;
     this.observe(seconds);

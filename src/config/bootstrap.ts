@@ -9,8 +9,8 @@
  * default filled in. Like iaido: one frontend per local port with
  * `bindAddress: ADDR:PORT` and one tier; one target per remote port (sorted by
  * port) with its hosts sorted; frontends sorted by bindAddress (as text). Unlike
- * iaido: `diagAddr: ADDR:13013` is left out (a comment says so) because
- * sidekick has no diagnostics listener yet and would warn on every start;
+ * iaido: `diagAddr: ADDR:13013` is left out (a comment says so) so that the
+ * unauthenticated admin listener it would open stays opt-in;
  * defaults are not spelt out; a host given twice is listed once; an IPv6
  * `--bootstrap-addr` is bracketed so the bindAddress parses.
  *
@@ -97,7 +97,7 @@ export function bootstrapConfig(specs: readonly string[], addr: string): string 
   return [
     "# Written by sidekick --bootstrap in iaido's format, which sidekick reads as is.",
     "# `sidekick check FILE` shows it in sidekick's schema with every default filled in.",
-    `# (iaido would also write diagAddr: ${host}:${IAIDO_DIAG_PORT}; sidekick has no diagnostics listener yet.)`,
+    `# (iaido would also write diagAddr: ${host}:${IAIDO_DIAG_PORT}; add it to serve the admin listener there.)`,
     stringify({ frontends }, { lineWidth: 0 }),
   ].join("\n");
 }

@@ -275,6 +275,13 @@ export const FLAGS: readonly FlagSpec[] = [
     value: "DUR",
     help: "whole-request deadline, body and response included (0 = none)",
   },
+  {
+    name: "admin",
+    type: "string",
+    value: "HOST:PORT",
+    help:
+      "serve a status page, /status JSON, /metrics, /healthz and /configz here (off by default)",
+  },
   { name: "help", short: "h", type: "boolean", help: "show help" },
   { name: "version", short: "v", type: "boolean", help: "print the version" },
 ];

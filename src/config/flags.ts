@@ -6,10 +6,12 @@
  * @module
  */
 
+import { adminConflict, parseAdminAddress } from "./admin.ts";
 import { parseDuration } from "./duration.ts";
 import { envName, FLAGS } from "./flag_table.ts";
 import { expandSite } from "./expand.ts";
 import {
+  type AdminSpec,
   DEFAULT_HEALTH,
   DEFAULT_HTTP_LIMITS,
   DEFAULT_HTTP_TIMEOUTS,
@@ -313,8 +315,34 @@ export function configFromFlags(
       json: values.json === true,
       debug: values.debug === true,
     },
+    ...adminFromFlag(values),
   };
+  const clash = config.admin === undefined ? null : adminConflict(config.admin, config.listeners);
+  if (clash !== null) throw new UsageError(`--admin: ${clash}`);
   return { config, warnings };
+}
+
+/**
+ * `--admin HOST:PORT` as the config's `admin`, or nothing.
+ *
+ * @param values The flags.
+ * @returns `{ admin }` when the flag was given, else `{}`.
+ * @throws {UsageError} For an address without a port or with a bad one.
+ *
+ * @example Usage
+ * ```ts
+ * import { adminFromFlag } from "./flags.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(adminFromFlag({ admin: "127.0.0.1:9090" }), { admin: { hostname: "127.0.0.1", port: 9090 } });
+ * ```
+ */
+export function adminFromFlag(values: FlagValues): { admin?: AdminSpec } {
+  if (typeof values.admin !== "string") return {};
+  try {
+    return { admin: parseAdminAddress(values.admin) };
+  } catch (e) {
+    throw new UsageError(`--admin: ${(e as Error).message}; use HOST:PORT, like 127.0.0.1:9090`);
+  }
 }
 
 export { envName, FLAGS, type FlagSpec, helpText } from "./flag_table.ts";

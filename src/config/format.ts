@@ -54,6 +54,9 @@ export function formatConfig(config: SidecarConfig): string {
       debug: log.debug,
     },
     listeners: config.listeners.map(listener),
+    ...(config.admin === undefined
+      ? {}
+      : { admin: { address: address(config.admin.hostname, config.admin.port) } }),
   }, { lineWidth: 0 });
 }
 

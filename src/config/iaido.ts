@@ -16,7 +16,8 @@
  * | `forcePromotionAfter` | `SiteSpec.forcePromotionAfterMs` |
  * | `dialFailureTimeout` (0 = default 1s) | `health.ejectMs` (the largest of the tiers) |
  * | `gracePeriod` (0 = default 5s) | `gracePeriodMs` |
- * | `diagAddr`, `rebalanceDuration`, `latencyBucket`, `maintenanceTime` | checked, then a warning: not supported |
+ * | `diagAddr` | `admin`: the admin listener, which also serves iaido's `/healthz`, `/statusz`, `/configz` |
+ * | `rebalanceDuration`, `latencyBucket`, `maintenanceTime` | checked, then a warning: not supported |
  *
  * Health: TCP connect probes (UDP probes for UDP) every 2 s with a 1 s
  * timeout, in the configured tier order. iaido's latency re-tiering, which
@@ -30,6 +31,7 @@
  * @module
  */
 
+import { readAdminAddress } from "./admin.ts";
 import { type Claim, claimAddress, DEFAULT_GRACE_PERIOD_MS, fullHealth } from "./_cluster.ts";
 import { byPlace, type Fields, join, Reader, type Val } from "./_reader.ts";
 import {
@@ -105,15 +107,6 @@ export function validateIaidoConfig(text: string, file: string): ValidationResul
 function readIaido(r: Reader, root: Val): SidecarConfig | undefined {
   const top = r.map(root, IAIDO_TOP_KEYS);
   if (top === undefined) return undefined;
-  const diag = top.get("diagAddr");
-  const diagAddr = r.text(diag, "use HOST:PORT");
-  if (diag !== undefined && diagAddr !== undefined && diagAddr !== "") {
-    r.warn(
-      diag.at,
-      "diagAddr",
-      `'${diagAddr}' is not served: iaido's diagnostics listener is not supported yet`,
-    );
-  }
   const grace = r.duration(top.get("gracePeriod"));
   const v = top.require("frontends", "list at least one frontend with bindAddress and backendPool");
   const items = r.seq(v, "list the frontends, like - bindAddress: 127.0.0.1:26257");
@@ -126,7 +119,14 @@ function readIaido(r: Reader, root: Val): SidecarConfig | undefined {
     const l = readFrontend(r, item, claims);
     if (l !== undefined) listeners.push(l);
   }
-  return { listeners, log: DEFAULT_LOG, gracePeriodMs: grace || DEFAULT_GRACE_PERIOD_MS };
+  // iaido's diagnostics listener is sidekick's admin listener (/healthz, /statusz, /configz too).
+  const admin = readAdminAddress(r, top.get("diagAddr"), listeners);
+  return {
+    listeners,
+    log: DEFAULT_LOG,
+    gracePeriodMs: grace || DEFAULT_GRACE_PERIOD_MS,
+    ...(admin === undefined ? {} : { admin }),
+  };
 }
 
 function unsupported(r: Reader, f: Fields | undefined, key: string, why: string): void {

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { configFromFlags, type FlagValues, UsageError } from "./flags.ts";
+import { adminConflict } from "./admin.ts";
+import { adminFromFlag, configFromFlags, type FlagValues, UsageError } from "./flags.ts";
 import type { HttpListenerSpec, SidecarConfig } from "./schema.ts";
 
 const HEALTH_FLAGS: Readonly<Record<string, keyof HttpListenerSpec["cluster"]["health"]>> = {
@@ -32,6 +33,7 @@ const NEUTRAL = new Set([
   "auto-tls-host",
 ]);
 const OVERRIDABLE = new Set([
+  "admin",
   "address",
   "host-balance",
   "failback-delay",
@@ -77,7 +79,9 @@ export function applyFlagOverrides(config: SidecarConfig, values: FlagValues): S
     );
   }
   // The flags' own translation (validation included) against a placeholder site.
-  const fromFlags = configFromFlags(values, ["http://placeholder.invalid:1"]).config;
+  const fromFlags = configFromFlags({ ...values, admin: undefined }, [
+    "http://placeholder.invalid:1",
+  ]).config;
   const f = fromFlags.listeners[0] as HttpListenerSpec;
   const has = (names: readonly string[]) => names.some((n) => values[n] !== undefined);
   const listeners = config.listeners.map((l) => {
@@ -106,5 +110,9 @@ export function applyFlagOverrides(config: SidecarConfig, values: FlagValues): S
       },
     };
   });
-  return { ...config, listeners, ...(has(LOG_FLAGS) ? { log: fromFlags.log } : {}) };
+  const admin = adminFromFlag(values);
+  const out = { ...config, listeners, ...(has(LOG_FLAGS) ? { log: fromFlags.log } : {}), ...admin };
+  const clash = out.admin === undefined ? null : adminConflict(out.admin, out.listeners);
+  if (clash !== null) throw new UsageError(`--admin: ${clash}`);
+  return out;
 }

@@ -140,6 +140,10 @@ export function requiredPermissions(
       }
     }
   }
+  if (config.admin !== undefined) {
+    const where = hostPort(config.admin.hostname, config.admin.port);
+    if (!net.has(where)) net.set(where, "listen (admin listener)");
+  }
   for (const f of sources.files ?? []) if (!read.has(f)) read.set(f, "configuration file");
   for (const v of sources.env ?? []) {
     if (!env.has(v)) env.set(v, "configuration from the environment");

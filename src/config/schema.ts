@@ -392,6 +392,28 @@ export interface SidecarConfig {
   readonly log?: LogSpec;
   /** How long in-flight work may finish after SIGTERM, in ms. @default 5000 */
   readonly gracePeriodMs?: number;
+  /**
+   * The admin listener (status page, JSON, metrics); off when absent. The
+   * command line starts it; an embedding program calls `serveAdmin`.
+   */
+  readonly admin?: AdminSpec;
+}
+
+/**
+ * Where the admin listener serves `/`, `/status`, `/metrics`, `/healthz`,
+ * `/configz` (and iaido's `/statusz`). Never a traffic port.
+ *
+ * @example Usage
+ * ```ts
+ * import type { AdminSpec } from "./schema.ts";
+ * const admin: AdminSpec = { hostname: "127.0.0.1", port: 9090 };
+ * ```
+ */
+export interface AdminSpec {
+  /** Address to listen on. */
+  readonly hostname: string;
+  /** Port to listen on; 0 picks a free one. */
+  readonly port: number;
 }
 
 /** Health defaults: those of minio/sidekick (`/`, 5 s, 10 s, one probe flips). */

@@ -10,6 +10,7 @@
  */
 
 import { isScalar } from "npm:yaml@^2.9.1";
+import { readAdminAddress } from "./admin.ts";
 import {
   type Claim,
   claimAddress,
@@ -35,7 +36,7 @@ export { DEFAULT_GRACE_PERIOD_MS };
 
 export type { ValidationResult };
 
-const TOP_KEYS = ["gracePeriod", "log", "listeners"];
+const TOP_KEYS = ["gracePeriod", "log", "listeners", "admin"];
 const LOG_KEYS = ["health", "trace", "errorsOnly", "statusCodes", "quiet", "json", "debug"];
 const COMMON_KEYS = [
   "kind",
@@ -161,7 +162,9 @@ function readSidekick(r: Reader, root: Val, mixed: boolean): SidecarConfig | und
     const l = readListener(r, item, claims, names);
     if (l !== undefined) listeners.push(l);
   }
-  return { listeners, log, gracePeriodMs };
+  const adminFields = r.map(top.get("admin"), ["address"]);
+  const admin = readAdminAddress(r, adminFields?.get("address"), listeners);
+  return { listeners, log, gracePeriodMs, ...(admin === undefined ? {} : { admin }) };
 }
 
 function readLog(r: Reader, v: Val | undefined): LogSpec {

@@ -38,6 +38,24 @@ export interface HealthEvent {
 }
 
 /**
+ * The outcome of one active probe, as kept for status pages.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ProbeOutcome } from "./checker.ts";
+ * const p: ProbeOutcome = { passed: false, detail: "connection refused", at: 0 };
+ * ```
+ */
+export interface ProbeOutcome {
+  /** Whether it passed. */
+  readonly passed: boolean;
+  /** The status seen or the error (e.g. "status 503", "connection refused"). */
+  readonly detail: string;
+  /** When it finished (ms, the runtime's clock). */
+  readonly at: number;
+}
+
+/**
  * What the checker reads of an endpoint.
  *
  * @example Usage
@@ -64,10 +82,9 @@ export interface CheckedEndpoint extends ProbeTarget {
   /**
    * Records what one probe saw (for status pages and `sidekick_health_error_counts`).
    *
-   * @param detail What the probe saw.
-   * @param passed Whether it passed.
+   * @param outcome The probe's outcome.
    */
-  recordProbe(detail: string, passed: boolean): void;
+  recordProbe(outcome: ProbeOutcome): void;
 }
 
 /**
@@ -237,9 +254,9 @@ export class HealthChecker {
       this.#schedule(endpoint);
       return;
     }
-    endpoint.recordProbe(result.detail, result.passed);
     const h = this.#cluster.spec.health;
     const now = this.#runtime.now();
+    endpoint.recordProbe({ passed: result.passed, detail: result.detail, at: now });
     const before = endpoint.health;
     if (this.#cluster.setHealth(endpoint, nextHealthState(before, result.passed, h, now))) {
       this.#emit({

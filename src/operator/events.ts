@@ -152,7 +152,7 @@ export function dueAgain(
  * const state: OutageState = new Map();
  * const stats = { state: "running" as const, listeners: [{
  *   name: "http-0", kind: "http" as const, address: null, connections: 0,
- *   endpoints: [{ endpoint: "http://h:9000", site: 0, status: "down" as const, inFlight: 0, requests: 0, failures: 0, lastProbe: "status 404" }],
+ *   endpoints: [{ endpoint: "http://h:9000", site: 0, status: "down" as const, inFlight: 0, requests: 0, failures: 0, lastProbe: { passed: false, detail: "status 404", at: 0 } }],
  * }] };
  * assert.equal(outageWarnings(state, stats, { now: 0, repeatMs: 30_000 }).length, 1);
  * assert.equal(outageWarnings(state, stats, { now: 10_000, repeatMs: 30_000 }).length, 0);
@@ -179,7 +179,7 @@ export function outageWarnings(
       continue;
     }
     const results = l.endpoints.map((e) => {
-      const why = e.draining === true ? "draining" : e.lastProbe || "no probe result yet";
+      const why = e.draining === true ? "draining" : e.lastProbe?.detail || "no probe result yet";
       return `${e.endpoint} (${why})`;
     });
     out.push({
@@ -191,7 +191,7 @@ export function outageWarnings(
         endpoints: l.endpoints.map((e) => ({
           endpoint: e.endpoint,
           status: e.status,
-          lastProbe: e.lastProbe ?? "",
+          lastProbe: e.lastProbe?.detail ?? "",
         })),
       },
     });

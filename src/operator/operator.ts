@@ -147,8 +147,9 @@ export class Operator implements Disposable {
    * on a terminal, the live table.
    *
    * @param sidecar The started sidecar.
+   * @param admin Where the admin listener is bound, if there is one.
    */
-  started(sidecar: Sidecar): void {
+  started(sidecar: Sidecar, admin?: Deno.NetAddr): void {
     const listeners = sidecar.stats().listeners;
     sidecar.addresses.forEach((a, i) => {
       const address = `${a.hostname}:${a.port}`;
@@ -160,6 +161,14 @@ export class Operator implements Disposable {
         });
       } else if (!this.#quiet) console.error(`sidekick listening on ${address}`);
     });
+    if (admin !== undefined) {
+      const host = admin.hostname.includes(":") ? `[${admin.hostname}]` : admin.hostname;
+      const url = `http://${host}:${admin.port}/`;
+      if (this.out.json) this.out.info(`admin on ${url}`, { event: "admin", url });
+      else if (!this.#quiet) {
+        console.error(`sidekick admin on ${url} (status page, /status, /metrics)`);
+      }
+    }
     if (this.#quiet) return;
     this.#monitor = new Monitor({
       stats: () => sidecar.stats(),

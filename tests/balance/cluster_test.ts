@@ -81,3 +81,31 @@ Deno.test("Cluster: each endpoint knows its site's health path", () => {
   const cluster = new Cluster(spec(true), SYSTEM_RUNTIME);
   assert.deepEqual(cluster.endpoints.map((x) => x.healthPath), ["/ready", "/read"]);
 });
+
+Deno.test("Endpoint.downtimeMs sums ended downtimes; the first up after start is none", () => {
+  const ep = new Endpoint(e(1), false, 0);
+  ep.setHealth(initialHealthState(true, 500)); // first up: starting, not a downtime
+  assert.equal(ep.downtimeMs, 0);
+  ep.setHealth(markDown(ep.health, 1_000));
+  ep.setHealth(initialHealthState(true, 1_250));
+  ep.setHealth(markDown(ep.health, 2_000));
+  ep.setHealth(initialHealthState(true, 2_100));
+  assert.equal(ep.downtimeMs, 350);
+});
+
+Deno.test("Cluster counts failovers and failbacks of the serving site, not reloads", () => {
+  let now = 0;
+  const c = new Cluster(spec(true), { now: () => now, random: () => 0 });
+  const [[a], [b]] = c.sites;
+  c.setHealth(b, initialHealthState(true, now));
+  c.setHealth(a, initialHealthState(true, now)); // a's first up, at start: no failback
+  assert.deepEqual([c.failovers, c.failbacks], [0, 0]);
+  now = 10;
+  c.setHealth(a, markDown(a.health, now));
+  assert.equal(c.servingSite(), 1);
+  assert.deepEqual([c.failovers, c.failbacks], [1, 0]);
+  c.setHealth(a, initialHealthState(true, 20));
+  assert.deepEqual([c.failovers, c.failbacks], [1, 1]);
+  c.update(spec(true));
+  assert.deepEqual([c.failovers, c.failbacks], [1, 1], "a reload moves nothing");
+});

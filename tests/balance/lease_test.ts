@@ -53,7 +53,7 @@ Deno.test("a lease counts in flight from the pick: a capped endpoint is full whi
   assert.equal(c.lease(new Attempt()), undefined, "the cap holds");
   held.release({ rx: 0, tx: 0, status: 0, error: "connect" });
   assert.equal(a.inFlight, 0);
-  assert.equal(a.errors, 0, "a connect that failed is a failure when blamed, not a request error");
+  assert.equal(a.errors, 1, "a failed connect is an error, as sidekick_errors_total's HELP says");
   assert.equal(a.requests, 0);
 });
 

@@ -121,8 +121,11 @@ Deno.test("metrics: counters for every site's endpoints, matching the bytes on t
   assert.equal(value(samples, "sidekick_requests_total", { endpoint: A1, ...s1 }), 5);
   assert.equal(value(samples, "sidekick_requests_total", { endpoint: a2, ...s1 }), 0);
   assert.equal(value(samples, "sidekick_requests_total", { endpoint: B1, ...s2 }), 4);
-  assert.equal(value(samples, "sidekick_errors_total", { endpoint: A1 }), 0);
+  // A1 refused the first request after it closed: failed in transport.
+  assert.equal(value(samples, "sidekick_errors_total", { endpoint: A1 }), 1);
   assert.equal(value(samples, "sidekick_errors_total", { endpoint: B1 }), 1, "the 404");
+  // As its HELP says: a request that failed in transport (here: refused) is an error too.
+  assert.equal(value(samples, "sidekick_errors_total", { endpoint: a2 }), 1, "refused");
   assert.equal(value(samples, "sidekick_rx_bytes_total", { endpoint: A1 }), aRx);
   assert.equal(value(samples, "sidekick_tx_bytes_total", { endpoint: A1 }), aTx);
   assert.equal(value(samples, "sidekick_tx_bytes_total", { endpoint: B1 }), bTx);

@@ -26,7 +26,7 @@ Deno.test("stats: latency range, downtime only after having been up, last probe;
   const [addr] = await sidecar.start();
   const ep = (): EndpointStats => sidecar.stats().listeners[0].endpoints[0];
   assert.equal(ep().status, "down");
-  assert.equal(ep().lastProbe, "connection refused");
+  assert.equal(ep().lastProbe?.detail, "connection refused");
   assert.equal(ep().minLatencyMs, undefined);
 
   // The backend comes up for the first time: not an outage.
@@ -35,7 +35,7 @@ Deno.test("stats: latency range, downtime only after having been up, last probe;
   assert.equal(events.at(-1)?.downtimeMs, 0);
   assert.match(formatHealthEvent(events.at(-1)!, false, 0), / is up$/);
   assert.equal(ep().downtimeMs, 0);
-  assert.equal(ep().lastProbe, "status 200");
+  assert.equal(ep().lastProbe?.detail, "status 200");
 
   for (const path of ["/fast", "/slow"]) {
     await (await fetch(`http://127.0.0.1:${addr.port}${path}`)).text();

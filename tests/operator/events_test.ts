@@ -53,10 +53,19 @@ Deno.test("diffStats: an endpoint that left a listener is reported as draining",
 Deno.test("outageWarnings: names each endpoint's last probe, repeats at a bounded rate, stops when over", () => {
   const state: OutageState = new Map();
   const down = stats(http(-1, [
-    ep("http://a:1", { status: "down", lastProbe: "status 404" }),
-    ep("http://b:1", { status: "down", lastProbe: "connection refused" }),
-    ep("http://c:1", { status: "down", lastProbe: "timed out after 1000 ms" }),
-    ep("http://d:1", { status: "down", lastProbe: "dns error: no such host" }),
+    ep("http://a:1", { status: "down", lastProbe: { passed: false, detail: "status 404", at: 0 } }),
+    ep("http://b:1", {
+      status: "down",
+      lastProbe: { passed: false, detail: "connection refused", at: 0 },
+    }),
+    ep("http://c:1", {
+      status: "down",
+      lastProbe: { passed: false, detail: "timed out after 1000 ms", at: 0 },
+    }),
+    ep("http://d:1", {
+      status: "down",
+      lastProbe: { passed: false, detail: "dns error: no such host", at: 0 },
+    }),
   ]));
   const at = (now: number, s = down) => outageWarnings(state, s, { now, repeatMs: 30_000 });
   const [w] = at(1_000);

@@ -33,7 +33,11 @@ function listener(extra: Partial<ListenerStats> = {}): ListenerStats {
         downtimeMs: 3240,
         lastDowntimeMs: 1210,
       }),
-      endpoint(9002, { site: 1, status: "down", lastProbe: "connection refused" }),
+      endpoint(9002, {
+        site: 1,
+        status: "down",
+        lastProbe: { passed: false, detail: "connection refused", at: 0 },
+      }),
     ],
     ...extra,
   };

@@ -87,7 +87,11 @@ Deno.test("Monitor reports an outage once per repeat period and stops its interv
     ...STATS,
     listeners: [{
       ...STATS.listeners[0],
-      endpoints: [{ ...STATS.listeners[0].endpoints[0], status: "down", lastProbe: "status 503" }],
+      endpoints: [{
+        ...STATS.listeners[0].endpoints[0],
+        status: "down",
+        lastProbe: { passed: false, detail: "status 503", at: 0 },
+      }],
     }],
   };
   let current = STATS;

@@ -52,6 +52,11 @@ import { type ByteWriter, type ForwardInfo, writeUpstreamRequestHead } from "./w
 
 export type { HttpConnectionContext } from "./context.ts";
 
+/** Counts one response that sidekick wrote itself (never a relayed one). */
+function countOwn(counts: Map<number, number>, status: number): void {
+  counts.set(status, (counts.get(status) ?? 0) + 1);
+}
+
 /**
  * Serves one accepted client connection.
  *
@@ -163,6 +168,7 @@ export class HttpConnection {
           parseRequestHead(c.buf, c.start, end, this.#head, this.#ctx.spec.limits);
         } catch (e) {
           if (!(e instanceof HttpParseError)) throw e;
+          countOwn(this.#ctx.ownResponses, e.status);
           await writeAll(c.conn, textResponse(e.status, e.message, true));
           break;
         }
@@ -245,6 +251,7 @@ export class HttpConnection {
         }
         scanned = c.available;
         if (scanned > limits.maxHeadBytes) {
+          countOwn(this.#ctx.ownResponses, 431);
           await writeAll(
             c.conn,
             textResponse(431, `request head is larger than ${limits.maxHeadBytes} bytes`, true),
@@ -267,6 +274,7 @@ export class HttpConnection {
   /** Writes a response sidekick made itself. */
   #reply(status: number, data: Uint8Array): Promise<void> {
     this.#x.status = status;
+    countOwn(this.#ctx.ownResponses, status);
     return sendToClient(this.#x, this.client.conn, data);
   }
 

@@ -38,4 +38,6 @@ export interface HttpConnectionContext {
   readonly metrics: () => { readonly contentType: string; readonly body: string };
   /** The PEM served at `/v1/certificates`, or null. */
   readonly certificates: string | null;
+  /** Responses sidekick wrote itself, by status (owned by the listener). */
+  readonly ownResponses: Map<number, number>;
 }

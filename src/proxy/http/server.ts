@@ -155,6 +155,7 @@ export class HttpProxy {
       },
       metrics: () => ({ contentType: METRICS_CONTENT_TYPE, body: metrics() }),
       certificates: options.certificate?.cert ?? null,
+      ownResponses: this.ownResponses,
     };
   }
 
@@ -171,6 +172,12 @@ export class HttpProxy {
     }
     this.#tracer = { spec: log, sink: onTrace ?? traceWriter(log, (line) => console.log(line)) };
   }
+
+  /**
+   * Responses this listener wrote itself (502/504 when no endpoint answered,
+   * 400/414/431/... for bad requests, its own paths), by status. Read-only for others.
+   */
+  readonly ownResponses: Map<number, number> = new Map();
 
   /** Connections open now. */
   get connections(): number {
