@@ -77,6 +77,7 @@ function listener(l: ListenerSpec): Record<string, unknown> {
       maxAttempts: l.maxAttempts,
       maxConnections: l.maxConnections,
       proxyProtocol: l.proxyProtocol,
+      drainDelay: d(l.drainDelayMs ?? 0),
     };
   }
   return { ...head, flowIdle: d(l.flowIdleMs), maxFlows: l.maxFlows };

@@ -73,6 +73,7 @@ const TCP_KEYS = [
   "maxAttempts",
   "maxConnections",
   "proxyProtocol",
+  "drainDelay",
 ];
 const UDP_KEYS = [...COMMON_KEYS, "flowIdle", "maxFlows"];
 const KIND_KEYS: Record<ListenerKind | "any", readonly string[]> = {
@@ -265,6 +266,7 @@ function readListener(
       maxAttempts: r.int(f.get("maxAttempts"), 1) ?? base.maxAttempts,
       maxConnections: r.int(f.get("maxConnections"), 0) ?? base.maxConnections,
       proxyProtocol: readProxyProtocol(r, f.get("proxyProtocol")) ?? base.proxyProtocol,
+      ...drainDelay(r.duration(f.get("drainDelay"))),
     };
   }
   const base = udpListener("0.0.0.0:0", []);
@@ -275,6 +277,11 @@ function readListener(
     flowIdleMs: r.duration(f.get("flowIdle"), 1) ?? base.flowIdleMs,
     maxFlows: r.int(f.get("maxFlows"), 1) ?? base.maxFlows,
   };
+}
+
+/** `drainDelayMs` only when set, so that a file without the key gives the builder's spec. */
+function drainDelay(ms: number | undefined): { drainDelayMs?: number } {
+  return ms === undefined || ms === 0 ? {} : { drainDelayMs: ms };
 }
 
 function readProxyProtocol(r: Reader, v: Val | undefined): "off" | "v1" | "v2" | undefined {
