@@ -41,6 +41,8 @@ import { bootstrapConfig, writeBootstrap } from "./src/config/bootstrap.ts";
 import { checkConfigText } from "./src/config/format.ts";
 import { formatProblem } from "./src/config/problem.ts";
 import { parseSideLbArgs } from "./src/config/sidelb.ts";
+import { normalizeIaidoArgs } from "./src/config/iaido_flags.ts";
+import { parseDuration } from "./src/config/duration.ts";
 import { watchConfigFile } from "./src/config/watch.ts";
 import { applyFlagOverrides } from "./src/config/overrides.ts";
 import { generateSelfSigned } from "./src/proxy/http/self_signed.ts";
@@ -114,6 +116,8 @@ type Plan =
     sources: ConfigSources;
     reload: (() => Promise<SidecarConfig>) | null;
     file?: string;
+    /** How often the config file's mtime is polled (`--reload-period`). */
+    pollMs?: number;
   };
 
 const SIDELB_VARIABLES = [
@@ -154,7 +158,8 @@ ENVIRONMENT:
   }
 }
 
-async function planCheck(args: readonly string[]): Promise<Plan> {
+/** `sidekick check [FILE]`; iaido's `--check` exits 1 (its log.Fatal) on a bad file instead of 2. */
+async function planCheck(args: readonly string[], invalidCode = 2): Promise<Plan> {
   const file = args[0] ?? DEFAULT_CONFIG_FILE;
   let result;
   try {
@@ -162,7 +167,7 @@ async function planCheck(args: readonly string[]): Promise<Plan> {
   } catch (e) {
     return fail(`sidekick check: ${(e as Error).message}`, 1);
   }
-  if (!result.ok) return fail(result.report, 2);
+  if (!result.ok) return fail(result.report, invalidCode);
   for (const w of result.warnings) console.error(`sidekick: warning: ${w}`);
   console.log(result.normalized);
   return { kind: "exit", code: 0 };
@@ -202,7 +207,7 @@ async function plan(args: readonly string[]): Promise<Plan> {
   if (args[0] === "check") return await planCheck(args.slice(1));
   let parsed;
   try {
-    parsed = parseFlags(args);
+    parsed = parseFlags(normalizeIaidoArgs(args));
   } catch (e) {
     if (e instanceof UsageError) return fail(`sidekick: ${e.message}`, 2);
     throw e;
@@ -217,6 +222,11 @@ async function plan(args: readonly string[]): Promise<Plan> {
   }
   const { values, sites } = parsed;
   if (values.bootstrap !== undefined) return await planBootstrap(values);
+  if (values.check === true) {
+    return await planCheck([
+      typeof values.config === "string" ? values.config : DEFAULT_CONFIG_FILE,
+    ], 1);
+  }
   const env = usedEnv(args);
   if (typeof values.config === "string") {
     const file = values.config;
@@ -225,6 +235,14 @@ async function plan(args: readonly string[]): Promise<Plan> {
         "sidekick: SITE arguments cannot be combined with --config; list the sites in the file",
         2,
       );
+    }
+    let pollMs;
+    try {
+      pollMs = parseDuration(
+        typeof values["reload-period"] === "string" ? values["reload-period"] : "1s",
+      );
+    } catch (e) {
+      return fail(`sidekick: --reload-period: ${(e as Error).message}`, 2);
     }
     // Flags given with --config override the file, on every load.
     const load = async () => applyFlagOverrides(await loadFile(file), values);
@@ -236,6 +254,7 @@ async function plan(args: readonly string[]): Promise<Plan> {
         sources: { files: [file], env, yaml: true },
         reload: load,
         file,
+        pollMs,
       };
     } catch (e) {
       if (e instanceof ConfigError) return fail(e.message, 2);
@@ -308,7 +327,7 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(`  the PEM is served at /v1/certificates`);
     certificate = { cert: generated.cert, key: generated.key };
   }
-  return await serve(p.config, p.reload, p.file, certificate);
+  return await serve(p.config, p.reload, p.file, certificate, p.pollMs);
 }
 
 async function serve(
@@ -316,6 +335,7 @@ async function serve(
   reload: (() => Promise<SidecarConfig>) | null,
   file: string | undefined,
   certificate: CertificatePair | undefined,
+  pollMs?: number,
 ): Promise<number> {
   const log = config.log;
   const sidecar = createSidecar(config, {
@@ -351,7 +371,7 @@ async function serve(
   const ac = new AbortController();
   const watching = file === undefined
     ? Promise.resolve()
-    : watchConfigFile(file, () => doReload(`${file} changed`), { signal: ac.signal });
+    : watchConfigFile(file, () => doReload(`${file} changed`), { signal: ac.signal, pollMs });
   let addresses;
   try {
     addresses = await sidecar.start();

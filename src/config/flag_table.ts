@@ -224,6 +224,20 @@ export const FLAGS: readonly FlagSpec[] = [
     type: "boolean",
     help: "let --bootstrap overwrite an existing file",
   },
+  {
+    name: "check",
+    type: "boolean",
+    help:
+      "validate --config (default sidekick.yaml), print it normalised and exit (iaido's --check)",
+  },
+  {
+    name: "reload-period",
+    type: "string",
+    default: "1s",
+    value: "DUR",
+    help:
+      "how often --config is checked for changes (iaido's --reloadPeriod); 0 = file events only",
+  },
   { name: "help", short: "h", type: "boolean", help: "show help" },
   { name: "version", short: "v", type: "boolean", help: "print the version" },
 ];

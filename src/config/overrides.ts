@@ -30,6 +30,8 @@ const NEUTRAL = new Set([
   "version",
   "tls-max",
   "auto-tls-host",
+  "check",
+  "reload-period",
 ]);
 const OVERRIDABLE = new Set([
   "address",
