@@ -43,6 +43,13 @@ import { formatProblem } from "./src/config/problem.ts";
 import { parseSideLbArgs } from "./src/config/sidelb.ts";
 import { normalizeIaidoArgs } from "./src/config/iaido_flags.ts";
 import { parseDuration } from "./src/config/duration.ts";
+import {
+  healthCheckUds,
+  type HealthSocket,
+  optionalSocketNotice,
+  startHealthSocket,
+} from "./src/lifecycle/health_socket_cli.ts";
+import { SIDELB_HEALTH_SOCKET } from "./src/observe/health_socket.ts";
 import { watchConfigFile } from "./src/config/watch.ts";
 import { applyFlagOverrides } from "./src/config/overrides.ts";
 import { generateSelfSigned } from "./src/proxy/http/self_signed.ts";
@@ -118,6 +125,8 @@ type Plan =
     file?: string;
     /** How often the config file's mtime is polled (`--reload-period`). */
     pollMs?: number;
+    /** The health socket is SideLB's default path, not asked for: served only when permitted. */
+    optionalSocket?: boolean;
   };
 
 const SIDELB_VARIABLES = [
@@ -126,6 +135,7 @@ const SIDELB_VARIABLES = [
   "SIDELB_MODE",
   "SIDELB_PROTO",
   "SIDELB_RING_DOMAIN",
+  "SIDELB_HEALTH_SOCKET",
 ];
 
 function fail(message: string, code: number): Plan {
@@ -135,24 +145,37 @@ function fail(message: string, code: number): Plan {
 
 /** `sidekick l4 <bind> backends=... mode=... proto=... ring_domain=...` (SideLB's grammar). */
 function planL4(args: readonly string[]): Plan {
-  if (args.includes("-h") || args.includes("--help")) {
+  const env: Record<string, string | undefined> = {};
+  for (const name of SIDELB_VARIABLES) env[name] = readEnv(name);
+  const noInput = args.length === 0 && SIDELB_VARIABLES.every((n) => env[n] === undefined);
+  // As SideLB: no arguments (and no SIDELB_* variables) prints the help and exits 0.
+  if (noInput || args.includes("-h") || args.includes("--help")) {
     console.log(`sidekick l4 - TCP/UDP load balancing (SideLB grammar)
 
 USAGE:
   sidekick l4 <bind_ip:port> [backends=ip:port,...] [mode=round-robin|least-connections]
-              [proto=tcp|udp] [ring_domain=host:port]
+              [proto=tcp|udp] [ring_domain=host:port] [health_socket=PATH|off]
+  sidekick --health-check-uds [PATH]    ask the health socket; exit 0 only on HEALTHY
+
+  The health socket (default ${SIDELB_HEALTH_SOCKET}) answers HEALTHY while an endpoint is up.
 
 ENVIRONMENT:
-  SIDELB_BIND_ADDR, SIDELB_BACKENDS, SIDELB_MODE, SIDELB_PROTO, SIDELB_RING_DOMAIN (arguments win)
+  SIDELB_BIND_ADDR, SIDELB_BACKENDS, SIDELB_MODE, SIDELB_PROTO, SIDELB_RING_DOMAIN,
+  SIDELB_HEALTH_SOCKET (arguments win)
 `);
     return { kind: "exit", code: 0 };
   }
-  const env: Record<string, string | undefined> = {};
-  for (const name of SIDELB_VARIABLES) env[name] = readEnv(name);
   try {
-    const { listener } = parseSideLbArgs(args, env);
+    const { listener, healthSocket } = parseSideLbArgs(args, env);
     const used = SIDELB_VARIABLES.filter((n) => env[n] !== undefined);
-    return { kind: "run", config: { listeners: [listener] }, sources: { env: used }, reload: null };
+    const socket = healthSocket === undefined ? SIDELB_HEALTH_SOCKET : healthSocket;
+    return {
+      kind: "run",
+      config: { listeners: [listener], ...(socket === null ? {} : { healthSocket: socket }) },
+      sources: { env: used },
+      reload: null,
+      optionalSocket: healthSocket === undefined,
+    };
   } catch (e) {
     return fail(`sidekick l4: ${(e as Error).message}`, 2);
   }
@@ -201,6 +224,12 @@ async function loadFile(path: string): Promise<SidecarConfig> {
   return config;
 }
 
+/** `--health-socket PATH` (or SIDEKICK_HEALTH_SOCKET) wins over the file's `healthSocket`. */
+function withHealthSocket(config: SidecarConfig, values: FlagValues): SidecarConfig {
+  const path = values["health-socket"];
+  return typeof path === "string" && path !== "" ? { ...config, healthSocket: path } : config;
+}
+
 /** Turns arguments into a plan: print something and exit, or run a configuration. */
 async function plan(args: readonly string[]): Promise<Plan> {
   if (args[0] === "l4") return planL4(args.slice(1));
@@ -245,7 +274,8 @@ async function plan(args: readonly string[]): Promise<Plan> {
       return fail(`sidekick: --reload-period: ${(e as Error).message}`, 2);
     }
     // Flags given with --config override the file, on every load.
-    const load = async () => applyFlagOverrides(await loadFile(file), values);
+    const load = async () =>
+      withHealthSocket(applyFlagOverrides(await loadFile(file), values), values);
     try {
       const config = await load();
       return {
@@ -263,7 +293,8 @@ async function plan(args: readonly string[]): Promise<Plan> {
     }
   }
   try {
-    const { config, warnings } = configFromFlags(values, sites);
+    const { config: fromFlags, warnings } = configFromFlags(values, sites);
+    const config = withHealthSocket(fromFlags, values);
     for (const w of warnings) console.error(`sidekick: warning: ${w}`);
     // SIGHUP re-applies the same command line (re-expanding sites), like minio/sidekick.
     const hosts = typeof values["auto-tls-host"] === "string"
@@ -273,7 +304,8 @@ async function plan(args: readonly string[]): Promise<Plan> {
       kind: "run",
       config,
       sources: { env },
-      reload: () => Promise.resolve(configFromFlags(values, sites).config),
+      reload: () =>
+        Promise.resolve(withHealthSocket(configFromFlags(values, sites).config, values)),
       autoTlsHosts: hosts,
     };
   } catch (e) {
@@ -302,13 +334,23 @@ async function plan(args: readonly string[]): Promise<Plan> {
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {
+  const uds = args.indexOf("--health-check-uds");
+  if (uds === 0 || (uds === 1 && args[0] === "l4")) return await healthCheckUds(args[uds + 1]);
   const permissionsOnly = args[0] === "permissions";
   const p = await plan(permissionsOnly ? args.slice(1) : args);
   if (p.kind === "exit") return p.code;
+  if (!permissionsOnly && p.optionalSocket && p.config.healthSocket !== undefined) {
+    // SideLB's default socket, not asked for: without its permissions, say so and serve without it.
+    const notice = optionalSocketNotice(p.config.healthSocket);
+    if (notice !== null) {
+      console.error(notice);
+      p.config = { ...p.config, healthSocket: undefined };
+    }
+  }
   const needed = requiredPermissions(p.config, { ...p.sources, nameservers: systemNameservers() });
   if (permissionsOnly) {
     console.log(permissionFlags(needed).join(" "));
-    for (const e of [...needed.net, ...needed.read, ...needed.env]) {
+    for (const e of [...needed.net, ...needed.read, ...needed.env, ...(needed.write ?? [])]) {
       console.log(`  ${e.value}: ${e.why}`);
     }
     return 0;
@@ -382,7 +424,10 @@ async function serve(
     return 1;
   }
   startedOk();
-  for (const a of addresses) console.error(`sidekick listening on ${a.hostname}:${a.port}`);
+  let healthSocket: HealthSocket | null = null;
+  if (config.healthSocket !== undefined) {
+    healthSocket = startHealthSocket(config.healthSocket, sidecar);
+  }
   const onHup = () => doReload("SIGHUP");
   Deno.addSignalListener("SIGHUP", onHup);
   const { promise: stopped, resolve } = Promise.withResolvers<string>();
@@ -396,12 +441,15 @@ async function serve(
   };
   Deno.addSignalListener("SIGINT", onStop);
   Deno.addSignalListener("SIGTERM", onStop);
+  // Announced once SIGTERM drains (a supervisor may stop it as soon as it reads this).
+  for (const a of addresses) console.error(`sidekick listening on ${a.hostname}:${a.port}`);
   await stopped;
   console.error(`sidekick: draining for up to ${graceMs} ms`);
   Deno.removeSignalListener("SIGHUP", onHup);
   ac.abort();
   await watching;
   await reloading;
+  await healthSocket?.close();
   await sidecar.close(graceMs);
   Deno.removeSignalListener("SIGINT", onStop);
   Deno.removeSignalListener("SIGTERM", onStop);

@@ -238,6 +238,13 @@ export const FLAGS: readonly FlagSpec[] = [
     help:
       "how often --config is checked for changes (iaido's --reloadPeriod); 0 = file events only",
   },
+  {
+    name: "health-socket",
+    type: "string",
+    value: "PATH",
+    help:
+      "serve SideLB's UDS health check here (HEALTHY while an endpoint is up); see --health-check-uds",
+  },
   { name: "help", short: "h", type: "boolean", help: "show help" },
   { name: "version", short: "v", type: "boolean", help: "print the version" },
 ];

@@ -54,6 +54,7 @@ export function formatConfig(config: SidecarConfig): string {
       debug: log.debug,
     },
     listeners: config.listeners.map(listener),
+    ...(config.healthSocket === undefined ? {} : { healthSocket: config.healthSocket }),
   }, { lineWidth: 0 });
 }
 

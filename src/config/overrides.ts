@@ -32,6 +32,7 @@ const NEUTRAL = new Set([
   "auto-tls-host",
   "check",
   "reload-period",
+  "health-socket",
 ]);
 const OVERRIDABLE = new Set([
   "address",

@@ -368,6 +368,8 @@ export interface SidecarConfig {
   readonly log?: LogSpec;
   /** How long in-flight work may finish after SIGTERM, in ms. @default 5000 */
   readonly gracePeriodMs?: number;
+  /** Serve SideLB's UDS health check (`HEALTHY`/`UNHEALTHY`) on this socket path. @default none */
+  readonly healthSocket?: string;
 }
 
 /** Health defaults: those of minio/sidekick (`/`, 5 s, 10 s, one probe flips). */

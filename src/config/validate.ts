@@ -51,7 +51,7 @@ export type ValidationResult =
     readonly problems: readonly ConfigProblem[];
   };
 
-const TOP_KEYS = ["gracePeriod", "log", "listeners"];
+const TOP_KEYS = ["gracePeriod", "log", "listeners", "healthSocket"];
 const LOG_KEYS = ["health", "trace", "errorsOnly", "statusCodes", "quiet", "json", "debug"];
 const COMMON_KEYS = [
   "kind",
@@ -170,7 +170,8 @@ function readSidekick(r: Reader, root: Val, mixed: boolean): SidecarConfig | und
     const l = readListener(r, item, claims, names);
     if (l !== undefined) listeners.push(l);
   }
-  return { listeners, log, gracePeriodMs };
+  const healthSocket = r.text(top.get("healthSocket"), "give a socket path like /run/sidelb.sock");
+  return { listeners, log, gracePeriodMs, ...(healthSocket ? { healthSocket } : {}) };
 }
 
 function readLog(r: Reader, v: Val | undefined): LogSpec {
