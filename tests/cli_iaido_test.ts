@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { validateConfig } from "../src/config/validate.ts";
-import { runCli } from "./_helpers/cli.ts";
+import { CliProcess, runCli } from "./_helpers/cli.ts";
+import { echoServer, endedAfter } from "./_helpers/echo.ts";
+import { HOST } from "./_helpers/net.ts";
+import { freePort } from "./_helpers/sidecar.ts";
 
 /** Runs `fn` with a fresh temp dir, removed afterwards. */
 async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -127,4 +130,58 @@ Deno.test("iaido's maintenanceTime becomes drainDelayMs (default 30s); sidekick'
   );
   assert.ok("config" in ours && ours.config.listeners[0].kind === "tcp");
   assert.equal(ours.config.listeners[0].drainDelayMs, 10_000);
+});
+
+Deno.test("iaido file: a backend removed by a reload keeps its connection for maintenanceTime (T..3T), then sheds it", async () => {
+  const a = echoServer();
+  const b = echoServer();
+  const dir = await Deno.makeTempDir({ prefix: "sidekick_iaido_" });
+  const file = `${dir}/iaido.yaml`;
+  const write = (port: number) =>
+    Deno.writeTextFile(
+      file,
+      `frontends:
+  - bindAddress: ${HOST}:${listen}
+    backendPool:
+      maintenanceTime: 1s
+      tiers:
+        - targets:
+            - hosts: [${HOST}]
+              port: ${port}
+`,
+    );
+  const listen = await freePort();
+  try {
+    await write(a.port);
+    await using cli = new CliProcess(
+      ["--no-prompt", `--allow-net=${HOST}`, `--allow-read=${dir}`],
+      ["-c", file],
+    );
+    await cli.ports();
+    const conn = await Deno.connect({ hostname: HOST, port: listen });
+    try {
+      assert.ok((await endedAfter(conn, Date.now(), 300)) >= 300, "relays to backend a");
+      await write(b.port);
+      cli.child.kill("SIGHUP");
+      await cli.waitFor(/reloaded/);
+      const start = Date.now();
+      const ended = await endedAfter(conn, start, 8_000);
+      assert.ok(ended >= 800, `kept about maintenanceTime at least (closed after ${ended} ms)`);
+      assert.ok(ended < 4_500, `and shed before 3T and a sweep (after ${ended} ms)`);
+    } finally {
+      try {
+        conn.close();
+      } catch {
+        // closed by sidekick
+      }
+    }
+    const fresh = await Deno.connect({ hostname: HOST, port: listen });
+    assert.ok((await endedAfter(fresh, Date.now(), 300)) >= 300, "new connections go to b");
+    fresh.close();
+    cli.child.kill("SIGTERM");
+    assert.equal(await cli.exitCode(), 0, cli.stderr);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    await Deno.remove(dir, { recursive: true });
+  }
 });

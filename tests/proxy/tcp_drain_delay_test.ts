@@ -2,64 +2,8 @@ import assert from "node:assert/strict";
 import { tcpListener } from "../../src/config/schema.ts";
 import { Cluster, SYSTEM_RUNTIME } from "../../src/pool/cluster.ts";
 import { TcpProxy } from "../../src/proxy/tcp/server.ts";
-import { delay, HOST, text, utf8, within } from "../_helpers/net.ts";
-
-/** A loopback echo server; `close()` ends its accept loop and every connection. */
-function echoServer(): { port: number; close: () => Promise<void> } {
-  const listener = Deno.listen({ hostname: HOST, port: 0 });
-  const conns = new Set<Deno.Conn>();
-  const served: Promise<void>[] = [];
-  const loop = (async () => {
-    for (let i = 0; i < 100; i++) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return;
-      }
-      conns.add(conn);
-      served.push(
-        (async () => {
-          const buf = new Uint8Array(64);
-          for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
-            await conn.write(buf.subarray(0, n));
-          }
-        })().catch(() => {}).finally(() => {
-          conns.delete(conn);
-          try {
-            conn.close();
-          } catch {
-            // closed already
-          }
-        }),
-      );
-    }
-  })();
-  return {
-    port: listener.addr.port,
-    close: async () => {
-      listener.close();
-      await loop;
-      for (const c of conns) c.close();
-      await Promise.all(served);
-    },
-  };
-}
-
-/** Sends a byte every 50 ms until the connection ends; resolves with when it ended (ms since start). */
-async function endedAfter(conn: Deno.Conn, start: number, limitMs: number): Promise<number> {
-  const buf = new Uint8Array(8);
-  while (Date.now() - start < limitMs) {
-    try {
-      await conn.write(utf8("x"));
-      if (await within(conn.read(buf), 1_000, "an echo") === null) break;
-    } catch {
-      break;
-    }
-    await delay(50);
-  }
-  return Date.now() - start;
-}
+import { HOST, text, utf8, within } from "../_helpers/net.ts";
+import { echoServer, endedAfter } from "../_helpers/echo.ts";
 
 async function drainedAfter(drainDelayMs: number, random: number): Promise<number> {
   const a = echoServer();
