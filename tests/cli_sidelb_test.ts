@@ -169,3 +169,18 @@ Deno.test("sidekick l4 without the default socket's permissions says so in one l
     await backend.close();
   }
 });
+
+Deno.test("sidekick l4 proto=udp without its UDP grants stops before binding, with one line naming the first", async () => {
+  const r = await runCli(["--no-prompt", `--allow-net=${HOST}:5353,${HOST}:5354`], [
+    "l4",
+    `${HOST}:5353`,
+    `backends=${HOST}:5354`,
+    "proto=udp",
+    "health_socket=off",
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^sidekick: missing permission --allow-net=127\.0\.0\.1 \(to reply to loopback UDP clients on any port \(UDP listener 'l4-udp'\)\); run with --allow-net=127\.0\.0\.1:5353,127\.0\.0\.1,127\.0\.0\.1:5354,127\.0\.0\.1:0\n$/,
+  );
+});

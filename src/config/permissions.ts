@@ -78,8 +78,10 @@ export function parseNameservers(text: string): string[] {
  * clients of a non-loopback listener need their own grants.
  */
 function udpClients(hostname: string): [string, string] {
-  if (hostname.startsWith("127.")) return ["127.0.0.1", "reply to loopback UDP clients (any port)"];
-  if (hostname === "::1") return ["[::1]", "reply to loopback UDP clients (any port)"];
+  if (hostname.startsWith("127.")) {
+    return ["127.0.0.1", "reply to loopback UDP clients on any port"];
+  }
+  if (hostname === "::1") return ["[::1]", "reply to loopback UDP clients on any port"];
   return [
     "0.0.0.0/0",
     "reply to UDP clients, any address and port (narrow it to your clients' CIDR; " +
