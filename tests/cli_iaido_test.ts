@@ -185,3 +185,18 @@ Deno.test("iaido file: a backend removed by a reload keeps its connection for ma
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("iaido's exit codes: a missing -c file and a --bootstrap onto an existing file without -f exit 1, as iaido's log.Fatal", async () => {
+  await inTempDir(async (dir) => {
+    const missing = await runCli(FILE_PERMS(dir), ["-c", `${dir}/nope.yaml`]);
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.match(missing.stderr, /nope\.yaml/);
+    const file = `${dir}/iaido.yaml`;
+    const boot = ["-c", file, "--bootstrapAddr", "127.0.0.1", "-b", "26257:127.0.0.1:26258"];
+    assert.equal((await runCli(FILE_PERMS(dir), boot)).code, 0);
+    const again = await runCli(FILE_PERMS(dir), boot);
+    assert.equal(again.code, 1, again.stderr);
+    assert.match(again.stderr, /exists/);
+    assert.equal((await runCli(FILE_PERMS(dir), [...boot, "-f"])).code, 0, "-f overwrites");
+  });
+});
