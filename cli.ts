@@ -46,6 +46,15 @@ import { bootstrapConfig, writeBootstrap } from "./src/config/bootstrap.ts";
 import { checkConfigText } from "./src/config/format.ts";
 import { closestMatch, formatProblem } from "./src/config/problem.ts";
 import { parseSideLbArgs } from "./src/config/sidelb.ts";
+import { normalizeIaidoArgs } from "./src/config/iaido_flags.ts";
+import { parseDuration } from "./src/config/duration.ts";
+import {
+  healthCheckUds,
+  type HealthSocket,
+  optionalSocketNotice,
+  startHealthSocket,
+} from "./src/lifecycle/health_socket_cli.ts";
+import { SIDELB_HEALTH_SOCKET } from "./src/observe/health_socket.ts";
 import { watchConfigFile } from "./src/config/watch.ts";
 import { applyFlagOverrides } from "./src/config/overrides.ts";
 import { generateSelfSigned } from "./src/proxy/http/self_signed.ts";
@@ -120,6 +129,10 @@ type Plan =
     sources: ConfigSources;
     reload: (() => Promise<SidecarConfig>) | null;
     file?: string;
+    /** How often the config file's mtime is polled (`--reload-period`). */
+    pollMs?: number;
+    /** The health socket is SideLB's default path, not asked for: served only when permitted. */
+    optionalSocket?: boolean;
   };
 
 const SIDELB_VARIABLES = [
@@ -128,6 +141,7 @@ const SIDELB_VARIABLES = [
   "SIDELB_MODE",
   "SIDELB_PROTO",
   "SIDELB_RING_DOMAIN",
+  "SIDELB_HEALTH_SOCKET",
 ];
 
 /** sidekick's own lines: JSON from the moment `--json` (flag, variable or file) is seen. */
@@ -148,22 +162,32 @@ function fail(message: string, code: number): Plan {
 
 /** `sidekick l4 <bind> backends=... mode=... proto=... ring_domain=...` (SideLB's grammar). */
 function planL4(args: readonly string[]): Plan {
-  if (args.includes("-h") || args.includes("--help")) {
+  const env: Record<string, string | undefined> = {};
+  for (const name of SIDELB_VARIABLES) env[name] = readEnv(name);
+  const noInput = args.length === 0 && SIDELB_VARIABLES.every((n) => env[n] === undefined);
+  // As SideLB: no arguments (and no SIDELB_* variables) prints the help and exits 0.
+  if (noInput || args.includes("-h") || args.includes("--help")) {
     console.log(commandHelp("l4"));
     return { kind: "exit", code: 0 };
   }
-  const env: Record<string, string | undefined> = {};
-  for (const name of SIDELB_VARIABLES) env[name] = readEnv(name);
   try {
-    const { listener } = parseSideLbArgs(args, env);
+    const { listener, healthSocket } = parseSideLbArgs(args, env);
     const used = SIDELB_VARIABLES.filter((n) => env[n] !== undefined);
-    return { kind: "run", config: { listeners: [listener] }, sources: { env: used }, reload: null };
+    const socket = healthSocket === undefined ? SIDELB_HEALTH_SOCKET : healthSocket;
+    return {
+      kind: "run",
+      config: { listeners: [listener], ...(socket === null ? {} : { healthSocket: socket }) },
+      sources: { env: used },
+      reload: null,
+      optionalSocket: healthSocket === undefined,
+    };
   } catch (e) {
     return fail(`sidekick l4: ${(e as Error).message}`, 2);
   }
 }
 
-async function planCheck(args: readonly string[]): Promise<Plan> {
+/** `sidekick check [FILE]`; iaido's `--check` exits 1 (its log.Fatal) on a bad file instead of 2. */
+async function planCheck(args: readonly string[], invalidCode = 2): Promise<Plan> {
   if (args.includes("-h") || args.includes("--help")) {
     console.log(commandHelp("check"));
     return { kind: "exit", code: 0 };
@@ -175,7 +199,7 @@ async function planCheck(args: readonly string[]): Promise<Plan> {
   } catch (e) {
     return fail(`sidekick check: ${(e as Error).message}`, 1);
   }
-  if (!result.ok) return fail(result.report, 2);
+  if (!result.ok) return fail(result.report, invalidCode);
   for (const w of result.warnings) out.warn(w);
   console.log(result.normalized);
   return { kind: "exit", code: 0 };
@@ -231,6 +255,12 @@ function planHelp(args: readonly string[]): Plan {
   return { kind: "exit", code: 0 };
 }
 
+/** `--health-socket PATH` (or SIDEKICK_HEALTH_SOCKET) wins over the file's `healthSocket`. */
+function withHealthSocket(config: SidecarConfig, values: FlagValues): SidecarConfig {
+  const path = values["health-socket"];
+  return typeof path === "string" && path !== "" ? { ...config, healthSocket: path } : config;
+}
+
 /** Turns arguments into a plan: print something and exit, or run a configuration. */
 async function plan(args: readonly string[]): Promise<Plan> {
   if (args[0] === "help") return planHelp(args.slice(1));
@@ -238,7 +268,7 @@ async function plan(args: readonly string[]): Promise<Plan> {
   if (args[0] === "check") return await planCheck(args.slice(1));
   let parsed;
   try {
-    parsed = parseFlags(args);
+    parsed = parseFlags(normalizeIaidoArgs(args));
   } catch (e) {
     if (e instanceof UsageError) return fail(`sidekick: ${e.message}`, 2);
     throw e;
@@ -253,6 +283,11 @@ async function plan(args: readonly string[]): Promise<Plan> {
   }
   const { values, sites } = parsed;
   if (values.bootstrap !== undefined) return await planBootstrap(values);
+  if (values.check === true) {
+    return await planCheck([
+      typeof values.config === "string" ? values.config : DEFAULT_CONFIG_FILE,
+    ], 1);
+  }
   const env = usedEnv(args);
   if (typeof values.config === "string") {
     const file = values.config;
@@ -262,8 +297,17 @@ async function plan(args: readonly string[]): Promise<Plan> {
         2,
       );
     }
+    let pollMs;
+    try {
+      pollMs = parseDuration(
+        typeof values["reload-period"] === "string" ? values["reload-period"] : "1s",
+      );
+    } catch (e) {
+      return fail(`sidekick: --reload-period: ${(e as Error).message}`, 2);
+    }
     // Flags given with --config override the file, on every load.
-    const load = async () => applyFlagOverrides(await loadFile(file), values);
+    const load = async () =>
+      withHealthSocket(applyFlagOverrides(await loadFile(file), values), values);
     try {
       const config = await load();
       return {
@@ -272,6 +316,7 @@ async function plan(args: readonly string[]): Promise<Plan> {
         sources: { files: [file], env, yaml: true },
         reload: load,
         file,
+        pollMs,
       };
     } catch (e) {
       if (e instanceof ConfigError) return fail(e.message, 2);
@@ -280,7 +325,8 @@ async function plan(args: readonly string[]): Promise<Plan> {
     }
   }
   try {
-    const { config, warnings } = configFromFlags(values, sites);
+    const { config: fromFlags, warnings } = configFromFlags(values, sites);
+    const config = withHealthSocket(fromFlags, values);
     for (const w of warnings) out.warn(w);
     // SIGHUP re-applies the same command line (re-expanding sites), like minio/sidekick.
     const hosts = typeof values["auto-tls-host"] === "string"
@@ -290,7 +336,8 @@ async function plan(args: readonly string[]): Promise<Plan> {
       kind: "run",
       config,
       sources: { env },
-      reload: () => Promise.resolve(configFromFlags(values, sites).config),
+      reload: () =>
+        Promise.resolve(withHealthSocket(configFromFlags(values, sites).config, values)),
       autoTlsHosts: hosts,
     };
   } catch (e) {
@@ -319,6 +366,8 @@ async function plan(args: readonly string[]): Promise<Plan> {
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {
+  const uds = args.indexOf("--health-check-uds");
+  if (uds === 0 || (uds === 1 && args[0] === "l4")) return await healthCheckUds(args[uds + 1]);
   out = new Reporter({ json: jsonRequested(args) });
   const permissionsOnly = args[0] === "permissions";
   if (permissionsOnly && (args[1] === "--help" || args[1] === "-h" || args.length === 1)) {
@@ -327,10 +376,18 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const p = await plan(permissionsOnly ? args.slice(1) : args);
   if (p.kind === "exit") return p.code;
+  if (!permissionsOnly && p.optionalSocket && p.config.healthSocket !== undefined) {
+    // SideLB's default socket, not asked for: without its permissions, say so and serve without it.
+    const notice = optionalSocketNotice(p.config.healthSocket);
+    if (notice !== null) {
+      console.error(notice);
+      p.config = { ...p.config, healthSocket: undefined };
+    }
+  }
   const needed = requiredPermissions(p.config, { ...p.sources, nameservers: systemNameservers() });
   if (permissionsOnly) {
     console.log(permissionFlags(needed).join(" "));
-    for (const e of [...needed.net, ...needed.read, ...needed.env]) {
+    for (const e of [...needed.net, ...needed.read, ...needed.env, ...(needed.write ?? [])]) {
       console.log(`  ${e.value}: ${e.why}`);
     }
     return 0;
@@ -356,7 +413,7 @@ export async function main(args: readonly string[]): Promise<number> {
     );
     certificate = { cert: generated.cert, key: generated.key };
   }
-  return await serve(p.config, p.reload, p.file, certificate);
+  return await serve(p.config, p.reload, p.file, certificate, p.pollMs);
 }
 
 async function serve(
@@ -364,6 +421,7 @@ async function serve(
   reload: (() => Promise<SidecarConfig>) | null,
   file: string | undefined,
   certificate: CertificatePair | undefined,
+  pollMs?: number,
 ): Promise<number> {
   if ((config.log?.json === true && !out.json) || config.log?.quiet === true) {
     out = new Reporter({ json: out.json || config.log?.json === true, quiet: config.log?.quiet });
@@ -409,7 +467,7 @@ async function serve(
   const ac = new AbortController();
   const watching = file === undefined
     ? Promise.resolve()
-    : watchConfigFile(file, () => doReload(`${file} changed`), { signal: ac.signal });
+    : watchConfigFile(file, () => doReload(`${file} changed`), { signal: ac.signal, pollMs });
   // Every signal handler is in place before startup: a SIGHUP while the first
   // probes run is queued behind startup, and a SIGTERM right after
   // "listening on" drains instead of killing the process.
@@ -454,6 +512,10 @@ async function serve(
       return await fail(`cannot start the admin listener on ${where}: ${(e as Error).message}`);
     }
   }
+  let healthSocket: HealthSocket | null = null;
+  if (config.healthSocket !== undefined) {
+    healthSocket = startHealthSocket(config.healthSocket, sidecar);
+  }
   startedOk();
   operator.started(sidecar, admin?.address);
   await stopped;
@@ -462,7 +524,7 @@ async function serve(
   ac.abort();
   await watching;
   await reloading;
-  await Promise.all([sidecar.close(graceMs), admin?.close()]);
+  await Promise.all([sidecar.close(graceMs), admin?.close(), healthSocket?.close()]);
   Deno.removeSignalListener("SIGINT", onStop);
   Deno.removeSignalListener("SIGTERM", onStop);
   return 0;

@@ -77,6 +77,7 @@ const SIDELB_VARIABLES = [
   "SIDELB_MODE",
   "SIDELB_PROTO",
   "SIDELB_RING_DOMAIN",
+  "SIDELB_HEALTH_SOCKET",
 ] as const;
 
 /**

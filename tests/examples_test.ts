@@ -218,10 +218,10 @@ Deno.test("cockroach: the TCP tiers config validates, on loopback only", async (
       assert.equal(e.host, "127.0.0.1", `${l.name}: ${e.host}`);
     }
   }
-  // Everything it needs is loopback, the file and yaml's two variables.
+  // Everything it needs is loopback and the file (yaml's LOG_* reads are skipped unless granted).
   const p = requiredPermissions(config, { files: [file], yaml: true });
   assert.ok(p.net.every((e) => e.value.startsWith("127.0.0.1:")));
-  assert.deepEqual(p.env.map((e) => e.value), ["LOG_TOKENS", "LOG_STREAM"]);
+  assert.deepEqual(p.env.map((e) => e.value), []);
 });
 
 // ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import {
   type YAMLMap,
   type YAMLSeq,
 } from "npm:yaml@^2.9.1";
+import { withGrantedEnvOnly } from "./_env_guard.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { closestMatch, type ConfigProblem, listChoices } from "./problem.ts";
 
@@ -97,7 +98,9 @@ export class Reader {
     problems: ConfigProblem[];
   } {
     const lc = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+    const doc = withGrantedEnvOnly(() =>
+      parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true })
+    );
     const reader = new Reader(file, lc, doc);
     let fatal = false;
     for (const e of doc.errors) {

@@ -33,10 +33,14 @@ cannot be read).
 
 USAGE:
   sidekick l4 <bind_ip:port> [backends=ip:port,...] [mode=round-robin|least-connections]
-              [proto=tcp|udp] [ring_domain=host:port]
+              [proto=tcp|udp] [ring_domain=host:port] [health_socket=PATH|off]
+  sidekick --health-check-uds [PATH]    ask the health socket; exit 0 only on HEALTHY
+
+  The health socket (default /run/sidelb.sock) answers HEALTHY while an endpoint is up.
 
 ENVIRONMENT:
-  SIDELB_BIND_ADDR, SIDELB_BACKENDS, SIDELB_MODE, SIDELB_PROTO, SIDELB_RING_DOMAIN (arguments win)
+  SIDELB_BIND_ADDR, SIDELB_BACKENDS, SIDELB_MODE, SIDELB_PROTO, SIDELB_RING_DOMAIN,
+  SIDELB_HEALTH_SOCKET (arguments win)
 `,
   permissions: `sidekick permissions - print the deno run permissions a command line needs
 

@@ -282,6 +282,27 @@ export const FLAGS: readonly FlagSpec[] = [
     help:
       "serve a status page, /status JSON, /metrics, /healthz and /configz here (off by default)",
   },
+  {
+    name: "check",
+    type: "boolean",
+    help:
+      "validate --config (default sidekick.yaml), print it normalised and exit (iaido's --check)",
+  },
+  {
+    name: "reload-period",
+    type: "string",
+    default: "1s",
+    value: "DUR",
+    help:
+      "how often --config is checked for changes (iaido's --reloadPeriod); 0 = file events only",
+  },
+  {
+    name: "health-socket",
+    type: "string",
+    value: "PATH",
+    help:
+      "serve SideLB's UDS health check here (HEALTHY while an endpoint is up); see --health-check-uds",
+  },
   { name: "help", short: "h", type: "boolean", help: "show help" },
   { name: "version", short: "v", type: "boolean", help: "print the version" },
 ];

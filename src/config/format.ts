@@ -57,6 +57,7 @@ export function formatConfig(config: SidecarConfig): string {
     ...(config.admin === undefined
       ? {}
       : { admin: { address: address(config.admin.hostname, config.admin.port) } }),
+    ...(config.healthSocket === undefined ? {} : { healthSocket: config.healthSocket }),
   }, { lineWidth: 0 });
 }
 
@@ -80,6 +81,7 @@ function listener(l: ListenerSpec): Record<string, unknown> {
       maxAttempts: l.maxAttempts,
       maxConnections: l.maxConnections,
       proxyProtocol: l.proxyProtocol,
+      drainDelay: d(l.drainDelayMs ?? 0),
     };
   }
   return { ...head, flowIdle: d(l.flowIdleMs), maxFlows: l.maxFlows };

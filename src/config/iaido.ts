@@ -17,7 +17,8 @@
  * | `dialFailureTimeout` (0 = default 1s) | `health.ejectMs` (the largest of the tiers) |
  * | `gracePeriod` (0 = default 5s) | `gracePeriodMs` |
  * | `diagAddr` | `admin`: the admin listener, which also serves iaido's `/healthz`, `/statusz`, `/configz` |
- * | `rebalanceDuration`, `latencyBucket`, `maintenanceTime` | checked, then a warning: not supported |
+ * | `maintenanceTime` (0 = default 30s) | `drainDelayMs` (TCP): connections to a removed or disabled backend are kept T..3T, as iaido's two smeared ticks |
+ * | `rebalanceDuration`, `latencyBucket` | checked, then a warning: not supported |
  *
  * Health: TCP connect probes (UDP probes for UDP) every 2 s with a 1 s
  * timeout, in the configured tier order. iaido's latency re-tiering, which
@@ -49,13 +50,14 @@ export const IAIDO_TOP_KEYS: readonly string[] = ["diagAddr", "frontends", "grac
 
 /**
  * iaido's defaults, in ms, where sidekick's differ: `idleDuration` (1h),
- * `dialFailureTimeout` (1s), and the DNS refresh (iaido resolves every target
- * again on each 1 s `--reloadPeriod` tick).
+ * `dialFailureTimeout` (1s), `maintenanceTime` (30s), and the DNS refresh
+ * (iaido resolves every target again on each 1 s `--reloadPeriod` tick).
  */
 export const IAIDO_DEFAULTS = {
   idleMs: 3_600_000,
   dialFailureMs: 1_000,
   dnsTtlMs: 1_000,
+  maintenanceMs: 30_000,
 } as const;
 
 const IAIDO_TARGET_HINT = "like - hosts: [127.0.0.1]\n  port: 26258";
@@ -173,14 +175,12 @@ function readFrontend(r: Reader, item: Val, claims: Claim[]): ListenerSpec | und
     "tiers",
   ]);
   unsupported(r, pool, "latencyBucket", "tiers come from the file only (no latency tiering)");
-  unsupported(
-    r,
-    pool,
-    "maintenanceTime",
-    "sidekick sheds and promotes connections on its own schedule",
-  );
   const tiers = readTiers(r, pool, prefix);
   const kind = prefix ?? tiers.proto ?? "tcp";
+  if (kind === "udp") {
+    unsupported(r, pool, "maintenanceTime", "UDP flows move off a removed endpoint at once");
+  }
+  const maintenance = kind === "tcp" ? r.duration(pool?.get("maintenanceTime")) : undefined;
   claimAddress(r, claims, { owner: f.path, address, transport: kind, hostname, port }, at, path);
   const idle = r.duration(f.get("idleDuration")) || IAIDO_DEFAULTS.idleMs;
   const base = kind === "tcp" ? tcpListener("0.0.0.0:0", []) : udpListener("0.0.0.0:0", []);
@@ -196,7 +196,12 @@ function readFrontend(r: Reader, item: Val, claims: Claim[]): ListenerSpec | und
   };
   const common = { name: `${kind}:${address}`, hostname, port, cluster };
   if (kind === "udp") return { ...udpListener("0.0.0.0:0", []), ...common, flowIdleMs: idle };
-  return { ...tcpListener("0.0.0.0:0", []), ...common, idleMs: idle };
+  return {
+    ...tcpListener("0.0.0.0:0", []),
+    ...common,
+    idleMs: idle,
+    drainDelayMs: maintenance || IAIDO_DEFAULTS.maintenanceMs,
+  };
 }
 
 interface Tiers {

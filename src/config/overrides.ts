@@ -31,6 +31,9 @@ const NEUTRAL = new Set([
   "version",
   "tls-max",
   "auto-tls-host",
+  "check",
+  "reload-period",
+  "health-socket",
 ]);
 const OVERRIDABLE = new Set([
   "admin",

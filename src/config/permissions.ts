@@ -6,6 +6,7 @@
  */
 
 import type { SidecarConfig } from "./schema.ts";
+import { udpLocalAddress } from "../pool/udp_socket.ts";
 
 /**
  * The permissions a configuration needs, as `deno run` values.
@@ -23,6 +24,8 @@ export interface RequiredPermissions {
   readonly read: readonly { readonly value: string; readonly why: string }[];
   /** `--allow-env` entries (variable names). */
   readonly env: readonly { readonly value: string; readonly why: string }[];
+  /** `--allow-write` entries (paths). @default [] */
+  readonly write?: readonly { readonly value: string; readonly why: string }[];
 }
 
 /**
@@ -39,7 +42,10 @@ export interface ConfigSources {
   readonly files?: readonly string[];
   /** Environment variables the configuration was read from. */
   readonly env?: readonly string[];
-  /** Whether YAML is parsed (the yaml package reads LOG_TOKENS and LOG_STREAM). */
+  /**
+   * Whether YAML is parsed. It needs nothing more: the yaml package's reads of
+   * LOG_TOKENS and LOG_STREAM are skipped unless granted.
+   */
   readonly yaml?: boolean;
   /** Name servers (from /etc/resolv.conf) that DNS discovery queries; `Deno.resolveDns` needs IP:53. */
   readonly nameservers?: readonly string[];
@@ -64,6 +70,23 @@ function isIpLiteral(host: string): boolean {
  */
 export function parseNameservers(text: string): string[] {
   return [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]);
+}
+
+/**
+ * Where a UDP listener's replies go: each client's own address and port, so
+ * the grant is a host with every port. Deno takes no IPv6 CIDR, so IPv6
+ * clients of a non-loopback listener need their own grants.
+ */
+function udpClients(hostname: string): [string, string] {
+  if (hostname.startsWith("127.")) {
+    return ["127.0.0.1", "reply to loopback UDP clients on any port"];
+  }
+  if (hostname === "::1") return ["[::1]", "reply to loopback UDP clients on any port"];
+  return [
+    "0.0.0.0/0",
+    "reply to UDP clients, any address and port (narrow it to your clients' CIDR; " +
+    "IPv6 clients need their own entries)",
+  ];
 }
 
 function hostPort(host: string, port: number): string {
@@ -93,15 +116,28 @@ export function requiredPermissions(
   const net = new Map<string, string>();
   const read = new Map<string, string>();
   const env = new Map<string, string>();
+  const write = new Map<string, string>();
   for (const l of config.listeners) {
     const where = hostPort(l.hostname, l.port);
     if (!net.has(where)) net.set(where, `listen (${l.kind} listener '${l.name}')`);
+    if (l.kind === "udp") {
+      const [clients, why] = udpClients(l.hostname);
+      if (!net.has(clients)) net.set(clients, `${why} (UDP listener '${l.name}')`);
+    }
     for (const site of l.cluster.sites) {
       for (const e of site.endpoints) {
         const key = hostPort(e.host, e.port);
         if (!net.has(key)) net.set(key, `reach endpoint ${e.scheme}://${key}`);
         const h = l.cluster.health;
-        if (h.active && h.port > 0 && (h.kind ?? "http") === "http") {
+        if (l.kind === "udp" || (h.active && h.kind === "udp")) {
+          // Each UDP flow and each UDP probe binds its own local socket on port 0.
+          const local = udpLocalAddress(e.host).address;
+          const bind = hostPort(local, 0);
+          if (!net.has(bind)) {
+            net.set(bind, `bind local UDP sockets (flows and probes) on ${local}`);
+          }
+        }
+        if (h.active && h.port > 0) {
           const probe = hostPort(e.host, h.port);
           if (!net.has(probe)) net.set(probe, `health-check ${e.host} on port ${h.port}`);
         }
@@ -144,16 +180,25 @@ export function requiredPermissions(
     const where = hostPort(config.admin.hostname, config.admin.port);
     if (!net.has(where)) net.set(where, "listen (admin listener)");
   }
-  for (const f of sources.files ?? []) if (!read.has(f)) read.set(f, "configuration file");
+  for (const f of sources.files ?? []) {
+    if (!read.has(f)) {
+      read.set(
+        f,
+        "configuration file (polled for changes; add its directory for instant change events)",
+      );
+    }
+  }
   for (const v of sources.env ?? []) {
     if (!env.has(v)) env.set(v, "configuration from the environment");
   }
-  if (sources.yaml) {
-    env.set("LOG_TOKENS", "read by the yaml parser");
-    env.set("LOG_STREAM", "read by the yaml parser");
+  if (config.healthSocket !== undefined) {
+    const path = config.healthSocket;
+    net.set(`unix:${path}`, "serve the UDS health check");
+    read.set(path, "UDS health check socket");
+    write.set(path, "UDS health check socket (created, and removed when stale)");
   }
   const list = (m: Map<string, string>) => [...m].map(([value, why]) => ({ value, why }));
-  return { net: list(net), read: list(read), env: list(env) };
+  return { net: list(net), read: list(read), env: list(env), write: list(write) };
 }
 
 /**
@@ -173,6 +218,8 @@ export function permissionFlags(p: RequiredPermissions): string[] {
   if (p.net.length > 0) flags.push(`--allow-net=${p.net.map((e) => e.value).join(",")}`);
   if (p.read.length > 0) flags.push(`--allow-read=${p.read.map((e) => e.value).join(",")}`);
   if (p.env.length > 0) flags.push(`--allow-env=${p.env.map((e) => e.value).join(",")}`);
+  const write = p.write ?? [];
+  if (write.length > 0) flags.push(`--allow-write=${write.map((e) => e.value).join(",")}`);
   return flags;
 }
 
@@ -206,6 +253,13 @@ export function missingPermission(p: RequiredPermissions): string | null {
   for (const e of p.env) {
     if (Deno.permissions.querySync({ name: "env", variable: e.value }).state !== "granted") {
       return `sidekick: missing permission --allow-env=${e.value} (${e.why}); run with ${
+        permissionFlags(p).join(" ")
+      }`;
+    }
+  }
+  for (const e of p.write ?? []) {
+    if (Deno.permissions.querySync({ name: "write", path: e.value }).state !== "granted") {
+      return `sidekick: missing permission --allow-write=${e.value} (${e.why}); run with ${
         permissionFlags(p).join(" ")
       }`;
     }

@@ -342,6 +342,13 @@ export interface TcpListenerSpec {
   readonly maxConnections: number;
   /** Send a PROXY protocol header to the endpoint first. */
   readonly proxyProtocol: "off" | "v1" | "v2";
+  /**
+   * Connections to a removed or drained endpoint are kept at least this long,
+   * then closed at a random moment within twice that again (iaido's
+   * `maintenanceTime` T: two maintenance ticks of T/2 + random[0, T)).
+   * 0 or absent: they are closed over the proxy's drain smear (a few seconds).
+   */
+  readonly drainDelayMs?: number;
 }
 
 /**
@@ -392,6 +399,8 @@ export interface SidecarConfig {
   readonly log?: LogSpec;
   /** How long in-flight work may finish after SIGTERM, in ms. @default 5000 */
   readonly gracePeriodMs?: number;
+  /** Serve SideLB's UDS health check (`HEALTHY`/`UNHEALTHY`) on this socket path. @default none */
+  readonly healthSocket?: string;
   /**
    * The admin listener (status page, JSON, metrics); off when absent. The
    * command line starts it; an embedding program calls `serveAdmin`.

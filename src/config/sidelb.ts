@@ -2,10 +2,12 @@
  * The rsmvdl/SideLB command line and Docker environment, translated into an
  * L4 listener:
  *
- * `sidekick l4 <bind> [backends=HOST:PORT,...] [mode=round-robin|least-connections] [proto=tcp|udp] [ring_domain=HOST:PORT]`
+ * `sidekick l4 <bind> [backends=HOST:PORT,...] [mode=round-robin|least-connections] [proto=tcp|udp] [ring_domain=HOST:PORT] [health_socket=PATH|off]`
  *
  * and `SIDELB_BIND_ADDR`, `SIDELB_BACKENDS`, `SIDELB_MODE`, `SIDELB_PROTO`,
- * `SIDELB_RING_DOMAIN` (an argument wins over its variable). Options come in
+ * `SIDELB_RING_DOMAIN`, `SIDELB_HEALTH_SOCKET` (an argument wins over its
+ * variable). `health_socket` is sidekick's: SideLB's UDS health check is
+ * always at `/run/sidelb.sock`, which stays the default. Options come in
  * any order; `backends=` may repeat and the lists add up; values are trimmed
  * and `mode`/`proto` are case-insensitive. Unlike SideLB, host names are
  * accepted in backends, IPv6 works everywhere as `[::1]:53`, and an unknown
@@ -40,13 +42,19 @@ export interface SideLbConfig {
   readonly listener: TcpListenerSpec | UdpListenerSpec;
   /** The `ring_domain` (whose A/AAAA records each become an endpoint), if given. */
   readonly ringDomain?: { readonly host: string; readonly port: number };
+  /**
+   * The `health_socket=` (or `SIDELB_HEALTH_SOCKET`) path of SideLB's UDS
+   * health check, null for `off`; absent when not given (the default
+   * `/run/sidelb.sock` then applies).
+   */
+  readonly healthSocket?: string | null;
 }
 
 const MODES: Record<string, PolicyName> = {
   "round-robin": "round-robin",
   "least-connections": "least",
 };
-const KEYS = ["backends", "mode", "proto", "ring_domain"] as const;
+const KEYS = ["backends", "mode", "proto", "ring_domain", "health_socket"] as const;
 type Key = typeof KEYS[number];
 const ENV: Record<Key | "bind", string> = {
   bind: "SIDELB_BIND_ADDR",
@@ -54,6 +62,7 @@ const ENV: Record<Key | "bind", string> = {
   mode: "SIDELB_MODE",
   proto: "SIDELB_PROTO",
   ring_domain: "SIDELB_RING_DOMAIN",
+  health_socket: "SIDELB_HEALTH_SOCKET",
 };
 
 /** A value and how the user wrote it, for error messages. */
@@ -199,7 +208,11 @@ export function parseSideLbArgs(
     ...(ringDomain ? { dns: { perAddress: true, ttlMs: RING_DOMAIN_TTL_MS } } : {}),
   };
   const listener = { ...base, name: `l4-${proto}`, cluster };
-  return ringDomain === undefined ? { listener } : { listener, ringDomain };
+  const socketGiven = given("health_socket").at(-1);
+  const socket = socketGiven === undefined
+    ? {}
+    : { healthSocket: ["off", "none", ""].includes(socketGiven.value) ? null : socketGiven.value };
+  return ringDomain === undefined ? { listener, ...socket } : { listener, ringDomain, ...socket };
 }
 
 function l4Endpoint(text: string, proto: "tcp" | "udp", label: string): EndpointSpec {

@@ -36,7 +36,7 @@ export { DEFAULT_GRACE_PERIOD_MS };
 
 export type { ValidationResult };
 
-const TOP_KEYS = ["gracePeriod", "log", "listeners", "admin"];
+const TOP_KEYS = ["gracePeriod", "log", "listeners", "admin", "healthSocket"];
 const LOG_KEYS = ["health", "trace", "errorsOnly", "statusCodes", "quiet", "json", "debug"];
 const COMMON_KEYS = [
   "kind",
@@ -66,6 +66,7 @@ const TCP_KEYS = [
   "maxAttempts",
   "maxConnections",
   "proxyProtocol",
+  "drainDelay",
 ];
 const UDP_KEYS = [...COMMON_KEYS, "flowIdle", "maxFlows"];
 const KIND_KEYS: Record<ListenerKind | "any", readonly string[]> = {
@@ -164,7 +165,14 @@ function readSidekick(r: Reader, root: Val, mixed: boolean): SidecarConfig | und
   }
   const adminFields = r.map(top.get("admin"), ["address"]);
   const admin = readAdminAddress(r, adminFields?.get("address"), listeners);
-  return { listeners, log, gracePeriodMs, ...(admin === undefined ? {} : { admin }) };
+  const healthSocket = r.text(top.get("healthSocket"), "give a socket path like /run/sidelb.sock");
+  return {
+    listeners,
+    log,
+    gracePeriodMs,
+    ...(admin === undefined ? {} : { admin }),
+    ...(healthSocket ? { healthSocket } : {}),
+  };
 }
 
 function readLog(r: Reader, v: Val | undefined): LogSpec {
@@ -260,6 +268,7 @@ function readListener(
       maxAttempts: r.int(f.get("maxAttempts"), 1) ?? base.maxAttempts,
       maxConnections: r.int(f.get("maxConnections"), 0) ?? base.maxConnections,
       proxyProtocol: readProxyProtocol(r, f.get("proxyProtocol")) ?? base.proxyProtocol,
+      ...drainDelay(r.duration(f.get("drainDelay"))),
     };
   }
   const base = udpListener("0.0.0.0:0", []);
@@ -270,6 +279,11 @@ function readListener(
     flowIdleMs: r.duration(f.get("flowIdle"), 1) ?? base.flowIdleMs,
     maxFlows: r.int(f.get("maxFlows"), 1) ?? base.maxFlows,
   };
+}
+
+/** `drainDelayMs` only when set, so that a file without the key gives the builder's spec. */
+function drainDelay(ms: number | undefined): { drainDelayMs?: number } {
+  return ms === undefined || ms === 0 ? {} : { drainDelayMs: ms };
 }
 
 function readProxyProtocol(r: Reader, v: Val | undefined): "off" | "v1" | "v2" | undefined {

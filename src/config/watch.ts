@@ -2,7 +2,8 @@
  * Watches a config file for changes: `Deno.watchFs` on its directory (an
  * atomic rename or a ConfigMap symlink swap replaces the inode, so the file
  * itself cannot be watched), plus an mtime poll as a fallback for file systems
- * and editors that do not send events. Changes are debounced.
+ * and editors that do not send events, and the only source when read access
+ * covers the file but not its directory. Changes are debounced.
  *
  * @module
  */
@@ -86,9 +87,13 @@ export async function watchConfigFile(
   const name = path.slice(path.lastIndexOf("/") + 1);
   let watcher: Deno.FsWatcher | undefined;
   try {
-    watcher = Deno.watchFs(dir, { recursive: false });
+    // Read access to the file alone does not cover its directory: then only
+    // the poll runs (asking would open Deno's prompt on a terminal).
+    if (Deno.permissions.querySync({ name: "read", path: dir }).state === "granted") {
+      watcher = Deno.watchFs(dir, { recursive: false });
+    }
   } catch {
-    // no events here (permissions, file system): the poll remains
+    // no events here (file system): the poll remains
   }
   const stop = () => watcher?.close();
   signal?.addEventListener("abort", stop, { once: true });

@@ -61,7 +61,7 @@ export function createProxy(
     case "tcp":
       return new TcpProxy(spec, cluster);
     case "udp":
-      return new UdpProxy(spec, cluster);
+      return new UdpProxy(spec, cluster, { onNotice: shared.onNotice });
   }
 }
 

@@ -102,7 +102,11 @@ Deno.test("bootstrapConfig() takes unbracketed IPv6 hosts and brackets an IPv6 a
 
 /** A TCP listener as an iaido frontend gives it. */
 function iaidoTcp(address: string, tiers: string[][], perAddress = false) {
-  const base = tcpListener(address, tiers, { name: `tcp:${address}`, idleMs: 3_600_000 });
+  const base = tcpListener(address, tiers, {
+    name: `tcp:${address}`,
+    idleMs: 3_600_000,
+    drainDelayMs: 30_000,
+  });
   return {
     ...base,
     cluster: {

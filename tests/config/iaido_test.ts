@@ -54,6 +54,7 @@ function frontend(
     maxAttempts: 3,
     maxConnections: 0,
     proxyProtocol: "off",
+    drainDelayMs: 30_000,
   };
 }
 
@@ -132,10 +133,8 @@ Deno.test("iaido: a bootstrapped config translates to TCP listeners", () => {
   const notSupported = "is not supported and has no effect";
   assert.deepEqual(warnings, [
     `iaido.yaml:4:7: frontends[0].backendPool.latencyBucket: ${notSupported}: tiers come from the file only (no latency tiering)`,
-    `iaido.yaml:5:7: frontends[0].backendPool.maintenanceTime: ${notSupported}: sidekick sheds and promotes connections on its own schedule`,
     `iaido.yaml:23:5: frontends[0].rebalanceDuration: ${notSupported}: sidekick keeps the configured tier order and checks health on its own schedule`,
     `iaido.yaml:25:7: frontends[1].backendPool.latencyBucket: ${notSupported}: tiers come from the file only (no latency tiering)`,
-    `iaido.yaml:26:7: frontends[1].backendPool.maintenanceTime: ${notSupported}: sidekick sheds and promotes connections on its own schedule`,
     `iaido.yaml:40:5: frontends[1].rebalanceDuration: ${notSupported}: sidekick keeps the configured tier order and checks health on its own schedule`,
   ]);
 });

@@ -146,13 +146,13 @@ Deno.test("parseSideLbArgs() errors name the argument, the value and what is acc
       [...ok, "weights=1,2"],
       {},
       TypeError,
-      "weights=1,2 is not accepted: options are backends=, mode=, proto=, ring_domain=",
+      "weights=1,2 is not accepted: options are backends=, mode=, proto=, ring_domain=, health_socket=",
     ],
     [
       [...ok, "--verbose"],
       {},
       TypeError,
-      "'--verbose' is not accepted: the bind address is already '0.0.0.0:80', and options are backends=, mode=, proto=, ring_domain=",
+      "'--verbose' is not accepted: the bind address is already '0.0.0.0:80', and options are backends=, mode=, proto=, ring_domain=, health_socket=",
     ],
     [
       ["0.0.0.0:80", "backends=10.0.0.1:80,10.0.0.2"],

@@ -212,7 +212,8 @@ export class TcpProxy implements TcpSessionContext {
       now,
     );
     const idleMs = this.spec.idleMs;
-    const drainSmearMs = this.#options.drainSmearMs ?? 5_000;
+    const drainDelayMs = this.spec.drainDelayMs ?? 0;
+    const drainSmearMs = drainDelayMs > 0 ? 2 * drainDelayMs : this.#options.drainSmearMs ?? 5_000;
     const smearMs = this.#options.promotionSmearMs ?? 5_000;
     const connectMs = this.spec.connectMs;
     for (const s of this.#sessions.keys()) {
@@ -238,7 +239,8 @@ export class TcpProxy implements TcpSessionContext {
       }
       if (s.endpoint!.draining || s.tier < 0) {
         if (s.drainingSince === 0) s.drainingSince = now;
-        if (shouldShed(s.drainingSince, now, drainSmearMs, s.random)) this.#shed(s, "drain");
+        const due = s.drainingSince + drainDelayMs;
+        if (shouldShed(due, now, drainSmearMs, s.random)) this.#shed(s, "drain");
         continue;
       }
       s.drainingSince = 0;

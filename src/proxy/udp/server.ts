@@ -55,6 +55,8 @@ interface Flow {
 export interface UdpProxyOptions {
   /** The clock. @default Date.now */
   readonly now?: () => number;
+  /** Told once per local address when a flow's socket may not bind (a missing `--allow-net`). */
+  readonly onNotice?: (message: string) => void;
 }
 
 /**
@@ -88,6 +90,11 @@ export class UdpProxy {
   #live = new Set<Endpoint>();
   #last: Flow | null = null;
   readonly #now: () => number;
+  readonly #onNotice: (message: string) => void;
+  /** Local addresses whose denied bind was already reported. */
+  readonly #deniedBinds = new Set<string>();
+  /** Whether a reply denied by a missing `--allow-net` was already reported. */
+  #replyDenied = false;
 
   /**
    * Creates a listener; nothing is bound until {@linkcode UdpProxy.listen}.
@@ -100,6 +107,7 @@ export class UdpProxy {
     this.spec = spec;
     this.cluster = cluster;
     this.#now = options.now ?? Date.now;
+    this.#onNotice = options.onNotice ?? ((m) => console.error(`sidekick: ${m}`));
   }
 
   /** Flows (clients) open now. */
@@ -214,6 +222,10 @@ export class UdpProxy {
     // to when the socket connected (nothing is sent before, so nothing may
     // come before).
     let from = isIpLiteral(endpoint.spec.host) ? normalizeIp(endpoint.spec.host) : null;
+    // One callback per flow (not per datagram): a failed reply is only looked at when denied.
+    const sent = (e: Error | null | undefined) => {
+      if (e && !this.#replyDenied) this.#replyFailed(address, port);
+    };
     socket.on("message", (reply, rinfo) => {
       // connect() of node:dgram in Deno only fixes the destination; filter
       // the source here as a connected socket would.
@@ -222,7 +234,7 @@ export class UdpProxy {
       if (from === null || (source !== from && normalizeIp(source) !== from)) return;
       flow.count++;
       flow.tx += reply.length;
-      listener.send(reply, port, address);
+      listener.send(reply, port, address, sent);
     });
     bindUdpSocket(socket, local.address, 0).then(() => {
       socket.on("error", () => {
@@ -240,12 +252,33 @@ export class UdpProxy {
         flow.queue = null;
         for (const m of queued) socket.send(m);
       });
-    }, () => {
+    }, (e: Error) => {
       // not permitted or no such local address: not the endpoint's fault
+      if (e instanceof Deno.errors.NotCapable && !this.#deniedBinds.has(local.address)) {
+        this.#deniedBinds.add(local.address);
+        const bind = local.address.includes(":") ? `[${local.address}]:0` : `${local.address}:0`;
+        this.#onNotice(
+          `UDP listener '${this.spec.name}' drops datagrams: a flow cannot bind its local ` +
+            `socket; run deno with --allow-net=${bind}`,
+        );
+      }
       this.dropped += flow.queue?.length ?? 0;
       this.#expire(`${address}:${port}`, flow);
     });
     return flow;
+  }
+
+  /** A reply to a client failed: when Deno denied it, say once which flag is missing. */
+  #replyFailed(address: string, port: number): void {
+    const host = address.includes(":") ? `[${address}]` : address;
+    if (Deno.permissions.querySync({ name: "net", host: `${host}:${port}` }).state === "granted") {
+      return; // the client went away: not a permission problem
+    }
+    this.#replyDenied = true;
+    this.#onNotice(
+      `UDP listener '${this.spec.name}' cannot reply to client ${host}:${port}: run deno with ` +
+        `--allow-net=${host} (replies go to each client's own port)`,
+    );
   }
 
   #expire(key: string, flow: Flow): void {
