@@ -299,6 +299,8 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(missing);
     return 1;
   }
+  // Before any other work: a signal from now on is handled, never fatal.
+  using signals = new ProcessSignals();
   let certificate;
   if (p.autoTlsHosts !== undefined) {
     const generated = await generateSelfSigned(p.autoTlsHosts);
@@ -308,7 +310,62 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(`  the PEM is served at /v1/certificates`);
     certificate = { cert: generated.cert, key: generated.key };
   }
-  return await serve(p.config, p.reload, p.file, certificate);
+  if (signals.stopping) return 0;
+  return await serve(p.config, p.reload, p.file, certificate, signals);
+}
+
+/**
+ * SIGTERM/SIGINT (stop; a second one exits 1 at once) and SIGHUP (reload),
+ * handled from the moment this is created: a reload asked for before the
+ * server can take it is held until {@linkcode ProcessSignals.onReload} is set.
+ */
+class ProcessSignals implements Disposable {
+  readonly #stopped = Promise.withResolvers<void>();
+  #count = 0;
+  #pendingReload = false;
+  #reload: (() => void) | null = null;
+  readonly #onStop = () => {
+    if (++this.#count > 1) {
+      console.error("sidekick: second signal, exiting now");
+      Deno.exit(1);
+    }
+    this.#stopped.resolve();
+  };
+  readonly #onHup = () => {
+    if (this.#reload === null) this.#pendingReload = true;
+    else this.#reload();
+  };
+
+  constructor() {
+    Deno.addSignalListener("SIGINT", this.#onStop);
+    Deno.addSignalListener("SIGTERM", this.#onStop);
+    Deno.addSignalListener("SIGHUP", this.#onHup);
+  }
+
+  /** Resolves at the first SIGTERM or SIGINT. */
+  get stopped(): Promise<void> {
+    return this.#stopped.promise;
+  }
+
+  /** True once a stop signal came. */
+  get stopping(): boolean {
+    return this.#count > 0;
+  }
+
+  /** Where SIGHUP goes from now on (null: hold it); a held one is handed over at once. */
+  set onReload(reload: (() => void) | null) {
+    this.#reload = reload;
+    if (reload !== null && this.#pendingReload) {
+      this.#pendingReload = false;
+      reload();
+    }
+  }
+
+  [Symbol.dispose](): void {
+    Deno.removeSignalListener("SIGINT", this.#onStop);
+    Deno.removeSignalListener("SIGTERM", this.#onStop);
+    Deno.removeSignalListener("SIGHUP", this.#onHup);
+  }
 }
 
 async function serve(
@@ -316,6 +373,7 @@ async function serve(
   reload: (() => Promise<SidecarConfig>) | null,
   file: string | undefined,
   certificate: CertificatePair | undefined,
+  signals: ProcessSignals,
 ): Promise<number> {
   const log = config.log;
   const sidecar = createSidecar(config, {
@@ -352,39 +410,35 @@ async function serve(
   const watching = file === undefined
     ? Promise.resolve()
     : watchConfigFile(file, () => doReload(`${file} changed`), { signal: ac.signal });
-  let addresses;
-  try {
-    addresses = await sidecar.start();
-  } catch (e) {
-    console.error(`sidekick: cannot start: ${(e as Error).message}`);
+  // A SIGHUP from now on queues a reload behind the start; SIGTERM stops the start.
+  signals.onReload = () => doReload("SIGHUP");
+  const starting = sidecar.start().then(
+    (addresses) => ({ addresses }),
+    (error: unknown) => ({ error }),
+  );
+  const first = await Promise.race([starting, signals.stopped.then(() => null)]);
+  if (first === null) {
+    console.error("sidekick: stopped while starting");
+    signals.onReload = null;
+    ac.abort();
+    await Promise.all([watching, sidecar.close(0), starting]);
+    return 0;
+  }
+  if ("error" in first) {
+    console.error(`sidekick: cannot start: ${(first.error as Error).message}`);
     ac.abort();
     await watching;
     return 1;
   }
   startedOk();
-  for (const a of addresses) console.error(`sidekick listening on ${a.hostname}:${a.port}`);
-  const onHup = () => doReload("SIGHUP");
-  Deno.addSignalListener("SIGHUP", onHup);
-  const { promise: stopped, resolve } = Promise.withResolvers<string>();
-  let signals = 0;
-  const onStop = () => {
-    if (++signals > 1) {
-      console.error("sidekick: second signal, exiting now");
-      Deno.exit(1);
-    }
-    resolve("signal");
-  };
-  Deno.addSignalListener("SIGINT", onStop);
-  Deno.addSignalListener("SIGTERM", onStop);
-  await stopped;
+  for (const a of first.addresses) console.error(`sidekick listening on ${a.hostname}:${a.port}`);
+  await signals.stopped;
   console.error(`sidekick: draining for up to ${graceMs} ms`);
-  Deno.removeSignalListener("SIGHUP", onHup);
+  signals.onReload = null;
   ac.abort();
   await watching;
   await reloading;
   await sidecar.close(graceMs);
-  Deno.removeSignalListener("SIGINT", onStop);
-  Deno.removeSignalListener("SIGTERM", onStop);
   return 0;
 }
 
