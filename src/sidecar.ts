@@ -15,7 +15,6 @@ import { ListenerUnit, type UnitContext } from "./lifecycle/unit.ts";
 import type { TraceRecord } from "./observe/log.ts";
 import { renderMetrics } from "./observe/metrics.ts";
 import { type Runtime, SYSTEM_RUNTIME } from "./pool/cluster.ts";
-import { HttpProxy } from "./proxy/http/server.ts";
 import type { CertificatePair } from "./proxy/http/tls_listener.ts";
 import { checkConfig, reloadUnits, RetiringSet, waitBounded } from "./sidecar_reload.ts";
 
@@ -218,7 +217,7 @@ class SidecarImpl implements Sidecar {
     const sources = this.#units.map((u) => ({
       listener: u.spec.name,
       cluster: u.cluster,
-      connections: () => u.proxy.connections,
+      connections: () => u.proxy.stats().connections,
     }));
     return renderMetrics(sources, Date.now());
   }
@@ -306,7 +305,7 @@ class SidecarImpl implements Sidecar {
         name: u.spec.name,
         kind: u.spec.kind,
         address: u.address,
-        connections: u.proxy.connections,
+        connections: u.proxy.stats().connections,
         endpoints: u.cluster.sites.flatMap((site, i) =>
           site.map((e) => ({
             endpoint: e.key,
@@ -330,7 +329,7 @@ class SidecarImpl implements Sidecar {
   async #close(graceMs: number): Promise<void> {
     if (this.#state !== "closed") this.#state = "draining";
     // `/v1/health` answers 503 from now on, even before the listeners close.
-    for (const u of this.#units) if (u.proxy instanceof HttpProxy) u.proxy.draining = true;
+    for (const u of this.#units) u.proxy.drain();
     this.#closing.abort();
     // A start or reload in progress stops waiting at once and then finds the sidecar closing.
     await this.#queue;

@@ -16,12 +16,7 @@ import { initialHealthState, nextHealthState } from "../health/state.ts";
 import { Cluster, type Runtime } from "../pool/cluster.ts";
 import { endpointKey } from "../pool/endpoint.ts";
 import { probeEndpoint, probeFor, probeKind } from "./probes.ts";
-import {
-  applyProxySpec,
-  createProxy,
-  type ListenerProxy,
-  type SharedHttpOptions,
-} from "./proxies.ts";
+import { createProxy, type ListenerProxy, type SharedHttpOptions } from "./proxies.ts";
 
 /**
  * What every unit of a sidecar shares.
@@ -164,18 +159,20 @@ export class ListenerUnit {
    * @param spec The listener as configured now.
    * @param log Console settings now.
    * @param warm Results of {@linkcode ListenerUnit.probeAdded}, applied to the new endpoints.
+   * @param commit What `this.proxy.update(spec, log)` returned (a moved listener's new proxy has none).
    */
   apply(
     spec: ListenerSpec,
     log: LogSpec | undefined,
     warm: ReadonlyMap<string, ProbeResult> = new Map(),
+    commit: () => void = () => {},
   ): void {
     const before = new Set(this.cluster.endpoints);
     this.spec = spec;
     this.log = log;
     this.dns.set(spec.cluster);
     this.cluster.update(this.dns.effective());
-    applyProxySpec(this.proxy, spec, log, this.#context.http?.onTrace);
+    commit();
     const now = this.#context.runtime.now();
     for (const e of this.cluster.endpoints) {
       const result = warm.get(e.key);

@@ -189,7 +189,7 @@ Deno.test("TcpProxy keeps half-close: 100 kB each way, the reply comes after the
   });
   const spec = l4([[backend.address]]);
   const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   const client = await connect(addr);
   try {
     const data = new Uint8Array(size).fill(0x61);
@@ -211,7 +211,7 @@ Deno.test("TcpProxy with round-robin uses both endpoints in turn", async () => {
   const b = new Backend("B", sayIdAndEcho);
   const spec = l4([[a.address, b.address]], {}, { policy: "round-robin" });
   const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   try {
     const seen: string[] = [];
     for (let i = 0; i < 4; i++) {
@@ -232,7 +232,7 @@ Deno.test("TcpProxy retries a refused connect on another endpoint: after a kill,
   const spec = l4([[k.address, a.address]], { maxAttempts: 2 }, { policy: "round-robin" });
   const cluster = new Cluster(spec.cluster, SYSTEM_RUNTIME);
   const proxy = new TcpProxy(spec, cluster);
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   try {
     const before = [];
     for (let i = 0; i < 2; i++) {
@@ -260,7 +260,7 @@ Deno.test("TcpProxy idle timeout closes an idle connection and keeps an active o
   const a = new Backend("A", sayIdAndEcho);
   const spec = l4([[a.address]], { idleMs: 300 });
   const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   const idle = await connect(addr);
   const active = await connect(addr);
   try {
@@ -288,7 +288,7 @@ Deno.test("TcpProxy fills tier 0 up to its cap, spills to tier 1, and returns to
   const spec = l4([[a.address], [b.address]], {}, {}, [{ maxConnections: 2 }]);
   const cluster = new Cluster(spec.cluster, SYSTEM_RUNTIME);
   const proxy = new TcpProxy(spec, cluster);
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   const conns: Deno.TcpConn[] = [];
   try {
     for (let i = 0; i < 3; i++) conns.push(await connect(addr));
@@ -334,7 +334,7 @@ Deno.test("TcpProxy forced promotion closes a tier 1 connection once tier 0 is b
   );
   await checker.start();
   const proxy = new TcpProxy(spec, cluster, { promotionSmearMs: 100, sweepMs: 25 });
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   let a: Backend | undefined;
   const conns: Deno.TcpConn[] = [];
   try {
@@ -365,7 +365,7 @@ Deno.test("TcpProxy drains a disabled endpoint: its connection is closed, the ot
   const spec = l4([[a.address, b.address]], {}, { policy: "round-robin" });
   const cluster = new Cluster(spec.cluster, SYSTEM_RUNTIME);
   const proxy = new TcpProxy(spec, cluster, { drainSmearMs: 200, sweepMs: 25 });
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   const onA = await connect(addr);
   const onB = await connect(addr);
   const conns = [onA, onB];
@@ -401,7 +401,7 @@ Deno.test("TcpProxy closes clients over its maxConnections at accept", async () 
   const a = new Backend("A", sayIdAndEcho);
   const spec = l4([[a.address]], { maxConnections: 1 });
   const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   const first = await connect(addr);
   const conns = [first];
   try {
@@ -421,7 +421,7 @@ Deno.test("TcpProxy.close(graceMs) stops accepting, lets connections run for gra
   const a = new Backend("A", sayIdAndEcho);
   const spec = l4([[a.address]]);
   const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   const client = await connect(addr);
   try {
     assert.equal(await readN(client, 1), "A");

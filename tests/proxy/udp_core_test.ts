@@ -294,3 +294,28 @@ Deno.test("UdpProxy moves a flow off an endpoint that went down: the next datagr
     await Promise.all([a.close(), b.close()]);
   }
 });
+
+Deno.test("UdpProxy.close(grace): open flows keep relaying while new clients get nothing; ends when the flows go idle", async () => {
+  const a = await UdpBackend.start("A");
+  const s = spec([[a.address]], { flowIdleMs: 150 });
+  const proxy = new UdpProxy(s, new Cluster(s.cluster, SYSTEM_RUNTIME));
+  const addr = await proxy.listen();
+  const old = await Client.open(), fresh = await Client.open();
+  try {
+    old.send("before", addr);
+    await until(() => old.got.length === 1, 2000, "the first reply");
+    const t0 = Date.now();
+    const closing = proxy.close(5_000);
+    old.send("during", addr);
+    fresh.send("new", addr);
+    await until(() => old.got.length === 2, 2000, "a reply while draining");
+    await closing;
+    assert.ok(Date.now() - t0 < 2_000, "the drain ends when the flow went idle, not at the grace");
+    assert.equal(fresh.got.length, 0, "no new flow while draining");
+    assert.equal(proxy.stats().connections, 0);
+  } finally {
+    await Promise.all([old.close(), fresh.close()]);
+    await proxy.close();
+    await a.close();
+  }
+});

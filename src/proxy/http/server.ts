@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { HttpListenerSpec, LogSpec } from "../../config/schema.ts";
+import type { HttpListenerSpec, ListenerSpec, LogSpec } from "../../config/schema.ts";
 import { type TraceRecord, traceWriter } from "../../observe/log.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "../../observe/metrics.ts";
 import type { Cluster } from "../../pool/cluster.ts";
@@ -16,6 +16,7 @@ import { UpstreamPool } from "./upstream_pool.ts";
 import { ScratchPool } from "./scratch.ts";
 import { type CertificatePair, TlsListener } from "./tls_listener.ts";
 import type { HttpTracer } from "./trace.ts";
+import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
 
 /** Pause after a failed accept (other than the listener closing). */
 const ACCEPT_BACKOFF_MS = 50;
@@ -81,7 +82,7 @@ export interface HttpProxyOptions {
  * await proxy.close(5_000);
  * ```
  */
-export class HttpProxy {
+export class HttpProxy implements Listener {
   /** The listener's spec. */
   spec: HttpListenerSpec;
   /** Where requests go. */
@@ -95,6 +96,9 @@ export class HttpProxy {
   readonly #accepting = new Set<Promise<void>>();
   #served: Promise<void>[] = [];
   readonly #pool: UpstreamPool;
+  #scratch: ScratchPool;
+  #sweepMs = 0;
+  #upstreamTls: UpstreamTls | undefined;
   readonly #options: HttpProxyOptions;
   #tracer: HttpTracer | null = null;
   /** What each connection sees of this listener. */
@@ -114,13 +118,10 @@ export class HttpProxy {
     this.#options = options;
     const tls = options.upstreamTls ?? loadUpstreamTls(spec.upstreamTls);
     cluster.tls = tls;
-    const pool = new UpstreamPool({
-      maxIdlePerEndpoint: spec.limits.poolIdlePerEndpoint,
-      idleMs: spec.limits.poolIdleMs,
-      connectMs: spec.timeouts.connectMs,
-      tls,
-    });
+    this.#upstreamTls = tls;
+    const pool = new UpstreamPool(poolOptions(spec, tls));
     this.#pool = pool;
+    this.#scratch = scratchFor(spec);
     this.setTracing(options.log, options.onTrace);
     const metrics = options.metrics ?? (() =>
       renderMetrics(
@@ -135,7 +136,9 @@ export class HttpProxy {
       },
       cluster,
       pool,
-      scratch: new ScratchPool(spec.limits.maxHeadBytes + 4096, spec.limits.maxHeaders, 256),
+      get scratch() {
+        return self.#scratch;
+      },
       get draining() {
         return self.draining;
       },
@@ -174,7 +177,8 @@ export class HttpProxy {
    * @throws {Deno.errors.AddrInUse} When the address is taken.
    * @throws {TypeError} When a server certificate file cannot be read.
    */
-  listen(): Deno.NetAddr {
+  // deno-lint-ignore require-await
+  async listen(): Promise<Deno.NetAddr> {
     const tlsSpec = this.spec.tls;
     let listener: Deno.Listener;
     if (tlsSpec !== undefined || this.#options.certificate !== undefined) {
@@ -193,14 +197,83 @@ export class HttpProxy {
       this.#accept(listener);
     }
     this.#listener = listener;
+    this.#startSweeper();
+    return listener.addr as Deno.NetAddr;
+  }
+
+  /** (Re)starts the sweeper when its period (a quarter of the shortest timeout) changed. */
+  #startSweeper(): void {
     const t = this.spec.timeouts;
     const shortest = Math.min(
       ...[t.headerReadMs, t.idleMs, t.responseHeaderMs, this.spec.limits.poolIdleMs, 4000].filter((
         x,
       ) => x > 0),
     );
-    this.#sweeper = setInterval(() => this.#sweep(), Math.max(25, Math.min(1000, shortest / 4)));
-    return listener.addr as Deno.NetAddr;
+    const period = Math.max(25, Math.min(1000, shortest / 4));
+    if (this.#sweeper !== undefined && period === this.#sweepMs) return;
+    clearInterval(this.#sweeper);
+    this.#sweepMs = period;
+    this.#sweeper = setInterval(() => this.#sweep(), period);
+  }
+
+  /**
+   * Prepares a reloaded spec of the same listener: timeouts and limits,
+   * upstream pool sizes, request head buffers, tracing, the upstream TLS
+   * files (read again; idle pooled connections close when they changed)
+   * and the server certificate files (read again; served from the commit
+   * on). Nothing changes until the returned function runs.
+   *
+   * @param spec The listener as configured now.
+   * @param log Console settings now.
+   * @returns Applies it.
+   * @throws {TypeError} When `spec` is another kind's, switches between plain and TLS, or a TLS file cannot be read.
+   */
+  update(spec: ListenerSpec, log?: LogSpec): () => void {
+    if (spec.kind !== "http") throw kindMismatch(this.spec, spec);
+    const fixed = this.#options.certificate !== undefined;
+    if (this.#listener !== null && (spec.tls !== undefined || fixed) !== (this.#tls !== null)) {
+      throw new TypeError(
+        `Cannot reload HTTP listener '${spec.name}': it cannot switch between plain HTTP and ` +
+          "TLS in place; give it another port (or restart)",
+      );
+    }
+    const upstream = this.#options.upstreamTls ?? loadUpstreamTls(spec.upstreamTls);
+    const swapCertificate = this.#tls !== null && spec.tls !== undefined && !fixed
+      ? this.#tls.prepareFiles(spec.tls)
+      : () => {};
+    return () => {
+      const before = this.spec;
+      this.spec = spec;
+      this.setTracing(log, this.#options.onTrace);
+      const tlsChanged = JSON.stringify(upstream) !== JSON.stringify(this.#upstreamTls);
+      this.#upstreamTls = upstream;
+      this.cluster.tls = upstream;
+      this.#pool.configure(poolOptions(spec, upstream));
+      if (tlsChanged) this.#pool.retain(new Set()); // idle connections made with the old material
+      if (
+        before.limits.maxHeadBytes !== spec.limits.maxHeadBytes ||
+        before.limits.maxHeaders !== spec.limits.maxHeaders
+      ) {
+        this.#scratch = scratchFor(spec);
+      }
+      swapCertificate();
+      if (this.#sweeper !== undefined && !this.draining) this.#startSweeper();
+    };
+  }
+
+  /** Stops taking new connections; `/v1/health` answers 503; idle connections close on `close`. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /**
+   * A snapshot.
+   *
+   * @returns Kind, bound address and open connections.
+   */
+  stats(): ListenerCoreStats {
+    const address = this.#listener === null ? null : this.#listener.addr as Deno.NetAddr;
+    return { kind: "http", address, connections: this.#connections.size };
   }
 
   #accept(listener: Deno.Listener): Promise<void> {
@@ -284,6 +357,7 @@ export class HttpProxy {
     await this.#allServed();
     clearInterval(this.#sweeper);
     this.#pool.closeAll();
+    this.#listener = null;
   }
 
   async #allServed(): Promise<void> {
@@ -293,4 +367,19 @@ export class HttpProxy {
       if (this.#connections.size > 0) await new Promise((r) => setTimeout(r, 5));
     }
   }
+}
+
+/** The upstream pool's settings from a spec. */
+function poolOptions(spec: HttpListenerSpec, tls: UpstreamTls | undefined) {
+  return {
+    maxIdlePerEndpoint: spec.limits.poolIdlePerEndpoint,
+    idleMs: spec.limits.poolIdleMs,
+    connectMs: spec.timeouts.connectMs,
+    tls,
+  };
+}
+
+/** Request head buffers sized for a spec's limits. */
+function scratchFor(spec: HttpListenerSpec): ScratchPool {
+  return new ScratchPool(spec.limits.maxHeadBytes + 4096, spec.limits.maxHeaders, 256);
 }

@@ -13,10 +13,11 @@ import {
   shouldShed,
   type TierSince,
 } from "../../balance/promotion.ts";
-import type { TcpListenerSpec } from "../../config/schema.ts";
+import type { ListenerSpec, TcpListenerSpec } from "../../config/schema.ts";
 import type { Cluster } from "../../pool/cluster.ts";
 import type { Endpoint } from "../../pool/endpoint.ts";
 import { BufferPool } from "../buffers.ts";
+import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
 import { TcpSession, type TcpSessionContext } from "./session.ts";
 import { tierOf } from "./tiers.ts";
 
@@ -64,7 +65,7 @@ export interface TcpProxyOptions {
  * await proxy.close(5_000);
  * ```
  */
-export class TcpProxy implements TcpSessionContext {
+export class TcpProxy implements TcpSessionContext, Listener {
   /** The listener's spec (replaced by {@linkcode TcpProxy.update}). */
   spec: TcpListenerSpec;
   /** Where connections go. */
@@ -88,6 +89,7 @@ export class TcpProxy implements TcpSessionContext {
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #period = 0;
   #closing = false;
+  #draining = false;
   #tierSince: TierSince = [];
   #sites: Endpoint[][] | null = null;
 
@@ -122,7 +124,8 @@ export class TcpProxy implements TcpSessionContext {
    * @returns The bound address (with the real port when 0 was asked for).
    * @throws {Deno.errors.AddrInUse} When the address is taken.
    */
-  listen(): Deno.NetAddr {
+  // deno-lint-ignore require-await
+  async listen(): Promise<Deno.NetAddr> {
     const listener = Deno.listen({
       hostname: this.spec.hostname,
       port: this.spec.port,
@@ -136,17 +139,37 @@ export class TcpProxy implements TcpSessionContext {
   }
 
   /**
-   * Applies a reloaded spec of the same listener: connect timeout, attempts,
-   * limits, idle timeout and PROXY protocol take effect for what happens
-   * next. (Hostname and port are those bound; a new address needs a new
-   * listener.) Call it after the cluster was updated, so that the sweeper
+   * Prepares a reloaded spec of the same listener: connect timeout,
+   * attempts, limits, idle timeout and PROXY protocol take effect for what
+   * happens next. (Hostname and port are those bound; a new address needs a
+   * new listener.) Commit after the cluster was updated, so that the sweeper
    * period follows the new promotion settings too.
    *
    * @param spec The new spec.
+   * @returns Applies it.
+   * @throws {TypeError} When `spec` is not a TCP listener's.
    */
-  update(spec: TcpListenerSpec): void {
-    this.spec = spec;
-    if (this.#sweeper !== undefined && !this.#closing) this.#startSweeper();
+  update(spec: ListenerSpec): () => void {
+    if (spec.kind !== "tcp") throw kindMismatch(this.spec, spec);
+    return () => {
+      this.spec = spec;
+      if (this.#sweeper !== undefined && !this.#closing) this.#startSweeper();
+    };
+  }
+
+  /** Stops accepting new connections; open ones go on until `close`. */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  /**
+   * A snapshot.
+   *
+   * @returns Kind, bound address and open connections.
+   */
+  stats(): ListenerCoreStats {
+    const address = this.#closing ? null : (this.#listener?.addr ?? null);
+    return { kind: "tcp", address, connections: this.#sessions.size };
   }
 
   #sweepPeriod(): number {
@@ -183,7 +206,7 @@ export class TcpProxy implements TcpSessionContext {
         continue;
       }
       const max = this.spec.maxConnections;
-      if (max > 0 && this.#sessions.size >= max) {
+      if ((max > 0 && this.#sessions.size >= max) || this.#draining) {
         conn.close();
         continue;
       }

@@ -11,10 +11,11 @@
  */
 
 import dgram from "node:dgram";
-import type { UdpListenerSpec } from "../../config/schema.ts";
+import type { ListenerSpec, UdpListenerSpec } from "../../config/schema.ts";
 import { bindUdpSocket, udpLocalAddress } from "../../health/udp_probe.ts";
 import type { Cluster } from "../../pool/cluster.ts";
 import type { Endpoint } from "../../pool/endpoint.ts";
+import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
 
 /** Datagrams kept per flow while its upstream socket is still connecting. */
 const MAX_QUEUED = 64;
@@ -61,7 +62,7 @@ export interface UdpProxyOptions {
  * await proxy.close();
  * ```
  */
-export class UdpProxy {
+export class UdpProxy implements Listener {
   /** The listener's spec (replaced by {@linkcode UdpProxy.update}). */
   spec: UdpListenerSpec;
   /** Where datagrams go. */
@@ -76,6 +77,8 @@ export class UdpProxy {
   #sites: Endpoint[][] | null = null;
   #live = new Set<Endpoint>();
   #last: Flow | null = null;
+  #draining = false;
+  #address: Deno.NetAddr | null = null;
   readonly #now: () => number;
 
   /**
@@ -123,18 +126,38 @@ export class UdpProxy {
     this.#syncSites();
     this.#startSweeper();
     const { address, port } = socket.address();
-    return { transport: "udp", hostname: address, port };
+    this.#address = { transport: "udp", hostname: address, port };
+    return this.#address;
   }
 
   /**
-   * Applies a reloaded spec of the same listener: flow idle time and the
+   * Prepares a reloaded spec of the same listener: flow idle time and the
    * flow limit take effect at once. (Hostname and port are those bound.)
    *
    * @param spec The new spec.
+   * @returns Applies it.
+   * @throws {TypeError} When `spec` is not a UDP listener's.
    */
-  update(spec: UdpListenerSpec): void {
-    this.spec = spec;
-    if (this.#socket !== null) this.#startSweeper();
+  update(spec: ListenerSpec): () => void {
+    if (spec.kind !== "udp") throw kindMismatch(this.spec, spec);
+    return () => {
+      this.spec = spec;
+      if (this.#socket !== null) this.#startSweeper();
+    };
+  }
+
+  /** Opens no new flows; datagrams of open flows still pass until `close`. */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  /**
+   * A snapshot.
+   *
+   * @returns Kind, bound address and open flows.
+   */
+  stats(): ListenerCoreStats {
+    return { kind: "udp", address: this.#address, connections: this.#flows.size };
   }
 
   #startSweeper(): void {
@@ -173,7 +196,7 @@ export class UdpProxy {
 
   #open(address: string, port: number): Flow | undefined {
     const max = this.spec.maxFlows;
-    if (max > 0 && this.#flows.size >= max) return undefined;
+    if ((max > 0 && this.#flows.size >= max) || this.#draining) return undefined;
     const endpoint = this.cluster.pick(this.cluster.nextAttemptSerial());
     if (endpoint === undefined) return undefined;
     const local = udpLocalAddress(endpoint.spec.host);
@@ -268,17 +291,27 @@ export class UdpProxy {
   }
 
   /**
-   * Stops the sweeper, forgets every flow and closes every socket. UDP has
-   * nothing in flight to wait for, so there is no grace period.
+   * Drains: no new flows; open flows keep relaying until they go idle (the
+   * sweeper expires them) or `graceMs` passed. Then forgets every flow,
+   * stops the sweeper and closes every socket.
    *
-   * @param _graceMs Ignored; accepted so that every listener kind closes alike.
+   * @param graceMs How long open flows may go on. @default 0
    * @returns Resolves when every socket is closed.
    */
-  async close(_graceMs = 0): Promise<void> {
+  async close(graceMs = 0): Promise<void> {
+    this.#draining = true;
+    if (graceMs > 0 && this.#flows.size > 0 && this.#socket !== null) {
+      const until = Date.now() + graceMs;
+      while (this.#flows.size > 0 && Date.now() < until) {
+        const left = until - Date.now();
+        await new Promise((resolve) => setTimeout(resolve, Math.min(left, this.#period || 25)));
+      }
+    }
     clearInterval(this.#sweeper);
     for (const [key, flow] of this.#flows) this.#expire(key, flow);
     const socket = this.#socket;
     this.#socket = null;
+    this.#address = null;
     if (socket !== null) await new Promise<void>((resolve) => socket.close(() => resolve()));
     await Promise.all([...this.#closing]);
   }
