@@ -42,6 +42,7 @@ export type { CloseReason, TcpSessionContext } from "./src/proxy/tcp/session.ts"
 export { BufferPool } from "./src/proxy/buffers.ts";
 export { UdpProxy } from "./src/proxy/udp/server.ts";
 export type { Listener, ListenerCoreStats } from "./src/proxy/listener.ts";
+export { type Clock, runtimeOf, sleep, SYSTEM_CLOCK, type Timer } from "./src/clock.ts";
 export { Cluster } from "./src/pool/cluster.ts";
 export { Endpoint, type EndpointLoad } from "./src/pool/endpoint.ts";
 export type { HealthState } from "./src/health/state.ts";

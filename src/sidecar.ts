@@ -7,6 +7,7 @@
  * @module
  */
 
+import { type Clock, runtimeOf, SYSTEM_CLOCK } from "./clock.ts";
 import type { ListenerSpec, SidecarConfig } from "./config/schema.ts";
 import type { DnsResolver } from "./discovery/dns.ts";
 import type { HealthEvent } from "./health/checker.ts";
@@ -14,7 +15,7 @@ import { bindProxy } from "./lifecycle/proxies.ts";
 import { ListenerUnit, type UnitContext } from "./lifecycle/unit.ts";
 import type { TraceRecord } from "./observe/log.ts";
 import { renderMetrics } from "./observe/metrics.ts";
-import { type Runtime, SYSTEM_RUNTIME } from "./pool/cluster.ts";
+import type { Runtime } from "./pool/cluster.ts";
 import type { CertificatePair } from "./proxy/http/tls_listener.ts";
 import { checkConfig, reloadUnits, RetiringSet, waitBounded } from "./sidecar_reload.ts";
 
@@ -28,7 +29,12 @@ import { checkConfig, reloadUnits, RetiringSet, waitBounded } from "./sidecar_re
  * ```
  */
 export interface SidecarOptions {
-  /** Clock and randomness. @default the system's */
+  /**
+   * Time and timers of the proxy cores (deadlines, idle, drain), sweepers,
+   * health checkers, fail-back and promotion. @default SYSTEM_CLOCK
+   */
+  readonly clock?: Clock;
+  /** The cluster's time and randomness. @default the clock's time and Math.random */
   readonly runtime?: Runtime;
   /** Called on every endpoint up/down transition. */
   readonly onHealthEvent?: (event: HealthEvent) => void;
@@ -193,8 +199,10 @@ class SidecarImpl implements Sidecar {
     checkConfig(config);
     this.#options = options;
     this.#config = config;
+    const clock = options.clock ?? SYSTEM_CLOCK;
     this.#context = {
-      runtime: options.runtime ?? SYSTEM_RUNTIME,
+      clock,
+      runtime: options.runtime ?? runtimeOf(clock),
       onHealthEvent: options.onHealthEvent ?? (() => {}),
       resolver: options.resolver,
       onDnsError: options.onDnsError,

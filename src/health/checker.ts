@@ -9,6 +9,7 @@
  * @module
  */
 
+import { type Clock, SYSTEM_CLOCK, type Timer } from "../clock.ts";
 import type { Cluster, Runtime } from "../pool/cluster.ts";
 import type { Endpoint } from "../pool/endpoint.ts";
 import { probeHttp, type ProbeResult } from "./http_probe.ts";
@@ -53,7 +54,8 @@ export class HealthChecker {
   readonly #runtime: Runtime;
   readonly #onEvent: (event: HealthEvent) => void;
   readonly #probe: Probe;
-  readonly #timers = new Map<Endpoint, ReturnType<typeof setTimeout>>();
+  readonly #timers = new Map<Endpoint, Timer>();
+  readonly #clock: Clock;
   readonly #running = new Set<Promise<void>>();
   /** Endpoints with a probe in flight. */
   readonly #probing = new Set<Endpoint>();
@@ -67,13 +69,16 @@ export class HealthChecker {
    * @param runtime Clock and randomness (for the jitter).
    * @param onEvent Called on every up/down transition.
    * @param probe The probe; defaults to the HTTP probe of the cluster's health spec.
+   * @param clock Times the rounds (the time of a result is `runtime.now`). @default SYSTEM_CLOCK
    */
   constructor(
     cluster: Cluster,
     runtime: Runtime,
     onEvent: (event: HealthEvent) => void,
     probe?: Probe,
+    clock: Clock = SYSTEM_CLOCK,
   ) {
+    this.#clock = clock;
     this.#cluster = cluster;
     this.#runtime = runtime;
     this.#onEvent = onEvent;
@@ -112,7 +117,7 @@ export class HealthChecker {
     }
     const h = this.#cluster.spec.health;
     const delay = h.intervalMs + this.#runtime.random() * h.intervalMs;
-    this.#timers.set(endpoint, setTimeout(() => this.#check(endpoint), delay));
+    this.#timers.set(endpoint, this.#clock.setTimeout(() => this.#check(endpoint), delay));
   }
 
   /**
@@ -129,7 +134,7 @@ export class HealthChecker {
     const live = new Set(this.#cluster.endpoints);
     for (const [e, t] of this.#timers) {
       if (!live.has(e)) {
-        clearTimeout(t);
+        t.cancel();
         this.#timers.delete(e);
       }
     }
@@ -200,7 +205,7 @@ export class HealthChecker {
   async stop(): Promise<void> {
     this.#subscription[Symbol.dispose]();
     this.#ac.abort();
-    for (const t of this.#timers.values()) clearTimeout(t);
+    for (const t of this.#timers.values()) t.cancel();
     this.#timers.clear();
     await Promise.all([...this.#running]);
   }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Clock } from "../clock.ts";
 import type { ListenerSpec, LogSpec } from "../config/schema.ts";
 import { HttpProxy, type HttpProxyOptions } from "../proxy/http/server.ts";
 import { TcpProxy } from "../proxy/tcp/server.ts";
@@ -41,6 +42,7 @@ export type SharedHttpOptions = Omit<HttpProxyOptions, "log" | "upstreamTls">;
  * @param cluster The cluster it serves.
  * @param shared Options every HTTP listener shares.
  * @param log Console settings (HTTP request tracing).
+ * @param clock Time and timers. @default SYSTEM_CLOCK
  * @returns The proxy.
  * @throws {TypeError} When an HTTP listener's upstream TLS files cannot be read.
  *
@@ -55,14 +57,15 @@ export function createProxy(
   cluster: Cluster,
   shared: SharedHttpOptions = {},
   log?: LogSpec,
+  clock?: Clock,
 ): ListenerProxy {
   switch (spec.kind) {
     case "http":
-      return new HttpProxy(spec, cluster, { ...shared, log });
+      return new HttpProxy(spec, cluster, { ...shared, log, clock });
     case "tcp":
-      return new TcpProxy(spec, cluster);
+      return new TcpProxy(spec, cluster, { clock });
     case "udp":
-      return new UdpProxy(spec, cluster);
+      return new UdpProxy(spec, cluster, { clock });
   }
 }
 

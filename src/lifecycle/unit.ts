@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Clock } from "../clock.ts";
 import type { ListenerSpec, LogSpec } from "../config/schema.ts";
 import { ClusterDns } from "../discovery/cluster_dns.ts";
 import type { DnsResolver } from "../discovery/dns.ts";
@@ -25,11 +26,14 @@ import { createProxy, type ListenerProxy, type SharedHttpOptions } from "./proxi
  * ```ts
  * import type { UnitContext } from "./unit.ts";
  * import { SYSTEM_RUNTIME } from "../pool/cluster.ts";
- * const context: UnitContext = { runtime: SYSTEM_RUNTIME, onHealthEvent: () => {} };
+ * import { SYSTEM_CLOCK } from "../clock.ts";
+ * const context: UnitContext = { clock: SYSTEM_CLOCK, runtime: SYSTEM_RUNTIME, onHealthEvent: () => {} };
  * ```
  */
 export interface UnitContext {
-  /** Clock and randomness. */
+  /** Time and timers of the cores, sweepers and health checkers. */
+  readonly clock: Clock;
+  /** The cluster's time (the clock's) and randomness. */
   readonly runtime: Runtime;
   /** Every endpoint up/down transition. */
   readonly onHealthEvent: (event: HealthEvent) => void;
@@ -100,7 +104,7 @@ export class ListenerUnit {
    * @throws {TypeError} When an HTTP listener's upstream TLS files cannot be read.
    */
   newProxy(spec: ListenerSpec): ListenerProxy {
-    return createProxy(spec, this.cluster, this.#context.http, this.log);
+    return createProxy(spec, this.cluster, this.#context.http, this.log, this.#context.clock);
   }
 
   /**
@@ -230,6 +234,7 @@ export class ListenerUnit {
       this.#context.runtime,
       this.#context.onHealthEvent,
       probeFor(kind, this.cluster),
+      this.#context.clock,
     );
     this.#checker = checker;
     await checker.start();

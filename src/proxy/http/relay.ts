@@ -39,6 +39,8 @@ export const STREAMING = 4;
  * ```
  */
 export class ExchangeState {
+  /** The listener's clock (deadlines are on it). */
+  readonly now: () => number;
   /** What the connection is doing: {@linkcode IDLE}, {@linkcode HEAD}, ... */
   phase = IDLE;
   /** When the current phase must end (ms since epoch; 0 = none); enforced by the listener's sweeper. */
@@ -87,6 +89,11 @@ export class ExchangeState {
   requestHeaders: [string, string][] | undefined = undefined;
   /** Response header lines (debug tracing only). */
   responseHeaders: [string, string][] | undefined = undefined;
+
+  /** @param now The listener's clock. @default Date.now */
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
 
   /**
    * Starts a new exchange.
@@ -194,7 +201,7 @@ export async function pumpRequestBody(
       }
     }
     x.pumpDone = true;
-    if (responseHeaderMs > 0 && x.phase === WAITING) x.deadline = Date.now() + responseHeaderMs;
+    if (responseHeaderMs > 0 && x.phase === WAITING) x.deadline = x.now() + responseHeaderMs;
     c.readAhead();
   } catch (e) {
     x.pumpError = true;

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type Clock, SYSTEM_CLOCK, type Timer } from "../../clock.ts";
 import type { HttpListenerSpec, ListenerSpec, LogSpec } from "../../config/schema.ts";
 import { type TraceRecord, traceWriter } from "../../observe/log.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "../../observe/metrics.ts";
@@ -65,6 +66,8 @@ export interface HttpProxyOptions {
   readonly certCheckMs?: number;
   /** Hears of certificate reloads and of reloads that failed. */
   readonly onNotice?: (message: string) => void;
+  /** Time and timers: deadlines, the sweeper, the grace period. @default SYSTEM_CLOCK */
+  readonly clock?: Clock;
 }
 
 /**
@@ -92,7 +95,8 @@ export class HttpProxy implements Listener {
   #listener: Deno.Listener | null = null;
   #tls: TlsListener | null = null;
   readonly #connections = new Set<HttpConnection>();
-  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #sweeper: Timer | undefined;
+  readonly #clock: Clock;
   readonly #accepting = new Set<Promise<void>>();
   #served: Promise<void>[] = [];
   readonly #pool: UpstreamPool;
@@ -116,6 +120,7 @@ export class HttpProxy implements Listener {
     this.spec = spec;
     this.cluster = cluster;
     this.#options = options;
+    const clock = this.#clock = options.clock ?? SYSTEM_CLOCK;
     const tls = options.upstreamTls ?? loadUpstreamTls(spec.upstreamTls);
     cluster.tls = tls;
     this.#upstreamTls = tls;
@@ -148,6 +153,7 @@ export class HttpProxy implements Listener {
       },
       metrics: () => ({ contentType: METRICS_CONTENT_TYPE, body: metrics() }),
       certificates: options.certificate?.cert ?? null,
+      now: () => clock.now(),
     };
   }
 
@@ -211,9 +217,9 @@ export class HttpProxy implements Listener {
     );
     const period = Math.max(25, Math.min(1000, shortest / 4));
     if (this.#sweeper !== undefined && period === this.#sweepMs) return;
-    clearInterval(this.#sweeper);
+    this.#sweeper?.cancel();
     this.#sweepMs = period;
-    this.#sweeper = setInterval(() => this.#sweep(), period);
+    this.#sweeper = this.#clock.setInterval(() => this.#sweep(), period);
   }
 
   /**
@@ -318,7 +324,7 @@ export class HttpProxy implements Listener {
   }
 
   #sweep(): void {
-    const now = Date.now();
+    const now = this.#clock.now();
     for (const c of this.#connections) {
       if (c.deadline !== 0 && c.deadline <= now) c.expire();
     }
@@ -346,16 +352,16 @@ export class HttpProxy implements Listener {
     while (this.#accepting.size > 0) await Promise.all([...this.#accepting]);
     for (const c of this.#connections) if (c.idle) c.client.close();
     if (graceMs > 0 && this.#connections.size > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: Timer | undefined;
       await Promise.race([
         this.#allServed(),
-        new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs)),
+        new Promise<void>((resolve) => timer = this.#clock.setTimeout(resolve, graceMs)),
       ]);
-      clearTimeout(timer);
+      timer?.cancel();
     }
     for (const c of this.#connections) c.client.close();
     await this.#allServed();
-    clearInterval(this.#sweeper);
+    this.#sweeper?.cancel();
     this.#pool.closeAll();
     this.#listener = null;
   }

@@ -13,6 +13,7 @@ import {
   shouldShed,
   type TierSince,
 } from "../../balance/promotion.ts";
+import { type Clock, SYSTEM_CLOCK, type Timer } from "../../clock.ts";
 import type { ListenerSpec, TcpListenerSpec } from "../../config/schema.ts";
 import type { Cluster } from "../../pool/cluster.ts";
 import type { Endpoint } from "../../pool/endpoint.ts";
@@ -45,7 +46,9 @@ export interface TcpProxyOptions {
   readonly promotionSmearMs?: number;
   /** Sweeper period. @default a quarter of the shortest timeout, clamped to 25..1000 ms */
   readonly sweepMs?: number;
-  /** The clock. @default Date.now */
+  /** Time and timers (the sweeper, the grace period). @default SYSTEM_CLOCK */
+  readonly clock?: Clock;
+  /** The current time, if not the clock's. @default clock.now */
   readonly now?: () => number;
   /** Uniform randomness in [0, 1), for smearing. @default Math.random */
   readonly random?: () => number;
@@ -81,12 +84,13 @@ export class TcpProxy implements TcpSessionContext, Listener {
     promote: 0,
   };
   readonly #options: TcpProxyOptions;
+  readonly #clock: Clock;
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #sessions = new Map<TcpSession, Promise<void>>();
   #listener: Deno.TcpListener | null = null;
   #accepting: Promise<void> | null = null;
-  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #sweeper: Timer | undefined;
   #period = 0;
   #closing = false;
   #draining = false;
@@ -104,7 +108,9 @@ export class TcpProxy implements TcpSessionContext, Listener {
     this.spec = spec;
     this.cluster = cluster;
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    const clock = options.clock ?? SYSTEM_CLOCK;
+    this.#clock = clock;
+    this.#now = options.now ?? (() => clock.now());
     this.#random = options.random ?? Math.random;
     this.buffers = new BufferPool(options.bufferSize ?? 128 * 1024, options.maxFreeBuffers ?? 64);
     this.smallBuffers = new BufferPool(
@@ -189,9 +195,9 @@ export class TcpProxy implements TcpSessionContext, Listener {
   #startSweeper(): void {
     const period = this.#sweepPeriod();
     if (this.#sweeper !== undefined && period === this.#period) return;
-    clearInterval(this.#sweeper);
+    this.#sweeper?.cancel();
     this.#period = period;
-    this.#sweeper = setInterval(() => this.#sweep(), period);
+    this.#sweeper = this.#clock.setInterval(() => this.#sweep(), period);
   }
 
   async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
@@ -302,16 +308,16 @@ export class TcpProxy implements TcpSessionContext, Listener {
     }
     await this.#accepting;
     if (graceMs > 0 && this.#sessions.size > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: Timer | undefined;
       await Promise.race([
         this.#allDone(),
-        new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs)),
+        new Promise<void>((resolve) => timer = this.#clock.setTimeout(resolve, graceMs)),
       ]);
-      clearTimeout(timer);
+      timer?.cancel();
     }
     for (const s of this.#sessions.keys()) s.close("shutdown");
     await this.#allDone();
-    clearInterval(this.#sweeper);
+    this.#sweeper?.cancel();
   }
 
   async #allDone(): Promise<void> {

@@ -11,6 +11,7 @@
  */
 
 import dgram from "node:dgram";
+import { type Clock, sleep, SYSTEM_CLOCK, type Timer } from "../../clock.ts";
 import type { ListenerSpec, UdpListenerSpec } from "../../config/schema.ts";
 import { bindUdpSocket, udpLocalAddress } from "../../health/udp_probe.ts";
 import type { Cluster } from "../../pool/cluster.ts";
@@ -40,11 +41,14 @@ interface Flow {
  * @example Usage
  * ```ts
  * import type { UdpProxyOptions } from "./server.ts";
- * const options: UdpProxyOptions = { now: Date.now };
+ * import { SYSTEM_CLOCK } from "../../clock.ts";
+ * const options: UdpProxyOptions = { clock: SYSTEM_CLOCK };
  * ```
  */
 export interface UdpProxyOptions {
-  /** The clock. @default Date.now */
+  /** Time and timers (the sweeper, the drain). @default SYSTEM_CLOCK */
+  readonly clock?: Clock;
+  /** The current time, if not the clock's. @default clock.now */
   readonly now?: () => number;
 }
 
@@ -72,7 +76,7 @@ export class UdpProxy implements Listener {
   readonly #flows = new Map<string, Flow>();
   readonly #closing = new Set<Promise<void>>();
   #socket: dgram.Socket | null = null;
-  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #sweeper: Timer | undefined;
   #period = 0;
   #sites: Endpoint[][] | null = null;
   #live = new Set<Endpoint>();
@@ -80,6 +84,7 @@ export class UdpProxy implements Listener {
   #draining = false;
   #address: Deno.NetAddr | null = null;
   readonly #now: () => number;
+  readonly #clock: Clock;
 
   /**
    * Creates a listener; nothing is bound until {@linkcode UdpProxy.listen}.
@@ -91,7 +96,9 @@ export class UdpProxy implements Listener {
   constructor(spec: UdpListenerSpec, cluster: Cluster, options: UdpProxyOptions = {}) {
     this.spec = spec;
     this.cluster = cluster;
-    this.#now = options.now ?? Date.now;
+    const clock = options.clock ?? SYSTEM_CLOCK;
+    this.#clock = clock;
+    this.#now = options.now ?? (() => clock.now());
   }
 
   /** Flows (clients) open now. */
@@ -163,9 +170,9 @@ export class UdpProxy implements Listener {
   #startSweeper(): void {
     const period = Math.max(25, Math.min(1000, this.spec.flowIdleMs / 4));
     if (this.#sweeper !== undefined && period === this.#period) return;
-    clearInterval(this.#sweeper);
+    this.#sweeper?.cancel();
     this.#period = period;
-    this.#sweeper = setInterval(() => this.#sweep(), period);
+    this.#sweeper = this.#clock.setInterval(() => this.#sweep(), period);
   }
 
   #onClientDatagram(msg: Uint8Array, address: string, port: number): void {
@@ -301,13 +308,12 @@ export class UdpProxy implements Listener {
   async close(graceMs = 0): Promise<void> {
     this.#draining = true;
     if (graceMs > 0 && this.#flows.size > 0 && this.#socket !== null) {
-      const until = Date.now() + graceMs;
-      while (this.#flows.size > 0 && Date.now() < until) {
-        const left = until - Date.now();
-        await new Promise((resolve) => setTimeout(resolve, Math.min(left, this.#period || 25)));
+      const until = this.#now() + graceMs;
+      while (this.#flows.size > 0 && this.#now() < until) {
+        await sleep(this.#clock, Math.min(until - this.#now(), this.#period || 25));
       }
     }
-    clearInterval(this.#sweeper);
+    this.#sweeper?.cancel();
     for (const [key, flow] of this.#flows) this.#expire(key, flow);
     const socket = this.#socket;
     this.#socket = null;
