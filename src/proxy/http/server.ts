@@ -340,6 +340,11 @@ export class HttpProxy implements Listener {
    */
   async close(graceMs = 0): Promise<void> {
     this.draining = true;
+    // The grace period starts now, not once the accept loops have ended.
+    let timer: Timer | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = graceMs > 0 ? this.#clock.setTimeout(resolve, graceMs) : undefined;
+    });
     if (this.#tls !== null) {
       await this.#tls.close();
     } else {
@@ -351,14 +356,10 @@ export class HttpProxy implements Listener {
     }
     while (this.#accepting.size > 0) await Promise.all([...this.#accepting]);
     for (const c of this.#connections) if (c.idle) c.client.close();
-    if (graceMs > 0 && this.#connections.size > 0) {
-      let timer: Timer | undefined;
-      await Promise.race([
-        this.#allServed(),
-        new Promise<void>((resolve) => timer = this.#clock.setTimeout(resolve, graceMs)),
-      ]);
-      timer?.cancel();
+    if (timer !== undefined && this.#connections.size > 0) {
+      await Promise.race([this.#allServed(), graceOver]);
     }
+    timer?.cancel();
     for (const c of this.#connections) c.client.close();
     await this.#allServed();
     this.#sweeper?.cancel();

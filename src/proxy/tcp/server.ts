@@ -301,20 +301,21 @@ export class TcpProxy implements TcpSessionContext, Listener {
    */
   async close(graceMs = 0): Promise<void> {
     this.#closing = true;
+    // The grace period starts now, not once the accept loop has ended.
+    let timer: Timer | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = graceMs > 0 ? this.#clock.setTimeout(resolve, graceMs) : undefined;
+    });
     try {
       this.#listener?.close();
     } catch {
       // already closed
     }
     await this.#accepting;
-    if (graceMs > 0 && this.#sessions.size > 0) {
-      let timer: Timer | undefined;
-      await Promise.race([
-        this.#allDone(),
-        new Promise<void>((resolve) => timer = this.#clock.setTimeout(resolve, graceMs)),
-      ]);
-      timer?.cancel();
+    if (timer !== undefined && this.#sessions.size > 0) {
+      await Promise.race([this.#allDone(), graceOver]);
     }
+    timer?.cancel();
     for (const s of this.#sessions.keys()) s.close("shutdown");
     await this.#allDone();
     this.#sweeper?.cancel();
