@@ -17,6 +17,7 @@ import {
   parseEndpoint,
   type PolicyName,
 } from "../../src/config/schema.ts";
+import type { Clock } from "../../src/clock.ts";
 import { createSidecar, type Sidecar, type SidecarStats } from "../../src/sidecar.ts";
 import type { HealthEvent } from "../../src/health/checker.ts";
 
@@ -232,6 +233,8 @@ export interface ProxyOptions {
   readonly onHealthEvent?: (event: HealthEvent) => void;
   /** Listen address. @default "127.0.0.1:0" */
   readonly listen?: string;
+  /** Time and timers of the sidecar. @default SYSTEM_CLOCK */
+  readonly clock?: Clock;
 }
 
 /** A started sidecar with one HTTP listener. */
@@ -288,6 +291,7 @@ export async function startProxy(
   const sidecar = createSidecar({ listeners: [spec] }, {
     onHealthEvent: options.onHealthEvent,
     firstProbeWaitMs: 2000,
+    clock: options.clock,
   });
   const [addr] = await sidecar.start();
   const port = addr.port;
