@@ -1,8 +1,9 @@
 /**
  * A fake {@linkcode Clock} for timing tests: time stands still until
- * `advance(ms)`, which fires every timer that falls due, in order of due
- * time (then of creation), letting the promise work each one starts run
- * before the next fires.
+ * `advance(ms)`, which first lets pending I/O be handled (one real event
+ * loop turn), then fires every timer that falls due, in order of due time
+ * (then of creation), letting the promise work each one starts run before
+ * the next fires.
  *
  * @module
  */
@@ -73,6 +74,8 @@ export class FakeClock implements Clock {
    * @param ms How far (ms).
    */
   async advance(ms: number): Promise<void> {
+    // I/O that arrived before the call is handled at the current time.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     const target = this.#now + ms;
     for (let fired = 0; fired < 100_000; fired++) {
       let next: Entry | undefined;
