@@ -3,19 +3,32 @@ import { CliProcess, runCli } from "./_helpers/cli.ts";
 
 const YAML_ENV = "--allow-env=LOG_TOKENS,LOG_STREAM";
 
-/** A backend; `arrived` resolves when a request for /slow reached it. */
+/**
+ * A backend; `arrived` resolves when a request for /slow reached it, which
+ * is answered after `delayMs`, or at `shutdown()` (which does not wait for it).
+ */
 function backend(
   name: string,
   delayMs = 0,
 ): Deno.HttpServer<Deno.NetAddr> & { arrived: Promise<void> } {
   const { promise: arrived, resolve } = Promise.withResolvers<void>();
+  const stop = Promise.withResolvers<void>();
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const path = new URL(req.url).pathname;
     if (path === "/slow") resolve();
-    if (path === "/slow" && delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    if (path === "/slow" && delayMs > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([new Promise((r) => timer = setTimeout(r, delayMs)), stop.promise]);
+      clearTimeout(timer);
+    }
     return new Response(`${name} ${path}`);
   });
-  return Object.assign(server, { arrived });
+  const serverShutdown = server.shutdown.bind(server);
+  const shutdown = () => {
+    stop.resolve();
+    return serverShutdown();
+  };
+  return Object.assign(server, { arrived, shutdown });
 }
 
 function httpConfig(port: number, backends: number[], grace = "5s"): string {
