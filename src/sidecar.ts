@@ -227,7 +227,7 @@ class SidecarImpl implements Sidecar {
       cluster: u.cluster,
       connections: () => u.proxy.stats().connections,
     }));
-    return renderMetrics(sources, Date.now());
+    return renderMetrics(sources, this.#context.clock.now());
   }
 
   get state(): SidecarState {

@@ -131,7 +131,7 @@ export class HttpProxy implements Listener {
     const metrics = options.metrics ?? (() =>
       renderMetrics(
         [{ listener: spec.name, cluster, connections: () => this.#connections.size }],
-        Date.now(),
+        clock.now(),
       ));
     // deno-lint-ignore no-this-alias
     const self = this;
