@@ -386,12 +386,13 @@ Deno.test("TcpProxy forced promotion on the wall clock (smoke)", async () => {
   await forcedPromotion(null, 60, 20);
 });
 
-Deno.test("TcpProxy drains a disabled endpoint: its connection is closed, the other stays", async () => {
+Deno.test("TcpProxy drains a disabled endpoint within the smear: its connection is closed, the other stays (fake clock)", async () => {
   const a = new Backend("A", sayIdAndEcho);
   const b = new Backend("B", sayIdAndEcho);
+  const clock = new FakeClock();
   const spec = l4([[a.address, b.address]], {}, { policy: "round-robin" });
-  const cluster = new Cluster(spec.cluster, SYSTEM_RUNTIME);
-  const proxy = new TcpProxy(spec, cluster, { drainSmearMs: 200, sweepMs: 25 });
+  const cluster = new Cluster(spec.cluster, runtimeOf(clock));
+  const proxy = new TcpProxy(spec, cluster, { drainSmearMs: 200, sweepMs: 25, clock });
   const addr = await proxy.listen();
   const onA = await connect(addr);
   const onB = await connect(addr);
@@ -404,6 +405,13 @@ Deno.test("TcpProxy drains a disabled endpoint: its connection is closed, the ot
       ...spec.cluster,
       sites: [{ ...spec.cluster.sites[0], endpoints: [{ ...ea, disabled: true }, eb] }],
     });
+    const disabledAt = clock.now();
+    await clock.advanceUntil(() => proxy.closedBy.drain === 1, 1_000, "the drain", 25);
+    const took = clock.now() - disabledAt;
+    assert.ok(
+      took <= 200 + 50,
+      `shed ${took} ms after the endpoint was disabled: the smear is 200 ms`,
+    );
     assert.equal(
       await endsWithin(onA, 1500),
       true,
