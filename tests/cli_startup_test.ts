@@ -27,12 +27,13 @@ function silentBackend(): { port: number; probed: Promise<void>; close(): Promis
   };
 }
 
-function startingCli(port: number): CliProcess {
+/** A CLI whose start waits up to `healthTimeout` for the silent backend's first probe. */
+function startingCli(port: number, healthTimeout: string): CliProcess {
   return new CliProcess(["--allow-net=127.0.0.1"], [
     "-a",
     "127.0.0.1:0",
     "--health-timeout",
-    "10s",
+    healthTimeout,
     `http://127.0.0.1:${port}`,
   ]);
 }
@@ -40,7 +41,7 @@ function startingCli(port: number): CliProcess {
 Deno.test("SIGHUP while the first health round is pending is queued, not fatal", async () => {
   const backend = silentBackend();
   try {
-    await using cli = startingCli(backend.port);
+    await using cli = startingCli(backend.port, "1s");
     await backend.probed;
     assert.doesNotMatch(cli.stderr, /listening on/);
     cli.child.kill("SIGHUP");
@@ -60,7 +61,7 @@ Deno.test("SIGHUP while the first health round is pending is queued, not fatal",
 Deno.test("SIGTERM while starting stops the start and exits 0 without listening", async () => {
   const backend = silentBackend();
   try {
-    await using cli = startingCli(backend.port);
+    await using cli = startingCli(backend.port, "10s");
     await backend.probed;
     const t0 = Date.now();
     cli.child.kill("SIGTERM");
