@@ -397,6 +397,8 @@ export async function main(args: readonly string[]): Promise<number> {
     fail(missing, 1);
     return 1;
   }
+  // Before any other work: a signal from now on is handled, never fatal.
+  using signals = new ProcessSignals();
   let certificate;
   if (p.autoTlsHosts !== undefined) {
     const generated = await generateSelfSigned(p.autoTlsHosts);
@@ -413,7 +415,62 @@ export async function main(args: readonly string[]): Promise<number> {
     );
     certificate = { cert: generated.cert, key: generated.key };
   }
-  return await serve(p.config, p.reload, p.file, certificate, p.pollMs);
+  if (signals.stopping) return 0;
+  return await serve(p.config, p.reload, p.file, certificate, { signals, pollMs: p.pollMs });
+}
+
+/**
+ * SIGTERM/SIGINT (stop; a second one exits 1 at once) and SIGHUP (reload),
+ * handled from the moment this is created: a reload asked for before the
+ * server can take it is held until {@linkcode ProcessSignals.onReload} is set.
+ */
+class ProcessSignals implements Disposable {
+  readonly #stopped = Promise.withResolvers<void>();
+  #count = 0;
+  #pendingReload = false;
+  #reload: (() => void) | null = null;
+  readonly #onStop = () => {
+    if (++this.#count > 1) {
+      out.error("second signal, exiting now");
+      Deno.exit(1);
+    }
+    this.#stopped.resolve();
+  };
+  readonly #onHup = () => {
+    if (this.#reload === null) this.#pendingReload = true;
+    else this.#reload();
+  };
+
+  constructor() {
+    Deno.addSignalListener("SIGINT", this.#onStop);
+    Deno.addSignalListener("SIGTERM", this.#onStop);
+    Deno.addSignalListener("SIGHUP", this.#onHup);
+  }
+
+  /** Resolves at the first SIGTERM or SIGINT. */
+  get stopped(): Promise<void> {
+    return this.#stopped.promise;
+  }
+
+  /** True once a stop signal came. */
+  get stopping(): boolean {
+    return this.#count > 0;
+  }
+
+  /** Where SIGHUP goes from now on (null: hold it); a held one is handed over at once. */
+  set onReload(reload: (() => void) | null) {
+    this.#reload = reload;
+    if (reload !== null && this.#pendingReload) {
+      this.#pendingReload = false;
+      reload();
+    }
+  }
+
+  [Symbol.dispose](): void {
+    Deno.removeSignalListener("SIGINT", this.#onStop);
+    Deno.removeSignalListener("SIGTERM", this.#onStop);
+    Deno.removeSignalListener("SIGHUP", this.#onHup);
+  }
 }
 
 async function serve(
@@ -421,7 +478,7 @@ async function serve(
   reload: (() => Promise<SidecarConfig>) | null,
   file: string | undefined,
   certificate: CertificatePair | undefined,
-  pollMs?: number,
+  run: { readonly signals: ProcessSignals; readonly pollMs: number | undefined },
 ): Promise<number> {
   if ((config.log?.json === true && !out.json) || config.log?.quiet === true) {
     out = new Reporter({ json: out.json || config.log?.json === true, quiet: config.log?.quiet });
@@ -467,42 +524,34 @@ async function serve(
   const ac = new AbortController();
   const watching = file === undefined
     ? Promise.resolve()
-    : watchConfigFile(file, () => doReload(`${file} changed`), { signal: ac.signal, pollMs });
-  // Every signal handler is in place before startup: a SIGHUP while the first
-  // probes run is queued behind startup, and a SIGTERM right after
-  // "listening on" drains instead of killing the process.
-  const onHup = () => doReload("SIGHUP");
-  Deno.addSignalListener("SIGHUP", onHup);
-  const { promise: stopped, resolve } = Promise.withResolvers<string>();
-  let signals = 0;
-  const onStop = () => {
-    operator.close(); // the screen comes back before anything else is written
-    if (++signals > 1) {
-      out.error("second signal, exiting now");
-      Deno.exit(1);
-    }
-    resolve("signal");
-  };
-  Deno.addSignalListener("SIGINT", onStop);
-  Deno.addSignalListener("SIGTERM", onStop);
-  const unlisten = () => {
-    Deno.removeSignalListener("SIGHUP", onHup);
-    Deno.removeSignalListener("SIGINT", onStop);
-    Deno.removeSignalListener("SIGTERM", onStop);
-  };
+    : watchConfigFile(file, () => doReload(`${file} changed`), {
+      signal: ac.signal,
+      pollMs: run.pollMs,
+    });
+  const signals = run.signals;
   const fail = async (message: string) => {
     out.error(message);
-    unlisten();
+    signals.onReload = null;
     ac.abort();
     await watching;
     await sidecar.close(0);
     return 1;
   };
-  try {
-    await sidecar.start();
-  } catch (e) {
-    return await fail(`cannot start: ${(e as Error).message}`);
+  // A SIGHUP from now on queues a reload behind the start; SIGTERM stops the start.
+  signals.onReload = () => doReload("SIGHUP");
+  const starting = sidecar.start().then(
+    () => ({ ok: true as const }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  const first = await Promise.race([starting, signals.stopped.then(() => null)]);
+  if (first === null) {
+    out.info("stopped while starting", { event: "stopped" });
+    signals.onReload = null;
+    ac.abort();
+    await Promise.all([watching, sidecar.close(0), starting]);
+    return 0;
   }
+  if (!first.ok) return await fail(`cannot start: ${(first.error as Error).message}`);
   let admin: AdminServer | null = null;
   if (config.admin !== undefined) {
     try {
@@ -518,15 +567,14 @@ async function serve(
   }
   startedOk();
   operator.started(sidecar, admin?.address);
-  await stopped;
+  await signals.stopped;
+  operator.close(); // the screen comes back before anything else is written
   out.info(`draining for up to ${graceMs} ms`, { event: "draining", graceMs });
-  Deno.removeSignalListener("SIGHUP", onHup);
+  signals.onReload = null;
   ac.abort();
   await watching;
   await reloading;
   await Promise.all([sidecar.close(graceMs), admin?.close(), healthSocket?.close()]);
-  Deno.removeSignalListener("SIGINT", onStop);
-  Deno.removeSignalListener("SIGTERM", onStop);
   return 0;
 }
 

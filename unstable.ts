@@ -52,3 +52,5 @@ export {
   type StatusDocument,
   statusDocument,
 } from "./src/operator/status.ts";
+export type { Listener, ListenerCoreStats } from "./src/proxy/listener.ts";
+export { type Clock, runtimeOf, sleep, SYSTEM_CLOCK, type Timer } from "./src/pool/clock.ts";

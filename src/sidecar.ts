@@ -7,6 +7,7 @@
  * @module
  */
 
+import { type Clock, runtimeOf, SYSTEM_CLOCK } from "./pool/clock.ts";
 import type { SidecarConfig } from "./config/schema.ts";
 import type { DnsResolver } from "./discovery/dns.ts";
 import type { HealthEvent } from "./health/checker.ts";
@@ -23,8 +24,7 @@ import type {
   SidecarState,
   SidecarStats,
 } from "./observe/stats.ts";
-import { type Runtime, SYSTEM_RUNTIME } from "./pool/runtime.ts";
-import { HttpProxy } from "./proxy/http/server.ts";
+import type { Runtime } from "./pool/runtime.ts";
 import type { CertificatePair } from "./proxy/http/tls_listener.ts";
 import { checkConfig, reloadUnits, RetiringSet, waitBounded } from "./sidecar_reload.ts";
 
@@ -40,7 +40,12 @@ export type { EndpointStats, ListenerStats, SidecarState, SidecarStats };
  * ```
  */
 export interface SidecarOptions {
-  /** Clock and randomness. @default the system's */
+  /**
+   * Time and timers of the proxy cores (deadlines, idle, drain), sweepers,
+   * health checkers, fail-back and promotion. @default SYSTEM_CLOCK
+   */
+  readonly clock?: Clock;
+  /** The cluster's time and randomness. @default the clock's time and Math.random */
   readonly runtime?: Runtime;
   /** Called on every endpoint up/down transition. */
   readonly onHealthEvent?: (event: HealthEvent) => void;
@@ -153,8 +158,10 @@ class SidecarImpl implements Sidecar {
     checkConfig(config);
     this.#options = options;
     this.#config = config;
+    const clock = options.clock ?? SYSTEM_CLOCK;
     this.#context = {
-      runtime: options.runtime ?? SYSTEM_RUNTIME,
+      clock,
+      runtime: options.runtime ?? runtimeOf(clock),
       onHealthEvent: options.onHealthEvent ?? (() => {}),
       resolver: options.resolver,
       onDnsError: options.onDnsError,
@@ -177,10 +184,10 @@ class SidecarImpl implements Sidecar {
     const sources = this.#units.map((u) => ({
       listener: u.spec.name,
       cluster: u.cluster,
-      connections: () => u.proxy.connections,
-      ...(u.proxy instanceof HttpProxy ? { timeouts: () => (u.proxy as HttpProxy).timeouts } : {}),
+      connections: () => u.proxy.stats().connections,
+      timeouts: () => u.proxy.stats().timeouts,
     }));
-    return renderMetrics(sources, Date.now()) + renderSidecarMetrics(this.stats());
+    return renderMetrics(sources, this.#context.clock.now()) + renderSidecarMetrics(this.stats());
   }
 
   metrics(): string {
@@ -299,7 +306,7 @@ class SidecarImpl implements Sidecar {
   async #close(graceMs: number): Promise<void> {
     if (this.#state !== "closed") this.#state = "draining";
     // `/v1/health` answers 503 from now on, even before the listeners close.
-    for (const u of this.#units) if (u.proxy instanceof HttpProxy) u.proxy.draining = true;
+    for (const u of this.#units) u.proxy.drain();
     this.#closing.abort();
     // A start or reload in progress stops waiting at once and then finds the sidecar closing.
     await this.#queue;

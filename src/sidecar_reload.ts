@@ -134,14 +134,20 @@ export async function reloadUnits(
   // Prepare: nothing running is touched.
   const fresh = new Map<number, ListenerUnit>();
   const movedProxies = new Map<number, ListenerProxy>();
+  const commits = new Map<number, () => void>();
   try {
     for (const j of plan.added) {
       fresh.set(j, new ListenerUnit(next[j], options.context, config.log));
     }
     for (const [i, j] of plan.moved) movedProxies.set(j, units[i].newProxy(next[j]));
+    // Kept listeners read their new TLS files now; the spec applies at the commit.
+    for (const [i, j] of plan.kept) commits.set(j, units[i].proxy.update(next[j], config.log));
   } catch (e) {
-    await Promise.all([...fresh.values()].map((u) => u.close(0)));
-    throw e; // e.g. unreadable upstream TLS files
+    await Promise.all([
+      ...[...fresh.values()].map((u) => u.close(0)),
+      ...[...movedProxies.values()].map((p) => p.close(0)),
+    ]);
+    throw e; // e.g. unreadable TLS files
   }
   const probing = new AbortController();
   const warm = new Map<number, Map<string, ProbeResult>>();
@@ -216,7 +222,7 @@ export async function reloadUnits(
       unit.proxy = proxy;
       unit.address = addresses.get(j)!;
     }
-    unit.apply(spec, config.log, warm.get(j));
+    unit.apply(spec, config.log, warm.get(j), commits.get(j));
     return unit;
   });
   for (const i of plan.removed) {

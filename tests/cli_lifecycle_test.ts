@@ -3,12 +3,32 @@ import { CliProcess, runCli } from "./_helpers/cli.ts";
 
 const YAML_ENV = "--allow-env=LOG_TOKENS,LOG_STREAM";
 
-function backend(name: string, delayMs = 0): Deno.HttpServer<Deno.NetAddr> {
-  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+/**
+ * A backend; `arrived` resolves when a request for /slow reached it, which
+ * is answered after `delayMs`, or at `shutdown()` (which does not wait for it).
+ */
+function backend(
+  name: string,
+  delayMs = 0,
+): Deno.HttpServer<Deno.NetAddr> & { arrived: Promise<void> } {
+  const { promise: arrived, resolve } = Promise.withResolvers<void>();
+  const stop = Promise.withResolvers<void>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const path = new URL(req.url).pathname;
-    if (path === "/slow" && delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    if (path === "/slow") resolve();
+    if (path === "/slow" && delayMs > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([new Promise((r) => timer = setTimeout(r, delayMs)), stop.promise]);
+      clearTimeout(timer);
+    }
     return new Response(`${name} ${path}`);
   });
+  const serverShutdown = server.shutdown.bind(server);
+  const shutdown = () => {
+    stop.resolve();
+    return serverShutdown();
+  };
+  return Object.assign(server, { arrived, shutdown });
 }
 
 function httpConfig(port: number, backends: number[], grace = "5s"): string {
@@ -23,14 +43,6 @@ listeners:
 `;
 }
 
-/** A port with nothing listening on it right now. */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = l.addr.port;
-  l.close();
-  return port;
-}
-
 async function get(port: number, path: string): Promise<string> {
   const r = await fetch(`http://127.0.0.1:${port}${path}`);
   return await r.text();
@@ -41,21 +53,21 @@ Deno.test("--config serves the file; SIGHUP reloads it; a broken file keeps the 
   const dir = await Deno.makeTempDir();
   const file = `${dir}/sidekick.yaml`;
   try {
-    const port = freePort();
-    await Deno.writeTextFile(file, httpConfig(port, [a.addr.port]));
+    // Port 0 stays the same listener across reloads: it keeps the port it got.
+    await Deno.writeTextFile(file, httpConfig(0, [a.addr.port]));
     await using cli = new CliProcess(["--allow-net=127.0.0.1", `--allow-read=${dir}`, YAML_ENV], [
       "-c",
       file,
     ]);
-    await cli.ports();
+    const [port] = await cli.ports();
     assert.equal(await get(port, "/x"), "A /x");
-    await Deno.writeTextFile(file, httpConfig(port, [b.addr.port]));
+    await Deno.writeTextFile(file, httpConfig(0, [b.addr.port]));
     cli.child.kill("SIGHUP");
     await cli.waitFor(/reloaded/);
     assert.equal(await get(port, "/y"), "B /y");
     await Deno.writeTextFile(
       file,
-      httpConfig(port, [a.addr.port]).replace("kind: http", "kind: htp"),
+      httpConfig(0, [a.addr.port]).replace("kind: http", "kind: htp"),
     );
     cli.child.kill("SIGHUP");
     await cli.waitFor(/reload failed \(SIGHUP\)[\s\S]*kind/);
@@ -74,15 +86,15 @@ Deno.test("a change of the config file reloads without a signal", async () => {
   const dir = await Deno.makeTempDir();
   const file = `${dir}/sidekick.yaml`;
   try {
-    const port = freePort();
-    await Deno.writeTextFile(file, httpConfig(port, [a.addr.port]));
+    // Port 0 stays the same listener across reloads: it keeps the port it got.
+    await Deno.writeTextFile(file, httpConfig(0, [a.addr.port]));
     await using cli = new CliProcess(["--allow-net=127.0.0.1", `--allow-read=${dir}`, YAML_ENV], [
       "-c",
       file,
     ]);
-    await cli.ports();
+    const [port] = await cli.ports();
     // Atomic replace, as editors and ConfigMap updates do.
-    await Deno.writeTextFile(`${file}.tmp`, httpConfig(port, [b.addr.port]));
+    await Deno.writeTextFile(`${file}.tmp`, httpConfig(0, [b.addr.port]));
     await Deno.rename(`${file}.tmp`, file);
     await cli.waitFor(/reloaded \(.*changed\)/);
     assert.equal(await get(port, "/"), "B /");
@@ -107,7 +119,7 @@ Deno.test("SIGTERM lets a slow in-flight request finish and exits 0 within the g
     ]);
     const [port] = await cli.ports();
     const inFlight = get(port, "/slow");
-    await new Promise((r) => setTimeout(r, 150));
+    await slow.arrived;
     const t0 = Date.now();
     cli.child.kill("SIGTERM");
     assert.equal(await inFlight, "S /slow");
@@ -133,7 +145,7 @@ Deno.test("a second SIGTERM exits 1 at once", async () => {
     const inFlight = fetch(`http://127.0.0.1:${port}/slow`).then((r) => r.text()).catch(() =>
       "cut"
     );
-    await new Promise((r) => setTimeout(r, 150));
+    await slow.arrived;
     cli.child.kill("SIGTERM");
     await cli.waitFor(/draining/);
     const t0 = Date.now();
@@ -178,23 +190,33 @@ Deno.test("check: a file with three mistakes gives three located lines and exit 
 });
 
 Deno.test("permissions prints the exact flags; running with one missing fails in one line, exit 1", async () => {
-  const args = ["-a", "127.0.0.1:18931", "--health-port", "18932", "http://127.0.0.1:18933"];
-  const p = await runCli([], ["permissions", ...args]);
-  assert.equal(p.code, 0, p.stderr);
-  const flags = p.stdout.split("\n")[0];
-  assert.equal(flags, "--allow-net=127.0.0.1:18931,127.0.0.1:18933,127.0.0.1:18932");
-  const missing = await runCli(["--allow-net=127.0.0.1:18931,127.0.0.1:18933"], args);
-  assert.equal(missing.code, 1);
-  const lines = missing.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, missing.stderr);
-  assert.match(lines[0], /missing permission --allow-net=127\.0\.0\.1:18932 \(to health-check/);
-  assert.doesNotMatch(missing.stderr, /at .*\.ts:\d+/, "no stack trace");
-  // Exactly the printed flags are enough to start and serve.
-  await using exact = new CliProcess([flags], args);
-  const [port] = await exact.ports();
-  assert.equal(port, 18931);
-  exact.child.kill("SIGTERM");
-  assert.equal(await exact.exitCode(), 0);
+  const b = backend("B"), h = backend("H");
+  try {
+    const [bp, hp] = [b.addr.port, h.addr.port];
+    const args = ["-a", "127.0.0.1:0", "--health-port", `${hp}`, `http://127.0.0.1:${bp}`];
+    const p = await runCli([], ["permissions", ...args]);
+    assert.equal(p.code, 0, p.stderr);
+    const flags = p.stdout.split("\n")[0];
+    assert.equal(flags, `--allow-net=127.0.0.1:0,127.0.0.1:${bp},127.0.0.1:${hp}`);
+    const missing = await runCli([`--allow-net=127.0.0.1:0,127.0.0.1:${bp}`], args);
+    assert.equal(missing.code, 1);
+    const lines = missing.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, missing.stderr);
+    assert.match(
+      lines[0],
+      new RegExp(`missing permission --allow-net=127\\.0\\.0\\.1:${hp} \\(to health-check`),
+    );
+    assert.doesNotMatch(missing.stderr, /at .*\.ts:\d+/, "no stack trace");
+    // Exactly the printed flags are enough to start and serve.
+    await using exact = new CliProcess([flags], args);
+    const [port] = await exact.ports();
+    assert.equal(await get(port, "/x"), "B /x");
+    exact.child.kill("SIGTERM");
+    assert.equal(await exact.exitCode(), 0);
+  } finally {
+    await b.shutdown();
+    await h.shutdown();
+  }
 });
 
 Deno.test("--bootstrap writes an iaido-style starter file and refuses to overwrite without --force", async () => {

@@ -16,6 +16,7 @@ import type { Runtime } from "../pool/runtime.ts";
 import { failedProbe, type ProbeResult } from "./http_probe.ts";
 import { createProbe, type Probe, type ProbeTarget } from "./probes.ts";
 import { type HealthState, nextHealthState } from "./state.ts";
+import { type Clock, SYSTEM_CLOCK, type Timer } from "../pool/clock.ts";
 
 /**
  * A health transition, for logs and metrics.
@@ -139,7 +140,8 @@ export class HealthChecker {
   readonly #runtime: Runtime;
   readonly #onEvent: (event: HealthEvent) => void;
   readonly #probe: Probe;
-  readonly #timers = new Map<CheckedEndpoint, ReturnType<typeof setTimeout>>();
+  readonly #timers = new Map<CheckedEndpoint, Timer>();
+  readonly #clock: Clock;
   readonly #running = new Set<Promise<void>>();
   /** Endpoints with a probe in flight. */
   readonly #probing = new Set<CheckedEndpoint>();
@@ -153,13 +155,16 @@ export class HealthChecker {
    * @param runtime Clock and randomness (for the jitter).
    * @param onEvent Called on every up/down transition.
    * @param probe The probe. @default the HTTP probe of {@linkcode createProbe}
+   * @param clock Times the rounds (the time of a result is `runtime.now`). @default SYSTEM_CLOCK
    */
   constructor(
     cluster: CheckedCluster,
     runtime: Runtime,
     onEvent: (event: HealthEvent) => void,
     probe?: Probe,
+    clock: Clock = SYSTEM_CLOCK,
   ) {
+    this.#clock = clock;
     this.#cluster = cluster;
     this.#runtime = runtime;
     this.#onEvent = onEvent;
@@ -188,7 +193,7 @@ export class HealthChecker {
     }
     const h = this.#cluster.spec.health;
     const delay = h.intervalMs + this.#runtime.random() * h.intervalMs;
-    this.#timers.set(endpoint, setTimeout(() => this.#check(endpoint), delay));
+    this.#timers.set(endpoint, this.#clock.setTimeout(() => this.#check(endpoint), delay));
   }
 
   /**
@@ -205,7 +210,7 @@ export class HealthChecker {
     const live = new Set(this.#cluster.endpoints);
     for (const [e, t] of this.#timers) {
       if (!live.has(e)) {
-        clearTimeout(t);
+        t.cancel();
         this.#timers.delete(e);
       }
     }
@@ -283,7 +288,7 @@ export class HealthChecker {
   async stop(): Promise<void> {
     this.#subscription[Symbol.dispose]();
     this.#ac.abort();
-    for (const t of this.#timers.values()) clearTimeout(t);
+    for (const t of this.#timers.values()) t.cancel();
     this.#timers.clear();
     await Promise.all([...this.#running]);
   }

@@ -132,11 +132,9 @@ export async function probeHttp(
   options: HttpProbeOptions,
 ): Promise<ProbeResult> {
   const ac = new AbortController();
-  const onAbort = () => ac.abort();
-  options.signal?.addEventListener("abort", onAbort);
   let conn: Deno.Conn | undefined;
-  const started = Date.now();
-  const timer = setTimeout(() => {
+  // The deadline and a cancel both end a read in progress by closing the socket.
+  const onAbort = () => {
     ac.abort();
     try {
       conn?.close();
@@ -144,7 +142,10 @@ export async function probeHttp(
       // closed already
     }
     conn = undefined;
-  }, options.timeoutMs);
+  };
+  options.signal?.addEventListener("abort", onAbort);
+  const started = Date.now();
+  const timer = setTimeout(onAbort, options.timeoutMs);
   const port = options.port || endpoint.port;
   try {
     conn = await dialEndpoint(endpoint, {

@@ -1,15 +1,17 @@
 /**
- * The proxy cores of every listener kind behind one face: create, bind,
- * apply a reloaded spec.
+ * Creating and binding the proxy core of any listener kind; everything else
+ * goes through the {@linkcode Listener} interface.
  *
  * @module
  */
 
+import type { Clock } from "../pool/clock.ts";
 import type { ListenerSpec, LogSpec } from "../config/schema.ts";
 import { HttpProxy, type HttpProxyOptions } from "../proxy/http/server.ts";
 import { TcpProxy } from "../proxy/tcp/server.ts";
 import { UdpProxy } from "../proxy/udp/server.ts";
 import type { Cluster } from "../balance/cluster.ts";
+import type { Listener } from "../proxy/listener.ts";
 
 /**
  * The proxy core of any listener kind.
@@ -19,7 +21,7 @@ import type { Cluster } from "../balance/cluster.ts";
  * const proxy: ListenerProxy = createProxy(spec, cluster);
  * ```
  */
-export type ListenerProxy = HttpProxy | TcpProxy | UdpProxy;
+export type ListenerProxy = Listener;
 
 /**
  * What HTTP listeners of a sidecar share (tracing sink, metrics of every
@@ -40,6 +42,7 @@ export type SharedHttpOptions = Omit<HttpProxyOptions, "log" | "upstreamTls">;
  * @param cluster The cluster it serves.
  * @param shared Options every HTTP listener shares.
  * @param log Console settings (HTTP request tracing).
+ * @param clock Time and timers. @default SYSTEM_CLOCK
  * @returns The proxy.
  * @throws {TypeError} When an HTTP listener's upstream TLS files cannot be read.
  *
@@ -54,14 +57,15 @@ export function createProxy(
   cluster: Cluster,
   shared: SharedHttpOptions = {},
   log?: LogSpec,
+  clock?: Clock,
 ): ListenerProxy {
   switch (spec.kind) {
     case "http":
-      return new HttpProxy(spec, cluster, { ...shared, log });
+      return new HttpProxy(spec, cluster, { ...shared, log, clock });
     case "tcp":
-      return new TcpProxy(spec, cluster);
+      return new TcpProxy(spec, cluster, { clock });
     case "udp":
-      return new UdpProxy(spec, cluster, { onNotice: shared.onNotice });
+      return new UdpProxy(spec, cluster, { onNotice: shared.onNotice, clock });
   }
 }
 
@@ -79,7 +83,7 @@ export function createProxy(
  */
 export async function bindProxy(proxy: ListenerProxy): Promise<Deno.NetAddr> {
   try {
-    return proxy instanceof UdpProxy ? await proxy.listen() : proxy.listen();
+    return await proxy.listen();
   } catch (e) {
     const { name, kind, hostname, port } = proxy.spec;
     const host = hostname.includes(":") ? `[${hostname}]` : hostname;
@@ -107,34 +111,4 @@ export function isAddrInUse(error: unknown): boolean {
   const e = error instanceof Error && error.cause !== undefined ? error.cause : error;
   return e instanceof Deno.errors.AddrInUse ||
     (e as { code?: string } | null)?.code === "EADDRINUSE";
-}
-
-/**
- * Applies a reloaded spec of the same listener to its running proxy:
- * timeouts, limits and tracing take effect for new work.
- *
- * @param proxy The running proxy.
- * @param spec The listener as configured now (same kind).
- * @param log Console settings now.
- * @param onTrace The tracing sink, if the sidecar has one.
- *
- * @example Usage
- * ```ts ignore
- * applyProxySpec(unit.proxy, spec, config.log);
- * ```
- */
-export function applyProxySpec(
-  proxy: ListenerProxy,
-  spec: ListenerSpec,
-  log: LogSpec | undefined,
-  onTrace?: SharedHttpOptions["onTrace"],
-): void {
-  if (proxy instanceof HttpProxy && spec.kind === "http") {
-    proxy.spec = spec;
-    proxy.setTracing(log, onTrace);
-  } else if (proxy instanceof TcpProxy && spec.kind === "tcp") {
-    proxy.update(spec);
-  } else if (proxy instanceof UdpProxy && spec.kind === "udp") {
-    proxy.update(spec);
-  }
 }

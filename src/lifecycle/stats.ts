@@ -8,7 +8,6 @@
 
 import { DURATION_BUCKETS } from "../balance/endpoint.ts";
 import type { EndpointStats, ListenerStats } from "../observe/stats.ts";
-import { HttpProxy } from "../proxy/http/server.ts";
 import type { ListenerUnit } from "./unit.ts";
 
 /**
@@ -25,19 +24,20 @@ import type { ListenerUnit } from "./unit.ts";
  */
 export function unitStats(unit: ListenerUnit, now: number): ListenerStats {
   const cluster = unit.cluster;
+  const core = unit.proxy.stats();
   const serving = cluster.servingSite();
   return {
     name: unit.spec.name,
     kind: unit.spec.kind,
     address: unit.address,
-    connections: unit.proxy.connections,
+    connections: core.connections,
     policy: cluster.spec.policy,
     sites: cluster.sites.map((_, i) => cluster.spec.sites[i]?.name ?? `site${i + 1}`),
     servingSite: serving,
     failovers: cluster.failovers,
     failbacks: cluster.failbacks,
     retries: cluster.retries,
-    ownResponses: unit.proxy instanceof HttpProxy ? new Map(unit.proxy.ownResponses) : new Map(),
+    ownResponses: new Map(core.ownResponses),
     endpoints: cluster.sites.flatMap((site, i) =>
       site.map((e): EndpointStats => {
         const down = e.health.status === "down";

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Clock } from "../pool/clock.ts";
 import type { ListenerSpec, LogSpec } from "../config/schema.ts";
 import { ClusterDns } from "../discovery/cluster_dns.ts";
 import type { DnsResolver } from "../discovery/dns.ts";
@@ -19,12 +20,7 @@ import { Cluster } from "../balance/cluster.ts";
 import { type Runtime } from "../pool/runtime.ts";
 import { endpointKey } from "../balance/endpoint.ts";
 import { createProbe, probeKind, siteHealthPath } from "../health/probes.ts";
-import {
-  applyProxySpec,
-  createProxy,
-  type ListenerProxy,
-  type SharedHttpOptions,
-} from "./proxies.ts";
+import { createProxy, type ListenerProxy, type SharedHttpOptions } from "./proxies.ts";
 
 /**
  * What every unit of a sidecar shares.
@@ -33,11 +29,14 @@ import {
  * ```ts
  * import type { UnitContext } from "./unit.ts";
  * import { SYSTEM_RUNTIME } from "../pool/runtime.ts";
- * const context: UnitContext = { runtime: SYSTEM_RUNTIME, onHealthEvent: () => {} };
+ * import { SYSTEM_CLOCK } from "../pool/clock.ts";
+ * const context: UnitContext = { clock: SYSTEM_CLOCK, runtime: SYSTEM_RUNTIME, onHealthEvent: () => {} };
  * ```
  */
 export interface UnitContext {
-  /** Clock and randomness. */
+  /** Time and timers of the cores, sweepers and health checkers. */
+  readonly clock: Clock;
+  /** The cluster's time (the clock's) and randomness. */
   readonly runtime: Runtime;
   /** Every endpoint up/down transition. */
   readonly onHealthEvent: (event: HealthEvent) => void;
@@ -115,7 +114,7 @@ export class ListenerUnit {
    * @throws {TypeError} When an HTTP listener's upstream TLS files cannot be read.
    */
   newProxy(spec: ListenerSpec): ListenerProxy {
-    return createProxy(spec, this.cluster, this.#context.http, this.log);
+    return createProxy(spec, this.cluster, this.#context.http, this.log, this.#context.clock);
   }
 
   /**
@@ -182,18 +181,20 @@ export class ListenerUnit {
    * @param spec The listener as configured now.
    * @param log Console settings now.
    * @param warm Results of {@linkcode ListenerUnit.probeAdded}, applied to the new endpoints.
+   * @param commit What `this.proxy.update(spec, log)` returned (a moved listener's new proxy has none).
    */
   apply(
     spec: ListenerSpec,
     log: LogSpec | undefined,
     warm: ReadonlyMap<string, ProbeResult> = new Map(),
+    commit: () => void = () => {},
   ): void {
     const before = new Set(this.cluster.endpoints);
     this.spec = spec;
     this.log = log;
     this.dns.set(spec.cluster);
     this.cluster.update(this.dns.effective());
-    applyProxySpec(this.proxy, spec, log, this.#context.http?.onTrace);
+    commit();
     const now = this.#context.runtime.now();
     for (const e of this.cluster.endpoints) {
       const result = warm.get(e.key);
@@ -251,6 +252,7 @@ export class ListenerUnit {
       this.#context.runtime,
       this.#context.onHealthEvent,
       createProbe(kind, this.cluster),
+      this.#context.clock,
     );
     this.#checker = checker;
     await checker.start();

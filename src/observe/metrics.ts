@@ -39,7 +39,7 @@ export interface MetricsSource {
     readonly requestBody: number;
     readonly responseWrite: number;
     readonly request: number;
-  };
+  } | undefined;
 }
 
 /**

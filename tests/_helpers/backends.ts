@@ -16,6 +16,7 @@ import {
   type PolicyName,
 } from "../../src/config/schema.ts";
 import { httpListener, parseEndpoint } from "../../src/config/builders.ts";
+import type { Clock } from "../../src/pool/clock.ts";
 import { createSidecar, type Sidecar, type SidecarStats } from "../../src/sidecar.ts";
 import type { HealthEvent } from "../../src/health/checker.ts";
 
@@ -241,6 +242,8 @@ export interface ProxyOptions {
   readonly onNotice?: (message: string) => void;
   /** Per-site caps (`maxConnections`), by site index. */
   readonly siteMaxConnections?: readonly (number | undefined)[];
+  /** Time and timers of the sidecar. @default SYSTEM_CLOCK */
+  readonly clock?: Clock;
 }
 
 /** A started sidecar with one HTTP listener. */
@@ -304,6 +307,7 @@ export async function startProxy(
     onHealthEvent: options.onHealthEvent,
     onNotice: options.onNotice,
     firstProbeWaitMs: 2000,
+    clock: options.clock,
   });
   const [addr] = await sidecar.start();
   const port = addr.port;

@@ -8,6 +8,7 @@ import { DEFAULT_HEALTH, type HttpListenerSpec } from "../../src/config/schema.t
 import { httpListener } from "../../src/config/builders.ts";
 import type { ProbeResult } from "../../src/health/http_probe.ts";
 import { ListenerUnit } from "../../src/lifecycle/unit.ts";
+import { SYSTEM_CLOCK } from "../../src/pool/clock.ts";
 import { SYSTEM_RUNTIME } from "../../src/pool/runtime.ts";
 import { fixture, startTlsBackend } from "../fixtures/harness.ts";
 import { startServeBackend } from "../_helpers/http.ts";
@@ -34,6 +35,7 @@ Deno.test("warm-up: a new endpoint answering 200 fails a health status set of [2
   await using old = startServeBackend(() => new Response(null, { status: 204 }));
   await using added = startServeBackend(() => new Response("ok"));
   const unit = new ListenerUnit(spec([old.url]), {
+    clock: SYSTEM_CLOCK,
     runtime: SYSTEM_RUNTIME,
     onHealthEvent: () => {},
   });
@@ -61,6 +63,7 @@ Deno.test("warm-up: a new https endpoint behind the listener's private CA passes
   await using added = startTlsBackend(() => new Response("ok"));
   const upstreamTls = { caFile: fixture("ca.pem"), insecure: false };
   const unit = new ListenerUnit(spec([old.url], { upstreamTls }), {
+    clock: SYSTEM_CLOCK,
     runtime: SYSTEM_RUNTIME,
     onHealthEvent: () => {},
   });

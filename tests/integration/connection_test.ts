@@ -15,6 +15,7 @@ import {
   waitFor,
   within,
 } from "../_helpers/http.ts";
+import { FakeClock } from "../_helpers/fake_clock.ts";
 
 Deno.test("pipelining: three requests in one write get three responses, in order", async () => {
   // The first request is the slowest: answers would come back out of order if
@@ -86,44 +87,53 @@ Deno.test("keep-alive: an HTTP/1.0 client keeps its connection only when it asks
   }
 });
 
-Deno.test("slowloris: a head trickled byte by byte is cut at the header deadline, not before", async () => {
+Deno.test("slowloris: a head trickled byte by byte is cut at the header deadline, not before (fake clock)", async () => {
   const HEADER_MS = 500;
   await using backend = startNamedBackend("a");
+  const clock = new FakeClock();
   await using proxy = await startProxy([[backend.url]], {
     timeouts: { headerReadMs: HEADER_MS, idleMs: 10_000 },
+    clock,
   });
   const peer = await proxy.connect(5000);
   try {
     const head = utf8("GET / HTTP/1.1\r\nHost: slow\r\nX-Padding: " + "a".repeat(40));
-    let closedAt = 0;
-    const closed = peer.drainUntilClosed().then(() => closedAt = Date.now());
-    const t0 = Date.now();
-    for (let i = 0; i < head.length && closedAt === 0; i++) {
-      try {
-        await peer.write(head.subarray(i, i + 1));
-      } catch {
-        break; // the proxy closed the connection
-      }
-      await delay(100);
+    let closed = false;
+    const closing = peer.drainUntilClosed().then(() => closed = true);
+    const t0 = clock.now();
+    // One byte every 100 ms: the head is still incomplete at the deadline.
+    for (let i = 0; i < 5; i++) {
+      await peer.write(head.subarray(i, i + 1));
+      await clock.advance(i < 4 ? 100 : 99);
     }
-    await within(closed, 2000, "connection closed");
-    const elapsed = closedAt - t0;
-    assert.ok(elapsed >= HEADER_MS - 10, `closed after ${elapsed} ms, before the deadline`);
-    assert.ok(elapsed <= HEADER_MS + 500, `closed after ${elapsed} ms, long after the deadline`);
+    await delay(20); // a close would have reached the client by now
+    assert.equal(closed, false, "still open 1 ms before the deadline");
+    await clock.advanceUntil(() => closed, 1_000, "the connection to close", 5);
+    await closing;
+    const elapsed = clock.now() - t0;
+    // The sweeper looks every quarter of the shortest timeout (125 ms).
+    assert.ok(
+      elapsed <= HEADER_MS + 125 + 10,
+      `closed after ${elapsed} ms, long after the deadline`,
+    );
     assert.equal(backend.accepted, 0, "nothing reached the endpoint");
   } finally {
     peer.close();
   }
 });
 
-Deno.test("slowloris control: a head that is slow but completes in time is served", async () => {
+Deno.test("slowloris control: a head that is slow but completes in time is served (fake clock)", async () => {
   await using backend = startNamedBackend("a");
-  await using proxy = await startProxy([[backend.url]], { timeouts: { headerReadMs: 1000 } });
+  const clock = new FakeClock();
+  await using proxy = await startProxy([[backend.url]], {
+    timeouts: { headerReadMs: 1000 },
+    clock,
+  });
   const peer = await proxy.connect();
   try {
     for (const part of ["GET /slow HT", "TP/1.1\r\nHo", "st: x\r\n", "\r\n"]) {
       await peer.write(part);
-      await delay(100);
+      await clock.advance(240);
     }
     assert.equal((await peer.readResponse()).text(), "a:/slow");
   } finally {
@@ -131,8 +141,24 @@ Deno.test("slowloris control: a head that is slow but completes in time is serve
   }
 });
 
-Deno.test("an idle keep-alive connection is closed after the idle timeout", async () => {
-  const IDLE_MS = 300;
+Deno.test("an incomplete head is cut at the header deadline (wall-clock smoke)", async () => {
+  const HEADER_MS = 100;
+  await using backend = startNamedBackend("a");
+  await using proxy = await startProxy([[backend.url]], { timeouts: { headerReadMs: HEADER_MS } });
+  const peer = await proxy.connect();
+  try {
+    await peer.write("GET / HTTP/1.1\r\nHost: slo");
+    const t0 = Date.now();
+    await within(peer.drainUntilClosed(), 2000, "connection closed");
+    assert.ok(Date.now() - t0 >= HEADER_MS - 10, `closed after ${Date.now() - t0} ms`);
+    assert.equal(backend.accepted, 0);
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("an idle keep-alive connection is closed after the idle timeout (wall-clock smoke)", async () => {
+  const IDLE_MS = 100;
   await using backend = startNamedBackend("a");
   await using proxy = await startProxy([[backend.url]], { timeouts: { idleMs: IDLE_MS } });
   const peer = await proxy.connect();
@@ -143,7 +169,7 @@ Deno.test("an idle keep-alive connection is closed after the idle timeout", asyn
     await within(peer.drainUntilClosed(), 2000, "idle connection closed");
     const elapsed = Date.now() - t0;
     assert.ok(elapsed >= IDLE_MS - 10, `closed after ${elapsed} ms, before the idle timeout`);
-    assert.ok(elapsed <= IDLE_MS + 400, `closed after ${elapsed} ms, long after the idle timeout`);
+    assert.ok(elapsed <= IDLE_MS + 500, `closed after ${elapsed} ms, long after the idle timeout`);
     await waitFor(() => proxy.stats().connections === 0, 1000, "proxy forgot the connection");
   } finally {
     peer.close();

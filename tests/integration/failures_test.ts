@@ -18,6 +18,7 @@ import {
   waitFor,
   within,
 } from "../_helpers/http.ts";
+import { FakeClock } from "../_helpers/fake_clock.ts";
 
 const DYING_RESPONSES = {
   "Content-Length": "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(1000),
@@ -237,17 +238,21 @@ Deno.test("a client that leaves in the middle of an upload closes the upstream c
   assert.equal(proxy.endpoint(backend).status, "up");
 });
 
-Deno.test("the response-header timeout starts once the request body is sent, not before", async () => {
+Deno.test("the response-header timeout starts once the request body is sent, not before (fake clock)", async () => {
   await using backend = startServeBackend(async (req) =>
     new Response(`${(await req.bytes()).length}`)
   );
-  await using proxy = await startProxy([[backend.url]], { timeouts: { responseHeaderMs: 250 } });
+  const clock = new FakeClock();
+  await using proxy = await startProxy([[backend.url]], {
+    timeouts: { responseHeaderMs: 250 },
+    clock,
+  });
   const peer = await proxy.connect(3000);
   try {
-    // An upload that takes about 600 ms, longer than the response-header timeout.
+    // An upload that takes 600 ms, longer than the response-header timeout.
     await peer.write("PUT /slow-upload HTTP/1.1\r\nHost: test\r\nContent-Length: 6000\r\n\r\n");
     for (let i = 0; i < 6; i++) {
-      await delay(100);
+      await clock.advance(100);
       await peer.write("z".repeat(1000));
     }
     const res = await peer.readResponse();
@@ -259,24 +264,35 @@ Deno.test("the response-header timeout starts once the request body is sent, not
   assert.equal(proxy.endpoint(backend).failures, 0);
 });
 
-Deno.test("after a slow upload, a response that does not start in time still gives 504", async () => {
+Deno.test("after a slow upload, a response that does not start in time still gives 504 (fake clock)", async () => {
   await using hanging = startRawBackend(async (peer) => {
     await peer.readRequest();
     await peer.drainUntilClosed();
   });
-  await using proxy = await startProxy([[hanging.url]], { timeouts: { responseHeaderMs: 250 } });
+  const clock = new FakeClock();
+  await using proxy = await startProxy([[hanging.url]], {
+    timeouts: { responseHeaderMs: 250 },
+    clock,
+  });
   const peer = await proxy.connect(3000);
   try {
     await peer.write("PUT /x HTTP/1.1\r\nHost: test\r\nContent-Length: 2000\r\n\r\n");
-    await delay(100);
+    await clock.advance(100);
     await peer.write("z".repeat(1000));
-    await delay(100);
-    const sentAt = Date.now();
+    await clock.advance(100);
+    const sentAt = clock.now();
     await peer.write("z".repeat(1000));
-    const res = await peer.readResponse();
-    const elapsed = Date.now() - sentAt;
+    let answered = false;
+    const response = peer.readResponse().finally(() => answered = true);
+    await clock.advance(249);
+    await delay(20); // a response would have arrived by now
+    assert.equal(answered, false, "no 504 before the timeout");
+    await clock.advanceUntil(() => answered, 1_000, "the 504", 5);
+    const res = await response;
+    const elapsed = clock.now() - sentAt;
     assert.equal(res.status, 504);
-    assert.ok(elapsed >= 240 && elapsed < 1500, `504 ${elapsed} ms after the body was sent`);
+    // The sweeper looks every quarter of the timeout.
+    assert.ok(elapsed <= 250 + 63 + 10, `504 ${elapsed} ms after the body was sent`);
   } finally {
     peer.close();
   }

@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import type { HealthEvent } from "../../src/health/checker.ts";
 import {
-  delay,
   refusedPort,
   startNamedBackend,
   startProxy,
@@ -14,6 +13,7 @@ import {
   startServeBackend,
   waitFor,
 } from "../_helpers/http.ts";
+import { FakeClock } from "../_helpers/fake_clock.ts";
 
 /** A backend whose `/health` answers 200 or 500 as the test says; other paths name it. */
 function startSwitchableBackend(name: string, healthy: { value: boolean }) {
@@ -25,25 +25,27 @@ function startSwitchableBackend(name: string, healthy: { value: boolean }) {
   });
 }
 
-Deno.test("active checks: an endpoint failing its probe gets no traffic until the probe passes", async () => {
+Deno.test("active checks: an endpoint failing its probe gets no traffic until the probe passes (fake clock)", async () => {
   const aHealthy = { value: false };
   await using a = startSwitchableBackend("a", aHealthy);
   await using b = startSwitchableBackend("b", { value: true });
   const events: HealthEvent[] = [];
+  const clock = new FakeClock();
   await using proxy = await startProxy([[a.url, b.url]], {
     health: { active: true, path: "/health", intervalMs: 100, timeoutMs: 500 },
     onHealthEvent: (e) => events.push(e),
+    clock,
   });
   assert.equal(proxy.endpoint(a).status, "down");
   assert.equal(proxy.endpoint(b).status, "up");
   for (let i = 0; i < 20; i++) {
     assert.equal((await proxy.get(`/r${i}`)).text(), "b");
-    if (i % 5 === 0) await delay(30); // let a few probe rounds run meanwhile
+    if (i % 5 === 0) await clock.advance(100); // let a few probe rounds run meanwhile
   }
   assert.equal(proxy.endpoint(a).requests, 0, "a failing endpoint is never used");
 
   aHealthy.value = true;
-  await waitFor(() => proxy.endpoint(a).status === "up", 2000, "a comes up");
+  await clock.advanceUntil(() => proxy.endpoint(a).status === "up", 2000, "a comes up");
   assert.ok(events.some((e) => e.endpoint.endsWith(`:${a.port}`) && e.status === "up"));
   const names: string[] = [];
   for (let i = 0; i < 20; i++) names.push((await proxy.get(`/s${i}`)).text());
@@ -52,32 +54,36 @@ Deno.test("active checks: an endpoint failing its probe gets no traffic until th
 
   // And it goes back out when the probe fails again.
   aHealthy.value = false;
-  await waitFor(() => proxy.endpoint(a).status === "down", 2000, "a goes down");
+  await clock.advanceUntil(() => proxy.endpoint(a).status === "down", 2000, "a goes down");
   const before = proxy.endpoint(a).requests;
   for (let i = 0; i < 10; i++) assert.equal((await proxy.get(`/t${i}`)).text(), "b");
   assert.equal(proxy.endpoint(a).requests, before);
 });
 
-Deno.test("health off: a refused endpoint is ejected for ejectMs, then tried again", async () => {
+Deno.test("health off: a refused endpoint is ejected for ejectMs, then tried again (fake clock)", async () => {
   const EJECT_MS = 300;
   const port = refusedPort();
   await using other = startNamedBackend("b");
+  const clock = new FakeClock();
   // One site each, so the first endpoint is always preferred while available.
   await using proxy = await startProxy([[`http://127.0.0.1:${port}`], [other.url]], {
     health: { active: false, ejectMs: EJECT_MS },
+    clock,
   });
   assert.equal((await proxy.get("/1")).text(), "b:/1");
-  const ejectedAt = Date.now();
+  const ejectedAt = clock.now();
   assert.equal(proxy.endpoint({ port }).status, "down");
 
   // The endpoint comes back on the same port, but stays ejected until the time is up.
   await using back = startNamedBackend("a", { port });
-  for (let i = 0; Date.now() - ejectedAt < EJECT_MS - 50 && i < 100; i++) {
+  for (let i = 0; i < 5; i++) {
     assert.equal((await proxy.get(`/e${i}`)).text(), `b:/e${i}`);
-    await delay(20);
+    await clock.advance(50);
   }
+  await clock.advance(ejectedAt + EJECT_MS - 1 - clock.now());
+  assert.equal((await proxy.get("/last")).text(), "b:/last", "1 ms before the end: still out");
   assert.equal(back.accepted, 0, "not tried while ejected");
-  await delay(Math.max(0, EJECT_MS - (Date.now() - ejectedAt)) + 20);
+  await clock.advance(1);
   assert.equal(proxy.endpoint({ port }).status, "up");
   assert.equal((await proxy.get("/after")).text(), "a:/after");
   assert.equal(back.accepted, 1);

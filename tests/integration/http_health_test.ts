@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import type { HealthEvent } from "../../src/health/checker.ts";
 import { startHarness } from "../fixtures/harness.ts";
 import { delay, startRawBackend, startServeBackend, waitFor } from "../_helpers/http.ts";
+import { FakeClock } from "../_helpers/fake_clock.ts";
 
 Deno.test("health statuses: 200 only by default; a configured range accepts 204", async () => {
   await using backend = startServeBackend((req) =>
@@ -69,19 +70,21 @@ function startCountingBackend() {
   return { backend, state };
 }
 
-Deno.test("optimistic health: an up endpoint is not probed until traffic fails on it", async () => {
+Deno.test("optimistic health: an up endpoint is not probed until traffic fails on it (fake clock)", async () => {
   const { backend, state } = startCountingBackend();
   await using _ = backend;
   const events: HealthEvent[] = [];
+  const clock = new FakeClock();
   await using proxy = await startHarness([[backend.url]], {
     health: { active: true, path: "/health", intervalMs: 30, timeoutMs: 500, optimistic: true },
     onHealthEvent: (e) => events.push(e),
+    clock,
   });
   const e = proxy.endpoint(backend.port);
   assert.equal(e.health.status, "up");
   assert.equal(state.probes, 1);
   assert.equal(proxy.checker!.isProbing(e), false, "resting once up");
-  await delay(200); // several intervals
+  await clock.advance(200); // several intervals
   assert.equal(state.probes, 1, "no probes while up");
   assert.equal((await proxy.get("/a")).text(), "ok");
 
@@ -93,10 +96,10 @@ Deno.test("optimistic health: an up endpoint is not probed until traffic fails o
   assert.equal(events.at(-1)?.status, "down");
   assert.match(events.at(-1)!.detail, /connection to the endpoint failed/);
   assert.equal(proxy.checker!.isProbing(e), true);
-  await waitFor(() => e.health.status === "up", 2000, "probe brings it back");
+  await clock.advanceUntil(() => e.health.status === "up", 2000, "probe brings it back");
   const probes = state.probes;
   assert.ok(probes >= 2);
-  await delay(150);
+  await clock.advance(150);
   assert.equal(state.probes, probes, "resting again once up");
   assert.equal((await proxy.get("/c")).text(), "ok");
   assert.deepEqual(events.map((x) => x.status), ["up", "down", "up"]);
@@ -117,4 +120,15 @@ Deno.test("non-optimistic health: probes go on while up, and a traffic failure i
   assert.equal((await proxy.get("/b")).status, 502);
   await waitFor(() => proxy.endpoint(backend.port).health.status === "up", 2000, "back up");
   assert.deepEqual(events.map((x) => x.status), ["up", "down", "up"]);
+});
+
+Deno.test("optimistic health on the wall clock: an up endpoint rests (smoke)", async () => {
+  const { backend, state } = startCountingBackend();
+  await using _ = backend;
+  await using proxy = await startHarness([[backend.url]], {
+    health: { active: true, path: "/health", intervalMs: 10, timeoutMs: 500, optimistic: true },
+  });
+  await delay(60); // several intervals
+  assert.equal(state.probes, 1, "no probes while up");
+  assert.equal((await proxy.get("/a")).text(), "ok");
 });

@@ -8,7 +8,9 @@ import assert from "node:assert/strict";
 import { DEFAULT_HEALTH } from "../../src/config/schema.ts";
 import { httpListener, tcpListener } from "../../src/config/builders.ts";
 import { createSidecar, type Sidecar } from "../../src/sidecar.ts";
-import { TruncatedError } from "../_helpers/http.ts";
+import { startRawBackend, TruncatedError } from "../_helpers/http.ts";
+import { FakeClock } from "../_helpers/fake_clock.ts";
+import type { Clock } from "../../src/pool/clock.ts";
 import {
   get,
   HttpPeer,
@@ -19,14 +21,14 @@ import {
   within,
 } from "../_helpers/sidecar.ts";
 
-function sidecarFor(url: string): Sidecar {
+function sidecarFor(url: string, clock?: Clock): Sidecar {
   const spec = httpListener("127.0.0.1:0", [[url]]);
   return createSidecar({
     listeners: [{
       ...spec,
       cluster: { ...spec.cluster, health: { ...DEFAULT_HEALTH, active: false } },
     }],
-  });
+  }, { clock });
 }
 
 Deno.test("lifecycle: close(grace) lets a slow in-flight request complete and resolves soon after it", async () => {
@@ -48,16 +50,24 @@ Deno.test("lifecycle: close(grace) lets a slow in-flight request complete and re
   assert.ok(await refuses(addr), "the listener is closed");
 });
 
-Deno.test("lifecycle: a request that outlives the grace period is cut when it ends", async () => {
-  await using backend = startSlowBackend("a");
-  const sidecar = sidecarFor(backend.url);
+Deno.test("lifecycle: a request that outlives the grace period is cut when it ends (fake clock)", async () => {
+  // A backend that never answers.
+  await using backend = startRawBackend(async (peer) => {
+    await peer.readRequest();
+    await peer.drainUntilClosed();
+  });
+  const clock = new FakeClock();
+  const sidecar = sidecarFor(backend.url, clock);
   const [addr] = await sidecar.start();
-  const slow = get(addr, "/slow?ms=700");
+  const slow = get(addr, "/slow");
   await waitFor(() => sidecar.stats().listeners[0].endpoints[0].inFlight === 1, 2_000, "in flight");
-  const started = Date.now();
-  await within(sidecar.close(200), 1_000, "close with a 200 ms grace");
-  const took = Date.now() - started;
-  assert.ok(took >= 190, `close waited for the grace period: ${took} ms`);
+  let closed = false;
+  const closing = sidecar.close(200).then(() => closed = true);
+  await clock.advance(199);
+  assert.equal(closed, false, "the grace period is not over");
+  assert.equal(sidecar.state, "draining");
+  await clock.advance(1);
+  await within(closing, 1_000, "close at the end of the grace period");
   await assert.rejects(slow, TruncatedError);
   assert.equal(sidecar.state, "closed");
 });

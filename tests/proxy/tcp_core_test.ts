@@ -7,6 +7,8 @@ import { Cluster } from "../../src/balance/cluster.ts";
 
 import { SYSTEM_RUNTIME } from "../../src/pool/runtime.ts";
 import { TcpProxy } from "../../src/proxy/tcp/server.ts";
+import { runtimeOf, SYSTEM_CLOCK } from "../../src/pool/clock.ts";
+import { FakeClock } from "../_helpers/fake_clock.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -193,7 +195,7 @@ Deno.test("TcpProxy keeps half-close: 100 kB each way, the reply comes after the
   const spec = l4([[backend.address]]);
   const cluster = new Cluster(spec.cluster, SYSTEM_RUNTIME);
   const proxy = new TcpProxy(spec, cluster);
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   const client = await connect(addr);
   try {
     const data = new Uint8Array(size).fill(0x61);
@@ -219,7 +221,7 @@ Deno.test("TcpProxy with round-robin uses both endpoints in turn", async () => {
   const b = new Backend("B", sayIdAndEcho);
   const spec = l4([[a.address, b.address]], {}, { policy: "round-robin" });
   const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   try {
     const seen: string[] = [];
     for (let i = 0; i < 4; i++) {
@@ -240,7 +242,7 @@ Deno.test("TcpProxy retries a refused connect on another endpoint: after a kill,
   const spec = l4([[k.address, a.address]], { maxAttempts: 2 }, { policy: "round-robin" });
   const cluster = new Cluster(spec.cluster, SYSTEM_RUNTIME);
   const proxy = new TcpProxy(spec, cluster);
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   try {
     const before = [];
     for (let i = 0; i < 2; i++) {
@@ -264,11 +266,12 @@ Deno.test("TcpProxy retries a refused connect on another endpoint: after a kill,
   }
 });
 
-Deno.test("TcpProxy idle timeout closes an idle connection and keeps an active one", async () => {
+Deno.test("TcpProxy idle timeout closes an idle connection and keeps an active one (fake clock)", async () => {
   const a = new Backend("A", sayIdAndEcho);
+  const clock = new FakeClock();
   const spec = l4([[a.address]], { idleMs: 300 });
-  const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
-  const addr = proxy.listen();
+  const proxy = new TcpProxy(spec, new Cluster(spec.cluster, runtimeOf(clock)), { clock });
+  const addr = await proxy.listen();
   const idle = await connect(addr);
   const active = await connect(addr);
   try {
@@ -278,7 +281,8 @@ Deno.test("TcpProxy idle timeout closes an idle connection and keeps an active o
     for (let i = 0; i < 9; i++) {
       await active.write(encoder.encode("x"));
       assert.equal(await readN(active, 1), "x", `echo ${i} while active`);
-      await delay(100);
+      await clock.advance(100);
+      if (i === 1) assert.equal(proxy.closedBy.idle, 0, "not idle for 300 ms yet");
     }
     assert.equal(await idleEnded, true, "idle connection was closed");
     assert.equal(proxy.closedBy.idle, 1);
@@ -296,7 +300,7 @@ Deno.test("TcpProxy fills tier 0 up to its cap, spills to tier 1, and returns to
   const spec = l4([[a.address], [b.address]], {}, {}, [{ maxConnections: 2 }]);
   const cluster = new Cluster(spec.cluster, SYSTEM_RUNTIME);
   const proxy = new TcpProxy(spec, cluster);
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   const conns: Deno.TcpConn[] = [];
   try {
     for (let i = 0; i < 3; i++) conns.push(await connect(addr));
@@ -315,7 +319,11 @@ Deno.test("TcpProxy fills tier 0 up to its cap, spills to tier 1, and returns to
   }
 });
 
-Deno.test("TcpProxy forced promotion closes a tier 1 connection once tier 0 is back for forcePromotionAfterMs", async () => {
+/**
+ * Forced promotion: a tier 1 connection is closed once tier 0 is back for
+ * `afterMs` (within the smear), on the fake clock or, with `clock` null, the wall clock.
+ */
+async function forcedPromotion(clock: FakeClock | null, afterMs: number, smearMs: number) {
   const probeA = new Backend("A", sayIdAndEcho);
   const aPort = probeA.port;
   await probeA.close(); // tier 0 is down at first
@@ -327,22 +335,30 @@ Deno.test("TcpProxy forced promotion closes a tier 1 connection once tier 0 is b
       health: {
         ...tcpListener(":0", []).cluster.health,
         active: true,
-        intervalMs: 50,
+        intervalMs: 20,
         timeoutMs: 500,
       },
     },
-    [{}, { forcePromotionAfterMs: 300 }],
+    [{}, { forcePromotionAfterMs: afterMs }],
   );
-  const cluster = new Cluster(spec.cluster, SYSTEM_RUNTIME);
+  const time = clock ?? SYSTEM_CLOCK;
+  const wait = clock === null ? until : clock.advanceUntil.bind(clock);
+  const runtime = runtimeOf(time);
+  const cluster = new Cluster(spec.cluster, runtime);
   const checker = new HealthChecker(
     cluster,
-    SYSTEM_RUNTIME,
+    runtime,
     () => {},
     (e, signal) => probeTcp(e.spec, { timeoutMs: 500, signal }),
+    time,
   );
   await checker.start();
-  const proxy = new TcpProxy(spec, cluster, { promotionSmearMs: 100, sweepMs: 25 });
-  const addr = proxy.listen();
+  const proxy = new TcpProxy(spec, cluster, {
+    promotionSmearMs: smearMs,
+    sweepMs: 10,
+    clock: time,
+  });
+  const addr = await proxy.listen();
   let a: Backend | undefined;
   const conns: Deno.TcpConn[] = [];
   try {
@@ -350,12 +366,15 @@ Deno.test("TcpProxy forced promotion closes a tier 1 connection once tier 0 is b
     conns.push(onB);
     assert.equal(await readN(onB, 1), "B");
     a = new Backend("A", sayIdAndEcho, { port: aPort });
-    const t0 = Date.now();
-    await until(() => cluster.sites[0][0].health.status === "up", 2000, "tier 0 to come up");
+    await wait(() => cluster.sites[0][0].health.status === "up", 2_000, "tier 0 to come up");
+    const upAt = time.now();
+    await wait(() => proxy.closedBy.promote === 1, 2_000, "the promotion");
+    const waited = time.now() - upAt;
+    assert.ok(waited >= afterMs, `closed after ${waited} ms, before forcePromotionAfterMs`);
+    if (clock !== null) {
+      assert.ok(waited <= afterMs + smearMs + 20, `closed after ${waited} ms, beyond the smear`);
+    }
     assert.equal(await endsWithin(onB, 2500), true, "the tier 1 connection was closed");
-    const waited = Date.now() - t0;
-    assert.ok(waited >= 300, `closed after ${waited} ms, before forcePromotionAfterMs`);
-    assert.equal(proxy.closedBy.promote, 1);
     const again = await connect(addr);
     conns.push(again);
     assert.equal(await readN(again, 1), "A", "the reconnect lands on tier 0");
@@ -365,15 +384,24 @@ Deno.test("TcpProxy forced promotion closes a tier 1 connection once tier 0 is b
     await proxy.close();
     await Promise.all([a?.close(), b.close()]);
   }
+}
+
+Deno.test("TcpProxy forced promotion closes a tier 1 connection once tier 0 is back for forcePromotionAfterMs (fake clock)", async () => {
+  await forcedPromotion(new FakeClock(), 300, 100);
 });
 
-Deno.test("TcpProxy drains a disabled endpoint: its connection is closed, the other stays", async () => {
+Deno.test("TcpProxy forced promotion on the wall clock (smoke)", async () => {
+  await forcedPromotion(null, 60, 20);
+});
+
+Deno.test("TcpProxy drains a disabled endpoint within the smear: its connection is closed, the other stays (fake clock)", async () => {
   const a = new Backend("A", sayIdAndEcho);
   const b = new Backend("B", sayIdAndEcho);
+  const clock = new FakeClock();
   const spec = l4([[a.address, b.address]], {}, { policy: "round-robin" });
-  const cluster = new Cluster(spec.cluster, SYSTEM_RUNTIME);
-  const proxy = new TcpProxy(spec, cluster, { drainSmearMs: 200, sweepMs: 25 });
-  const addr = proxy.listen();
+  const cluster = new Cluster(spec.cluster, runtimeOf(clock));
+  const proxy = new TcpProxy(spec, cluster, { drainSmearMs: 200, sweepMs: 25, clock });
+  const addr = await proxy.listen();
   const onA = await connect(addr);
   const onB = await connect(addr);
   const conns = [onA, onB];
@@ -385,6 +413,13 @@ Deno.test("TcpProxy drains a disabled endpoint: its connection is closed, the ot
       ...spec.cluster,
       sites: [{ ...spec.cluster.sites[0], endpoints: [{ ...ea, disabled: true }, eb] }],
     });
+    const disabledAt = clock.now();
+    await clock.advanceUntil(() => proxy.closedBy.drain === 1, 1_000, "the drain", 25);
+    const took = clock.now() - disabledAt;
+    assert.ok(
+      took <= 200 + 50,
+      `shed ${took} ms after the endpoint was disabled: the smear is 200 ms`,
+    );
     assert.equal(
       await endsWithin(onA, 1500),
       true,
@@ -409,7 +444,7 @@ Deno.test("TcpProxy closes clients over its maxConnections at accept", async () 
   const a = new Backend("A", sayIdAndEcho);
   const spec = l4([[a.address]], { maxConnections: 1 });
   const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   const first = await connect(addr);
   const conns = [first];
   try {
@@ -425,26 +460,68 @@ Deno.test("TcpProxy closes clients over its maxConnections at accept", async () 
   }
 });
 
-Deno.test("TcpProxy.close(graceMs) stops accepting, lets connections run for graceMs, then closes them", async () => {
+Deno.test("TcpProxy.close(graceMs) stops accepting, lets connections run for graceMs, then closes them (fake clock)", async () => {
   const a = new Backend("A", sayIdAndEcho);
+  const clock = new FakeClock();
   const spec = l4([[a.address]]);
-  const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
-  const addr = proxy.listen();
+  const proxy = new TcpProxy(spec, new Cluster(spec.cluster, runtimeOf(clock)), { clock });
+  const addr = await proxy.listen();
   const client = await connect(addr);
   try {
     assert.equal(await readN(client, 1), "A");
-    const t0 = Date.now();
-    const closing = proxy.close(300);
-    await delay(100);
+    let closed = false;
+    const t0 = clock.now();
+    const closing = proxy.close(300).then(() => closed = true);
+    await clock.advance(100);
     await assert.rejects(connect(addr), Deno.errors.ConnectionRefused);
     await client.write(encoder.encode("z"));
     assert.equal(await readN(client, 1), "z", "still relaying during the grace period");
+    await clock.advance(199);
+    assert.equal(closed, false, "the grace period is not over");
+    await clock.advanceUntil(() => closed, 100, "the close", 1);
+    assert.ok(clock.now() - t0 >= 300, `closed after ${clock.now() - t0} ms`);
     await closing;
-    assert.ok(Date.now() - t0 >= 290, `closed after ${Date.now() - t0} ms`);
     assert.equal(await endsWithin(client, 1000), true);
     assert.equal(proxy.connections, 0);
   } finally {
     closeQuietly(client);
+    await proxy.close();
+    await a.close();
+  }
+});
+
+Deno.test("TcpProxy.close(graceMs) on the wall clock: a connection outliving the grace is cut (smoke)", async () => {
+  const a = new Backend("A", sayIdAndEcho);
+  const spec = l4([[a.address]]);
+  const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
+  const addr = await proxy.listen();
+  const client = await connect(addr);
+  try {
+    assert.equal(await readN(client, 1), "A");
+    const t0 = Date.now();
+    await proxy.close(50);
+    assert.ok(Date.now() - t0 >= 45, `closed after ${Date.now() - t0} ms`);
+    assert.equal(await endsWithin(client, 1000), true);
+  } finally {
+    closeQuietly(client);
+    await a.close();
+  }
+});
+
+Deno.test("TcpProxy idle timeout on the wall clock (smoke)", async () => {
+  const a = new Backend("A", sayIdAndEcho);
+  const spec = l4([[a.address]], { idleMs: 50 });
+  const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
+  const addr = await proxy.listen();
+  const idle = await connect(addr);
+  try {
+    assert.equal(await readN(idle, 1), "A");
+    const t0 = Date.now();
+    assert.equal(await endsWithin(idle, 1500), true, "idle connection was closed");
+    assert.ok(Date.now() - t0 >= 45, `closed after ${Date.now() - t0} ms`);
+    assert.equal(proxy.closedBy.idle, 1);
+  } finally {
+    closeQuietly(idle);
     await proxy.close();
     await a.close();
   }

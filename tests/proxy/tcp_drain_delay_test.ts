@@ -19,7 +19,7 @@ async function drainedAfter(drainDelayMs: number, random: number): Promise<numbe
   };
   const cluster = new Cluster(spec.cluster, SYSTEM_RUNTIME);
   const proxy = new TcpProxy(spec, cluster, { sweepMs: 25, random: () => random });
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   const conn = await Deno.connect({ hostname: HOST, port: addr.port });
   try {
     await conn.write(utf8("hi"));

@@ -193,7 +193,7 @@ async function headerThroughProxy(version: "v1" | "v2", host: string) {
     cluster: { ...base.cluster, health: { ...base.cluster.health, active: false } },
   };
   const proxy = new TcpProxy(spec, new Cluster(spec.cluster, SYSTEM_RUNTIME));
-  const addr = proxy.listen();
+  const addr = await proxy.listen();
   const client = await Deno.connect({ hostname: addr.hostname, port: addr.port });
   try {
     const header = await seen;

@@ -6,6 +6,8 @@ import { Cluster } from "../../src/balance/cluster.ts";
 
 import { SYSTEM_RUNTIME } from "../../src/pool/runtime.ts";
 import { UdpProxy } from "../../src/proxy/udp/server.ts";
+import { runtimeOf } from "../../src/pool/clock.ts";
+import { FakeClock } from "../_helpers/fake_clock.ts";
 
 const decoder = new TextDecoder();
 
@@ -197,23 +199,27 @@ for (
   });
 }
 
-Deno.test("UdpProxy forgets a flow after flowIdleMs; the client's next datagram picks again", async () => {
+Deno.test("UdpProxy forgets a flow after flowIdleMs; the client's next datagram picks again (fake clock)", async () => {
   const a = await UdpBackend.start("A");
   const b = await UdpBackend.start("B");
+  const clock = new FakeClock();
   const s = spec([[a.address, b.address]], { flowIdleMs: 200 });
-  const cluster = new Cluster(s.cluster, SYSTEM_RUNTIME);
-  const proxy = new UdpProxy(s, cluster);
+  const cluster = new Cluster(s.cluster, runtimeOf(clock));
+  const proxy = new UdpProxy(s, cluster, { clock });
   const addr = await proxy.listen();
   const client = await Client.open();
   try {
     for (let i = 0; i < 5; i++) {
       client.send(`x${i}`, addr);
-      await delay(60); // traffic keeps the flow alive past flowIdleMs
+      await until(() => client.got.length > i, 2000, `reply ${i}`);
+      await clock.advance(60); // traffic keeps the flow alive past flowIdleMs
     }
-    await until(() => client.got.length >= 5, 2000, "five replies");
     assert.equal(proxy.flows, 1, "an active flow is kept");
     assert.deepEqual(new Set(client.texts.map((t) => t[0])), new Set(["A"]));
-    await until(() => proxy.flows === 0, 2000, "the flow to expire");
+    const quietFrom = clock.now();
+    await clock.advanceUntil(() => proxy.flows === 0, 1_000, "the flow to expire");
+    const quiet = clock.now() - quietFrom;
+    assert.ok(quiet >= 200 - 60 && quiet <= 200 + 50, `expired after ${quiet} ms quiet`);
     assert.deepEqual(cluster.endpoints.map((e) => e.inFlight), [0, 0]);
     client.send("again", addr);
     await until(() => client.got.length >= 6, 2000, "the reply on a new flow");
@@ -280,19 +286,20 @@ Deno.test("UdpProxy drops a flow whose upstream socket may not bind, and keeps s
   }
 });
 
-Deno.test("UdpProxy moves a flow off an endpoint that went down: the next datagram picks again", async () => {
+Deno.test("UdpProxy moves a flow off an endpoint that went down: the next datagram picks again (fake clock)", async () => {
   const a = await UdpBackend.start("A");
   const b = await UdpBackend.start("B");
+  const clock = new FakeClock();
   const s = spec([[a.address, b.address]], { flowIdleMs: 10_000 });
-  const cluster = new Cluster(s.cluster, SYSTEM_RUNTIME);
-  const proxy = new UdpProxy(s, cluster);
+  const cluster = new Cluster(s.cluster, runtimeOf(clock));
+  const proxy = new UdpProxy(s, cluster, { clock });
   const addr = await proxy.listen();
   const client = await Client.open();
   try {
     client.send("1", addr);
     await until(() => client.got.length >= 1, 2000, "the first reply");
     cluster.reportTransportFailure(cluster.sites[0][0]); // A ejected (probes off)
-    await until(() => proxy.flows === 0, 2000, "the flow on A to go");
+    await clock.advanceUntil(() => proxy.flows === 0, 1_000, "the flow on A to go", 250);
     client.send("2", addr);
     await until(() => client.got.length >= 2, 2000, "the second reply");
     assert.deepEqual(client.texts, ["A|1", "B|2"]);
@@ -300,5 +307,56 @@ Deno.test("UdpProxy moves a flow off an endpoint that went down: the next datagr
     await client.close();
     await proxy.close();
     await Promise.all([a.close(), b.close()]);
+  }
+});
+
+Deno.test("UdpProxy.close(grace): open flows keep relaying while new clients get nothing; ends when the flows go idle (fake clock)", async () => {
+  const a = await UdpBackend.start("A");
+  const clock = new FakeClock();
+  const s = spec([[a.address]], { flowIdleMs: 150 });
+  const proxy = new UdpProxy(s, new Cluster(s.cluster, runtimeOf(clock)), { clock });
+  const addr = await proxy.listen();
+  const old = await Client.open(), fresh = await Client.open();
+  try {
+    old.send("before", addr);
+    await until(() => old.got.length === 1, 2000, "the first reply");
+    const t0 = clock.now();
+    let closed = false;
+    const closing = proxy.close(5_000).then(() => closed = true);
+    old.send("during", addr);
+    fresh.send("new", addr);
+    await until(() => old.got.length === 2, 2000, "a reply while draining");
+    await clock.advanceUntil(() => closed, 5_000, "the drain");
+    await closing;
+    const took = clock.now() - t0;
+    assert.ok(
+      took < 1_000,
+      `the drain ends when the flow went idle (${took} ms), not at the grace`,
+    );
+    assert.equal(fresh.got.length, 0, "no new flow while draining");
+    assert.equal(proxy.stats().connections, 0);
+  } finally {
+    await Promise.all([old.close(), fresh.close()]);
+    await proxy.close();
+    await a.close();
+  }
+});
+
+Deno.test("UdpProxy forgets an idle flow on the wall clock (smoke)", async () => {
+  const a = await UdpBackend.start("A");
+  const s = spec([[a.address]], { flowIdleMs: 40 });
+  const proxy = new UdpProxy(s, new Cluster(s.cluster, SYSTEM_RUNTIME));
+  const addr = await proxy.listen();
+  const client = await Client.open();
+  try {
+    client.send("x", addr);
+    await until(() => client.got.length === 1, 2000, "the reply");
+    const t0 = Date.now();
+    await until(() => proxy.flows === 0, 2000, "the flow to expire");
+    assert.ok(Date.now() - t0 >= 20, `expired after ${Date.now() - t0} ms`);
+  } finally {
+    await client.close();
+    await proxy.close();
+    await a.close();
   }
 });

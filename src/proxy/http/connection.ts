@@ -76,7 +76,7 @@ export class HttpConnection {
   readonly #reqChunks: ChunkedParser;
   readonly #info: ForwardInfo;
   readonly #clientIp: string;
-  readonly #x = new ExchangeState();
+  readonly #x: ExchangeState;
   readonly #stall = new StallClock();
   readonly #attempt = new Attempt();
 
@@ -86,6 +86,7 @@ export class HttpConnection {
    */
   constructor(ctx: HttpConnectionContext, conn: Deno.Conn) {
     this.#ctx = ctx;
+    this.#x = new ExchangeState(ctx.now);
     const s = this.#scratch = ctx.scratch.acquire();
     this.client = new BufferedSocket(conn, s.buf, this.#onClientEarlyRead);
     this.#head = s.head;
@@ -237,7 +238,7 @@ export class HttpConnection {
     if (c.available === 0) {
       if (this.#ctx.draining) return -1;
       this.#x.phase = IDLE;
-      this.#x.deadline = timeouts.idleMs > 0 ? Date.now() + timeouts.idleMs : 0;
+      this.#x.deadline = timeouts.idleMs > 0 ? this.#x.now() + timeouts.idleMs : 0;
     } else {
       this.#startHeadClock();
     }
@@ -268,7 +269,7 @@ export class HttpConnection {
   #startHeadClock(): void {
     this.#x.phase = HEAD;
     const ms = this.#ctx.spec.timeouts.headerReadMs;
-    this.#x.deadline = ms > 0 ? Date.now() + ms : 0;
+    this.#x.deadline = ms > 0 ? this.#x.now() + ms : 0;
   }
 
   /** Writes a response sidekick made itself. */

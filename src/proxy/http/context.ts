@@ -40,4 +40,6 @@ export interface HttpConnectionContext {
   readonly certificates: string | null;
   /** Responses sidekick wrote itself, by status (owned by the listener). */
   readonly ownResponses: Map<number, number>;
+  /** The time deadlines are set and enforced on. */
+  readonly now: () => number;
 }

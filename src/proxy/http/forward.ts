@@ -88,7 +88,7 @@ export async function forward(
   const rt = ctx.spec.timeouts.responseHeaderMs;
   x.phase = WAITING;
   // The response-header clock starts once the whole request is sent (the pump restarts it).
-  x.deadline = rt > 0 && pump === null ? Date.now() + rt : 0;
+  x.deadline = rt > 0 && pump === null ? x.now() + rt : 0;
   const res = s.res;
   let headEnd = -1;
   for (;;) {
@@ -183,7 +183,7 @@ export async function forward(
     (res.minorVersion === 1 || res.connectionKeepAlive);
   if (framing !== "close" && upstreamKeeps && !x.pumpError && !up.closed) {
     x.upstream = null;
-    ctx.pool.give(up, Date.now());
+    ctx.pool.give(up, x.now());
   } else {
     up.close();
   }

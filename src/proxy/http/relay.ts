@@ -38,6 +38,8 @@ export const STREAMING = 4;
  * ```
  */
 export class ExchangeState implements LeaseOutcome {
+  /** The listener's clock (deadlines are on it). */
+  readonly now: () => number;
   /** What the connection is doing: {@linkcode IDLE}, {@linkcode HEAD}, ... */
   phase = IDLE;
   /** When the current phase must end (ms since epoch; 0 = none); enforced by the listener's sweeper. */
@@ -96,6 +98,11 @@ export class ExchangeState implements LeaseOutcome {
   requestHeaders: [string, string][] | undefined = undefined;
   /** Response header lines (debug tracing only). */
   responseHeaders: [string, string][] | undefined = undefined;
+
+  /** @param now The listener's clock. @default Date.now */
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
 
   /**
    * Starts a new exchange.
@@ -201,7 +208,7 @@ export async function pumpRequestBody(
       }
     }
     x.pumpDone = true;
-    if (responseHeaderMs > 0 && x.phase === WAITING) x.deadline = Date.now() + responseHeaderMs;
+    if (responseHeaderMs > 0 && x.phase === WAITING) x.deadline = x.now() + responseHeaderMs;
     c.readAhead();
   } catch (e) {
     x.pumpError = true;

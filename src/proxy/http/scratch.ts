@@ -26,6 +26,8 @@ export const MAX_RESPONSE_HEADERS = 256;
 export class ConnectionScratch {
   /** The client read buffer. */
   readonly buf: Uint8Array;
+  /** The request header limit `head` was made for. */
+  readonly maxHeaders: number;
   /** The client's request head. */
   readonly head: MessageHead;
   /** The endpoint's response head. */
@@ -44,6 +46,7 @@ export class ConnectionScratch {
    * @param maxHeaders Most request header lines.
    */
   constructor(bufferSize: number, maxHeaders: number) {
+    this.maxHeaders = maxHeaders;
     this.buf = new Uint8Array(bufferSize);
     this.head = new MessageHead(maxHeaders);
   }
@@ -95,6 +98,11 @@ export class ScratchPool {
    * @param s A scratch from {@linkcode ScratchPool.acquire}.
    */
   release(s: ConnectionScratch): void {
-    if (this.#free.length < this.#maxFree && s.buf.length === this.#bufferSize) this.#free.push(s);
+    if (
+      this.#free.length < this.#maxFree && s.buf.length === this.#bufferSize &&
+      s.maxHeaders === this.#maxHeaders
+    ) {
+      this.#free.push(s);
+    }
   }
 }

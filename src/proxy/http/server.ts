@@ -6,17 +6,19 @@
  * @module
  */
 
-import type { HttpListenerSpec, LogSpec } from "../../config/schema.ts";
+import { type Clock, SYSTEM_CLOCK, type Timer } from "../../pool/clock.ts";
+import type { HttpListenerSpec, ListenerSpec, LogSpec } from "../../config/schema.ts";
 import { type TraceRecord, traceWriter } from "../../observe/log.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "../../observe/metrics.ts";
 import type { Cluster } from "../../balance/cluster.ts";
 import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { HttpConnection, type HttpConnectionContext } from "./connection.ts";
-import { UpstreamPool } from "./upstream_pool.ts";
+import { UpstreamPool, type UpstreamPoolOptions } from "./upstream_pool.ts";
 import { ScratchPool } from "./scratch.ts";
 import { type CertificatePair, TlsListener } from "./tls_listener.ts";
 import type { HttpTracer } from "./trace.ts";
 import { TimeoutCounts } from "./stall.ts";
+import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
 
 /** Pause after a failed accept (other than the listener closing). */
 const ACCEPT_BACKOFF_MS = 50;
@@ -65,6 +67,8 @@ export interface HttpProxyOptions {
   readonly certCheckMs?: number;
   /** Hears of certificate reloads and of reloads that failed. */
   readonly onNotice?: (message: string) => void;
+  /** Time and timers: deadlines, the sweeper, the grace period. @default SYSTEM_CLOCK */
+  readonly clock?: Clock;
 }
 
 /**
@@ -82,22 +86,28 @@ export interface HttpProxyOptions {
  * await proxy.close(5_000);
  * ```
  */
-export class HttpProxy {
+export class HttpProxy implements Listener {
   /** The listener's spec. */
   spec: HttpListenerSpec;
   /** Where requests go. */
   readonly cluster: Cluster;
   /** True once closing: requests in flight finish, idle connections close. */
   draining = false;
+  /** What the upstream pool keeps across reloads (notices, stale-on-error addresses). */
+  readonly #poolFixed: Pick<UpstreamPoolOptions, "onNotice" | "addresses">;
   /** Connections cut by the body, write and request timeouts. */
   readonly timeouts: TimeoutCounts = new TimeoutCounts();
   #listener: Deno.Listener | null = null;
   #tls: TlsListener | null = null;
   readonly #connections = new Set<HttpConnection>();
-  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #sweeper: Timer | undefined;
+  readonly #clock: Clock;
   readonly #accepting = new Set<Promise<void>>();
   #served: Promise<void>[] = [];
   readonly #pool: UpstreamPool;
+  #scratch: ScratchPool;
+  #sweepMs = 0;
+  #upstreamTls: UpstreamTls | undefined;
   readonly #options: HttpProxyOptions;
   #tracer: HttpTracer | null = null;
   /** What each connection sees of this listener. */
@@ -115,17 +125,14 @@ export class HttpProxy {
     this.spec = spec;
     this.cluster = cluster;
     this.#options = options;
+    const clock = this.#clock = options.clock ?? SYSTEM_CLOCK;
     const tls = options.upstreamTls ?? loadUpstreamTls(spec.upstreamTls);
     cluster.tls = tls;
-    const pool = new UpstreamPool({
-      maxIdlePerEndpoint: spec.limits.poolIdlePerEndpoint,
-      idleMs: spec.limits.poolIdleMs,
-      connectMs: spec.timeouts.connectMs,
-      tls,
-      onNotice: options.onNotice,
-      addresses: cluster.addresses,
-    });
+    this.#upstreamTls = tls;
+    this.#poolFixed = { onNotice: options.onNotice, addresses: cluster.addresses };
+    const pool = new UpstreamPool(poolOptions(spec, tls, this.#poolFixed));
     this.#pool = pool;
+    this.#scratch = scratchFor(spec);
     this.setTracing(options.log, options.onTrace);
     const metrics = options.metrics ?? (() =>
       renderMetrics(
@@ -135,7 +142,7 @@ export class HttpProxy {
           connections: () => this.#connections.size,
           timeouts: () => this.timeouts,
         }],
-        Date.now(),
+        clock.now(),
       ));
     // deno-lint-ignore no-this-alias
     const self = this;
@@ -145,7 +152,9 @@ export class HttpProxy {
       },
       cluster,
       pool,
-      scratch: new ScratchPool(spec.limits.maxHeadBytes + 4096, spec.limits.maxHeaders, 256),
+      get scratch() {
+        return self.#scratch;
+      },
       get draining() {
         return self.draining;
       },
@@ -156,6 +165,7 @@ export class HttpProxy {
       metrics: () => ({ contentType: METRICS_CONTENT_TYPE, body: metrics() }),
       certificates: options.certificate?.cert ?? null,
       ownResponses: this.ownResponses,
+      now: () => clock.now(),
     };
   }
 
@@ -191,7 +201,8 @@ export class HttpProxy {
    * @throws {Deno.errors.AddrInUse} When the address is taken.
    * @throws {TypeError} When a server certificate file cannot be read.
    */
-  listen(): Deno.NetAddr {
+  // deno-lint-ignore require-await
+  async listen(): Promise<Deno.NetAddr> {
     const tlsSpec = this.spec.tls;
     let listener: Deno.Listener;
     if (tlsSpec !== undefined || this.#options.certificate !== undefined) {
@@ -210,6 +221,12 @@ export class HttpProxy {
       this.#accept(listener);
     }
     this.#listener = listener;
+    this.#startSweeper();
+    return listener.addr as Deno.NetAddr;
+  }
+
+  /** (Re)starts the sweeper when its period (a quarter of the shortest timeout) changed. */
+  #startSweeper(): void {
     const t = this.spec.timeouts;
     const shortest = Math.min(
       ...[t.headerReadMs, t.idleMs, t.responseHeaderMs, this.spec.limits.poolIdleMs, 4000].filter((
@@ -217,8 +234,77 @@ export class HttpProxy {
       ) => x > 0),
       ...[t.requestBodyMs, t.responseWriteMs, t.requestMs].filter((x) => x > 0),
     );
-    this.#sweeper = setInterval(() => this.#sweep(), Math.max(25, Math.min(1000, shortest / 4)));
-    return listener.addr as Deno.NetAddr;
+    const period = Math.max(25, Math.min(1000, shortest / 4));
+    if (this.#sweeper !== undefined && period === this.#sweepMs) return;
+    this.#sweeper?.cancel();
+    this.#sweepMs = period;
+    this.#sweeper = this.#clock.setInterval(() => this.#sweep(), period);
+  }
+
+  /**
+   * Prepares a reloaded spec of the same listener: timeouts and limits,
+   * upstream pool sizes, request head buffers, tracing, the upstream TLS
+   * files (read again; idle pooled connections close when they changed)
+   * and the server certificate files (read again; served from the commit
+   * on). Nothing changes until the returned function runs.
+   *
+   * @param spec The listener as configured now.
+   * @param log Console settings now.
+   * @returns Applies it.
+   * @throws {TypeError} When `spec` is another kind's, switches between plain and TLS, or a TLS file cannot be read.
+   */
+  update(spec: ListenerSpec, log?: LogSpec): () => void {
+    if (spec.kind !== "http") throw kindMismatch(this.spec, spec);
+    const fixed = this.#options.certificate !== undefined;
+    if (this.#listener !== null && (spec.tls !== undefined || fixed) !== (this.#tls !== null)) {
+      throw new TypeError(
+        `Cannot reload HTTP listener '${spec.name}': it cannot switch between plain HTTP and ` +
+          "TLS in place; give it another port (or restart)",
+      );
+    }
+    const upstream = this.#options.upstreamTls ?? loadUpstreamTls(spec.upstreamTls);
+    const swapCertificate = this.#tls !== null && spec.tls !== undefined && !fixed
+      ? this.#tls.prepareFiles(spec.tls)
+      : () => {};
+    return () => {
+      const before = this.spec;
+      this.spec = spec;
+      this.setTracing(log, this.#options.onTrace);
+      const tlsChanged = JSON.stringify(upstream) !== JSON.stringify(this.#upstreamTls);
+      this.#upstreamTls = upstream;
+      this.cluster.tls = upstream;
+      this.#pool.configure(poolOptions(spec, upstream, this.#poolFixed));
+      if (tlsChanged) this.#pool.retain(new Set()); // idle connections made with the old material
+      if (
+        before.limits.maxHeadBytes !== spec.limits.maxHeadBytes ||
+        before.limits.maxHeaders !== spec.limits.maxHeaders
+      ) {
+        this.#scratch = scratchFor(spec);
+      }
+      swapCertificate();
+      if (this.#sweeper !== undefined && !this.draining) this.#startSweeper();
+    };
+  }
+
+  /** Stops taking new connections; `/v1/health` answers 503; idle connections close on `close`. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /**
+   * A snapshot.
+   *
+   * @returns Kind, bound address and open connections.
+   */
+  stats(): ListenerCoreStats {
+    const address = this.#listener === null ? null : this.#listener.addr as Deno.NetAddr;
+    return {
+      kind: "http",
+      address,
+      connections: this.#connections.size,
+      ownResponses: this.ownResponses,
+      timeouts: this.timeouts,
+    };
   }
 
   #accept(listener: Deno.Listener): Promise<void> {
@@ -263,8 +349,8 @@ export class HttpProxy {
   }
 
   #sweep(): void {
-    const now = Date.now();
-    const mono = performance.now();
+    const now = this.#clock.now();
+    const mono = now;
     for (const c of this.#connections) {
       if (c.deadline !== 0 && c.deadline <= now) c.expire();
       else this.timeouts.count(c.stalled(mono));
@@ -281,6 +367,11 @@ export class HttpProxy {
    */
   async close(graceMs = 0): Promise<void> {
     this.draining = true;
+    // The grace period starts now, not once the accept loops have ended.
+    let timer: Timer | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = graceMs > 0 ? this.#clock.setTimeout(resolve, graceMs) : undefined;
+    });
     if (this.#tls !== null) {
       await this.#tls.close();
     } else {
@@ -292,18 +383,15 @@ export class HttpProxy {
     }
     while (this.#accepting.size > 0) await Promise.all([...this.#accepting]);
     for (const c of this.#connections) if (c.idle) c.client.close();
-    if (graceMs > 0 && this.#connections.size > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.#allServed(),
-        new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs)),
-      ]);
-      clearTimeout(timer);
+    if (timer !== undefined && this.#connections.size > 0) {
+      await Promise.race([this.#allServed(), graceOver]);
     }
+    timer?.cancel();
     for (const c of this.#connections) c.client.close();
     await this.#allServed();
-    clearInterval(this.#sweeper);
+    this.#sweeper?.cancel();
     this.#pool.closeAll();
+    this.#listener = null;
   }
 
   async #allServed(): Promise<void> {
@@ -313,4 +401,24 @@ export class HttpProxy {
       if (this.#connections.size > 0) await new Promise((r) => setTimeout(r, 5));
     }
   }
+}
+
+/** The upstream pool's settings from a spec. */
+function poolOptions(
+  spec: HttpListenerSpec,
+  tls: UpstreamTls | undefined,
+  fixed: Pick<UpstreamPoolOptions, "onNotice" | "addresses">,
+): UpstreamPoolOptions {
+  return {
+    maxIdlePerEndpoint: spec.limits.poolIdlePerEndpoint,
+    idleMs: spec.limits.poolIdleMs,
+    connectMs: spec.timeouts.connectMs,
+    tls,
+    ...fixed,
+  };
+}
+
+/** Request head buffers sized for a spec's limits. */
+function scratchFor(spec: HttpListenerSpec): ScratchPool {
+  return new ScratchPool(spec.limits.maxHeadBytes + 4096, spec.limits.maxHeaders, 256);
 }

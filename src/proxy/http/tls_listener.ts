@@ -140,10 +140,14 @@ export class TlsListener {
   #current = "";
   #pending = "";
   #closed = false;
+  #files: ServerTlsFiles | undefined;
+  /** A certificate swap asked for by a reload (checks wait for it). */
+  #reloading: Promise<void> = Promise.resolve();
 
   /** @param options Address, certificate source, hooks. */
   constructor(options: TlsListenerOptions) {
     this.#options = options;
+    this.#files = options.files;
   }
 
   /**
@@ -156,12 +160,9 @@ export class TlsListener {
   listen(): Deno.Listener {
     const o = this.#options;
     let pair = o.certificate;
-    if (o.files !== undefined) {
-      this.#current = signatureSync(o.files);
-      pair = {
-        cert: readPem(o.files.certFile, "server certificate", "CERTIFICATE"),
-        key: plainKey(readPem(o.files.keyFile, "server key", "PRIVATE KEY"), o.files.keyPassword),
-      };
+    if (this.#files !== undefined) {
+      this.#current = signatureSync(this.#files);
+      pair = readPair(this.#files);
     }
     if (pair === undefined) throw new TypeError("Cannot serve TLS: no certificate given");
     const listener = this.#bind(pair, o.port);
@@ -169,9 +170,11 @@ export class TlsListener {
     this.#pair = pair;
     this.#port = (listener.addr as Deno.NetAddr).port;
     this.#accepting = o.onListener(listener);
-    if (o.files !== undefined) {
+    if (this.#files !== undefined) {
       this.#timer = setInterval(() => {
-        this.#checking ??= this.#check().finally(() => this.#checking = null);
+        this.#checking ??= this.#reloading.then(() => this.#check()).finally(() =>
+          this.#checking = null
+        );
       }, o.checkMs);
     }
     return listener;
@@ -190,7 +193,7 @@ export class TlsListener {
 
   /** Compares the files with what is served; reloads a change seen twice in a row. */
   async #check(): Promise<void> {
-    const o = this.#options, files = o.files!;
+    const o = this.#options, files = this.#files!;
     let sig: string;
     try {
       sig = await signature(files);
@@ -263,6 +266,40 @@ export class TlsListener {
     this.#install(next);
   }
 
+  /**
+   * Reads the certificate files of a reload now (a bad file throws and
+   * nothing changes); the returned function serves them from then on and
+   * watches them instead of the old ones. Files that hold what is served
+   * already change nothing.
+   *
+   * @param files The new files.
+   * @returns Swaps the certificate (in the background; a failure is a notice).
+   * @throws {TypeError} When a file cannot be read, holds no PEM block or the key cannot be decrypted.
+   */
+  prepareFiles(files: ServerTlsFiles): () => void {
+    const pair = readPair(files);
+    const signature = signatureSync(files);
+    return () => {
+      if (this.#closed || this.#files === undefined) return;
+      this.#files = files;
+      this.#current = signature;
+      this.#pending = "";
+      const same = this.#pair !== null && this.#pair.cert === pair.cert &&
+        this.#pair.key === pair.key;
+      if (same) return;
+      const after = Promise.all([this.#reloading, this.#checking]);
+      this.#reloading = after.then(() => this.#swap(pair)).then(
+        () => this.#options.onNotice(`reloaded the TLS certificate from ${files.certFile}`),
+        (e) =>
+          this.#options.onNotice(
+            `cannot serve the TLS certificate from ${files.certFile}: ${
+              e instanceof Error ? e.message : String(e)
+            }; still serving the previous one`,
+          ),
+      );
+    };
+  }
+
   #install(listener: Deno.Listener): void {
     this.#listener = listener;
     this.#accepting = this.#options.onListener(listener);
@@ -277,6 +314,7 @@ export class TlsListener {
     this.#closed = true;
     clearInterval(this.#timer);
     await this.#checking;
+    await this.#reloading;
     try {
       this.#listener?.close();
     } catch {
@@ -302,4 +340,12 @@ function signatureSync(files: ServerTlsFiles): string {
   } catch {
     return ""; // readPem reports it
   }
+}
+
+/** Reads a certificate and its (decrypted) key, synchronously. */
+function readPair(files: ServerTlsFiles): CertificatePair {
+  return {
+    cert: readPem(files.certFile, "server certificate", "CERTIFICATE"),
+    key: plainKey(readPem(files.keyFile, "server key", "PRIVATE KEY"), files.keyPassword),
+  };
 }

@@ -94,6 +94,23 @@ export class UpstreamPool {
   }
 
   /**
+   * Applies new bounds, timeouts and TLS material to what comes next (a
+   * reload); idle connections over the new per-endpoint bound close now.
+   *
+   * @param options The new settings.
+   */
+  configure(options: UpstreamPoolOptions): void {
+    this.#options = options;
+    for (const list of this.#idle.values()) {
+      while (list.length > options.maxIdlePerEndpoint) {
+        const c = list.shift()!;
+        c.pooled = false;
+        c.close();
+      }
+    }
+  }
+
+  /**
    * Takes an idle connection to `endpoint`, if any.
    *
    * @param endpoint The endpoint.

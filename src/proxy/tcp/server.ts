@@ -13,10 +13,12 @@ import {
   shouldShed,
   type TierSince,
 } from "../../balance/promotion.ts";
-import type { TcpListenerSpec } from "../../config/schema.ts";
+import { type Clock, SYSTEM_CLOCK, type Timer } from "../../pool/clock.ts";
+import type { ListenerSpec, TcpListenerSpec } from "../../config/schema.ts";
 import type { Cluster } from "../../balance/cluster.ts";
 import type { Endpoint } from "../../balance/endpoint.ts";
 import { BufferPool } from "../buffers.ts";
+import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
 import { TcpSession, type TcpSessionContext } from "./session.ts";
 import { tierOf } from "./tiers.ts";
 
@@ -44,7 +46,9 @@ export interface TcpProxyOptions {
   readonly promotionSmearMs?: number;
   /** Sweeper period. @default a quarter of the shortest timeout, clamped to 25..1000 ms */
   readonly sweepMs?: number;
-  /** The clock. @default Date.now */
+  /** Time and timers (the sweeper, the grace period). @default SYSTEM_CLOCK */
+  readonly clock?: Clock;
+  /** The current time, if not the clock's. @default clock.now */
   readonly now?: () => number;
   /** Uniform randomness in [0, 1), for smearing. @default Math.random */
   readonly random?: () => number;
@@ -65,7 +69,7 @@ export interface TcpProxyOptions {
  * await proxy.close(5_000);
  * ```
  */
-export class TcpProxy implements TcpSessionContext {
+export class TcpProxy implements TcpSessionContext, Listener {
   /** The listener's spec (replaced by {@linkcode TcpProxy.update}). */
   spec: TcpListenerSpec;
   /** Where connections go. */
@@ -81,14 +85,16 @@ export class TcpProxy implements TcpSessionContext {
     promote: 0,
   };
   readonly #options: TcpProxyOptions;
+  readonly #clock: Clock;
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #sessions = new Map<TcpSession, Promise<void>>();
   #listener: Deno.TcpListener | null = null;
   #accepting: Promise<void> | null = null;
-  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #sweeper: Timer | undefined;
   #period = 0;
   #closing = false;
+  #draining = false;
   #tierSince: TierSince = [];
   #sites: Endpoint[][] | null = null;
 
@@ -103,7 +109,9 @@ export class TcpProxy implements TcpSessionContext {
     this.spec = spec;
     this.cluster = cluster;
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    const clock = options.clock ?? SYSTEM_CLOCK;
+    this.#clock = clock;
+    this.#now = options.now ?? (() => clock.now());
     this.#random = options.random ?? Math.random;
     this.buffers = new BufferPool(options.bufferSize ?? 128 * 1024, options.maxFreeBuffers ?? 64);
     this.smallBuffers = new BufferPool(
@@ -123,7 +131,8 @@ export class TcpProxy implements TcpSessionContext {
    * @returns The bound address (with the real port when 0 was asked for).
    * @throws {Deno.errors.AddrInUse} When the address is taken.
    */
-  listen(): Deno.NetAddr {
+  // deno-lint-ignore require-await
+  async listen(): Promise<Deno.NetAddr> {
     const listener = Deno.listen({
       hostname: this.spec.hostname,
       port: this.spec.port,
@@ -137,17 +146,37 @@ export class TcpProxy implements TcpSessionContext {
   }
 
   /**
-   * Applies a reloaded spec of the same listener: connect timeout, attempts,
-   * limits, idle timeout and PROXY protocol take effect for what happens
-   * next. (Hostname and port are those bound; a new address needs a new
-   * listener.) Call it after the cluster was updated, so that the sweeper
+   * Prepares a reloaded spec of the same listener: connect timeout,
+   * attempts, limits, idle timeout and PROXY protocol take effect for what
+   * happens next. (Hostname and port are those bound; a new address needs a
+   * new listener.) Commit after the cluster was updated, so that the sweeper
    * period follows the new promotion settings too.
    *
    * @param spec The new spec.
+   * @returns Applies it.
+   * @throws {TypeError} When `spec` is not a TCP listener's.
    */
-  update(spec: TcpListenerSpec): void {
-    this.spec = spec;
-    if (this.#sweeper !== undefined && !this.#closing) this.#startSweeper();
+  update(spec: ListenerSpec): () => void {
+    if (spec.kind !== "tcp") throw kindMismatch(this.spec, spec);
+    return () => {
+      this.spec = spec;
+      if (this.#sweeper !== undefined && !this.#closing) this.#startSweeper();
+    };
+  }
+
+  /** Stops accepting new connections; open ones go on until `close`. */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  /**
+   * A snapshot.
+   *
+   * @returns Kind, bound address and open connections.
+   */
+  stats(): ListenerCoreStats {
+    const address = this.#closing ? null : (this.#listener?.addr ?? null);
+    return { kind: "tcp", address, connections: this.#sessions.size };
   }
 
   #sweepPeriod(): number {
@@ -167,9 +196,9 @@ export class TcpProxy implements TcpSessionContext {
   #startSweeper(): void {
     const period = this.#sweepPeriod();
     if (this.#sweeper !== undefined && period === this.#period) return;
-    clearInterval(this.#sweeper);
+    this.#sweeper?.cancel();
     this.#period = period;
-    this.#sweeper = setInterval(() => this.#sweep(), period);
+    this.#sweeper = this.#clock.setInterval(() => this.#sweep(), period);
   }
 
   async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
@@ -184,7 +213,7 @@ export class TcpProxy implements TcpSessionContext {
         continue;
       }
       const max = this.spec.maxConnections;
-      if (max > 0 && this.#sessions.size >= max) {
+      if ((max > 0 && this.#sessions.size >= max) || this.#draining) {
         conn.close();
         continue;
       }
@@ -275,23 +304,24 @@ export class TcpProxy implements TcpSessionContext {
    */
   async close(graceMs = 0): Promise<void> {
     this.#closing = true;
+    // The grace period starts now, not once the accept loop has ended.
+    let timer: Timer | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = graceMs > 0 ? this.#clock.setTimeout(resolve, graceMs) : undefined;
+    });
     try {
       this.#listener?.close();
     } catch {
       // already closed
     }
     await this.#accepting;
-    if (graceMs > 0 && this.#sessions.size > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.#allDone(),
-        new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs)),
-      ]);
-      clearTimeout(timer);
+    if (timer !== undefined && this.#sessions.size > 0) {
+      await Promise.race([this.#allDone(), graceOver]);
     }
+    timer?.cancel();
     for (const s of this.#sessions.keys()) s.close("shutdown");
     await this.#allDone();
-    clearInterval(this.#sweeper);
+    this.#sweeper?.cancel();
   }
 
   async #allDone(): Promise<void> {

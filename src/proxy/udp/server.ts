@@ -11,11 +11,13 @@
  */
 
 import dgram from "node:dgram";
-import type { UdpListenerSpec } from "../../config/schema.ts";
+import { type Clock, sleep, SYSTEM_CLOCK, type Timer } from "../../pool/clock.ts";
+import type { ListenerSpec, UdpListenerSpec } from "../../config/schema.ts";
 import { bindUdpSocket, udpLocalAddress } from "../../pool/udp_socket.ts";
 import type { Cluster } from "../../balance/cluster.ts";
 import type { Endpoint, TransportError } from "../../balance/endpoint.ts";
 import { Attempt } from "../../balance/lease.ts";
+import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
 
 /** Datagrams kept per flow while its upstream socket is still connecting. */
 const MAX_QUEUED = 64;
@@ -49,11 +51,14 @@ interface Flow {
  * @example Usage
  * ```ts
  * import type { UdpProxyOptions } from "./server.ts";
- * const options: UdpProxyOptions = { now: Date.now };
+ * import { SYSTEM_CLOCK } from "../../pool/clock.ts";
+ * const options: UdpProxyOptions = { clock: SYSTEM_CLOCK };
  * ```
  */
 export interface UdpProxyOptions {
-  /** The clock. @default Date.now */
+  /** Time and timers (the sweeper, the drain). @default SYSTEM_CLOCK */
+  readonly clock?: Clock;
+  /** The current time, if not the clock's. @default clock.now */
   readonly now?: () => number;
   /** Told once per local address when a flow's socket may not bind (a missing `--allow-net`). */
   readonly onNotice?: (message: string) => void;
@@ -74,7 +79,7 @@ export interface UdpProxyOptions {
  * await proxy.close();
  * ```
  */
-export class UdpProxy {
+export class UdpProxy implements Listener {
   /** The listener's spec (replaced by {@linkcode UdpProxy.update}). */
   spec: UdpListenerSpec;
   /** Where datagrams go. */
@@ -84,17 +89,20 @@ export class UdpProxy {
   readonly #flows = new Map<string, Flow>();
   readonly #closing = new Set<Promise<void>>();
   #socket: dgram.Socket | null = null;
-  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #sweeper: Timer | undefined;
   #period = 0;
   #sites: Endpoint[][] | null = null;
   #live = new Set<Endpoint>();
   #last: Flow | null = null;
+  #draining = false;
+  #address: Deno.NetAddr | null = null;
   readonly #now: () => number;
   readonly #onNotice: (message: string) => void;
   /** Local addresses whose denied bind was already reported. */
   readonly #deniedBinds = new Set<string>();
   /** Whether a reply denied by a missing `--allow-net` was already reported. */
   #replyDenied = false;
+  readonly #clock: Clock;
 
   /**
    * Creates a listener; nothing is bound until {@linkcode UdpProxy.listen}.
@@ -106,7 +114,9 @@ export class UdpProxy {
   constructor(spec: UdpListenerSpec, cluster: Cluster, options: UdpProxyOptions = {}) {
     this.spec = spec;
     this.cluster = cluster;
-    this.#now = options.now ?? Date.now;
+    const clock = options.clock ?? SYSTEM_CLOCK;
+    this.#clock = clock;
+    this.#now = options.now ?? (() => clock.now());
     this.#onNotice = options.onNotice ?? ((m) => console.error(`sidekick: ${m}`));
   }
 
@@ -142,26 +152,46 @@ export class UdpProxy {
     this.#syncSites();
     this.#startSweeper();
     const { address, port } = socket.address();
-    return { transport: "udp", hostname: address, port };
+    this.#address = { transport: "udp", hostname: address, port };
+    return this.#address;
   }
 
   /**
-   * Applies a reloaded spec of the same listener: flow idle time and the
+   * Prepares a reloaded spec of the same listener: flow idle time and the
    * flow limit take effect at once. (Hostname and port are those bound.)
    *
    * @param spec The new spec.
+   * @returns Applies it.
+   * @throws {TypeError} When `spec` is not a UDP listener's.
    */
-  update(spec: UdpListenerSpec): void {
-    this.spec = spec;
-    if (this.#socket !== null) this.#startSweeper();
+  update(spec: ListenerSpec): () => void {
+    if (spec.kind !== "udp") throw kindMismatch(this.spec, spec);
+    return () => {
+      this.spec = spec;
+      if (this.#socket !== null) this.#startSweeper();
+    };
+  }
+
+  /** Opens no new flows; datagrams of open flows still pass until `close`. */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  /**
+   * A snapshot.
+   *
+   * @returns Kind, bound address and open flows.
+   */
+  stats(): ListenerCoreStats {
+    return { kind: "udp", address: this.#address, connections: this.#flows.size };
   }
 
   #startSweeper(): void {
     const period = Math.max(25, Math.min(1000, this.spec.flowIdleMs / 4));
     if (this.#sweeper !== undefined && period === this.#period) return;
-    clearInterval(this.#sweeper);
+    this.#sweeper?.cancel();
     this.#period = period;
-    this.#sweeper = setInterval(() => this.#sweep(), period);
+    this.#sweeper = this.#clock.setInterval(() => this.#sweep(), period);
   }
 
   #onClientDatagram(msg: Uint8Array, address: string, port: number): void {
@@ -193,7 +223,7 @@ export class UdpProxy {
 
   #open(address: string, port: number): Flow | undefined {
     const max = this.spec.maxFlows;
-    if (max > 0 && this.#flows.size >= max) return undefined;
+    if ((max > 0 && this.#flows.size >= max) || this.#draining) return undefined;
     const attempt = new Attempt();
     const lease = this.cluster.lease(attempt);
     if (lease === undefined) return undefined;
@@ -325,17 +355,26 @@ export class UdpProxy {
   }
 
   /**
-   * Stops the sweeper, forgets every flow and closes every socket. UDP has
-   * nothing in flight to wait for, so there is no grace period.
+   * Drains: no new flows; open flows keep relaying until they go idle (the
+   * sweeper expires them) or `graceMs` passed. Then forgets every flow,
+   * stops the sweeper and closes every socket.
    *
-   * @param _graceMs Ignored; accepted so that every listener kind closes alike.
+   * @param graceMs How long open flows may go on. @default 0
    * @returns Resolves when every socket is closed.
    */
-  async close(_graceMs = 0): Promise<void> {
-    clearInterval(this.#sweeper);
+  async close(graceMs = 0): Promise<void> {
+    this.#draining = true;
+    if (graceMs > 0 && this.#flows.size > 0 && this.#socket !== null) {
+      const until = this.#now() + graceMs;
+      while (this.#flows.size > 0 && this.#now() < until) {
+        await sleep(this.#clock, Math.min(until - this.#now(), this.#period || 25));
+      }
+    }
+    this.#sweeper?.cancel();
     for (const [key, flow] of this.#flows) this.#expire(key, flow);
     const socket = this.#socket;
     this.#socket = null;
+    this.#address = null;
     if (socket !== null) await new Promise<void>((resolve) => socket.close(() => resolve()));
     await Promise.all([...this.#closing]);
   }
