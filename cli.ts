@@ -11,11 +11,12 @@
  */
 
 import { parseArgs } from "node:util";
-import { ArgumentError, checkArgs } from "./src/config/argv.ts";
-import { commandHelp, COMMANDS } from "./src/config/command_help.ts";
-import type { AdminSpec, SidecarConfig } from "./src/config/schema.ts";
-import { type AdminServer, serveAdmin } from "./src/operator/admin_server.ts";
-import { readEnv } from "./src/config/env.ts";
+import { ProcessSignals } from "./src/cli/signals.ts";
+import { ArgumentError, checkArgs } from "./src/config/compat/argv.ts";
+import { commandHelp, COMMANDS } from "./src/config/compat/command_help.ts";
+import type { SidecarConfig } from "./src/config/schema.ts";
+import { serve } from "./src/cli/serve.ts";
+import { readEnv } from "./src/cli/env.ts";
 import {
   configFromFlags,
   envName,
@@ -24,9 +25,7 @@ import {
   helpText,
   mergeEnv,
   UsageError,
-} from "./src/config/flags.ts";
-import { createSidecar } from "./src/sidecar.ts";
-import { Operator } from "./src/operator/operator.ts";
+} from "./src/config/compat/flags.ts";
 import { Reporter } from "./src/observe/output.ts";
 import { VERSION } from "./src/observe/build_info.ts";
 import {
@@ -35,30 +34,23 @@ import {
   parseNameservers,
   permissionFlags,
   requiredPermissions,
-} from "./src/config/permissions.ts";
+} from "./src/cli/permissions.ts";
 import {
   checkConfigFile,
   ConfigError,
   DEFAULT_CONFIG_FILE,
   loadConfigFile,
-} from "./src/config/load.ts";
-import { bootstrapConfig, writeBootstrap } from "./src/config/bootstrap.ts";
+} from "./src/cli/load.ts";
+import { bootstrapConfig, writeBootstrap } from "./src/config/compat/bootstrap.ts";
 import { checkConfigText } from "./src/config/format.ts";
 import { closestMatch, formatProblem } from "./src/config/problem.ts";
-import { parseSideLbArgs } from "./src/config/sidelb.ts";
-import { normalizeIaidoArgs } from "./src/config/iaido_flags.ts";
+import { parseSideLbArgs } from "./src/config/compat/sidelb.ts";
+import { normalizeIaidoArgs } from "./src/config/compat/iaido_flags.ts";
 import { parseDuration } from "./src/config/duration.ts";
-import {
-  healthCheckUds,
-  type HealthSocket,
-  optionalSocketNotice,
-  startHealthSocket,
-} from "./src/lifecycle/health_socket_cli.ts";
+import { healthCheckUds, optionalSocketNotice } from "./src/cli/health_socket.ts";
 import { SIDELB_HEALTH_SOCKET } from "./src/observe/health_socket.ts";
-import { watchConfigFile } from "./src/config/watch.ts";
-import { applyFlagOverrides } from "./src/config/overrides.ts";
+import { applyFlagOverrides } from "./src/config/compat/overrides.ts";
 import { generateSelfSigned } from "./src/proxy/http/self_signed.ts";
-import type { CertificatePair } from "./src/proxy/http/tls_listener.ts";
 
 export { UsageError };
 
@@ -398,7 +390,10 @@ export async function main(args: readonly string[]): Promise<number> {
     return 1;
   }
   // Before any other work: a signal from now on is handled, never fatal.
-  using signals = new ProcessSignals();
+  using signals = new ProcessSignals(() => {
+    out.error("second signal, exiting now");
+    Deno.exit(1);
+  });
   let certificate;
   if (p.autoTlsHosts !== undefined) {
     const generated = await generateSelfSigned(p.autoTlsHosts);
@@ -416,173 +411,16 @@ export async function main(args: readonly string[]): Promise<number> {
     certificate = { cert: generated.cert, key: generated.key };
   }
   if (signals.stopping) return 0;
-  return await serve(p.config, p.reload, p.file, certificate, { signals, pollMs: p.pollMs });
-}
-
-/**
- * SIGTERM/SIGINT (stop; a second one exits 1 at once) and SIGHUP (reload),
- * handled from the moment this is created: a reload asked for before the
- * server can take it is held until {@linkcode ProcessSignals.onReload} is set.
- */
-class ProcessSignals implements Disposable {
-  readonly #stopped = Promise.withResolvers<void>();
-  #count = 0;
-  #pendingReload = false;
-  #reload: (() => void) | null = null;
-  readonly #onStop = () => {
-    if (++this.#count > 1) {
-      out.error("second signal, exiting now");
-      Deno.exit(1);
-    }
-    this.#stopped.resolve();
-  };
-  readonly #onHup = () => {
-    if (this.#reload === null) this.#pendingReload = true;
-    else this.#reload();
-  };
-
-  constructor() {
-    Deno.addSignalListener("SIGINT", this.#onStop);
-    Deno.addSignalListener("SIGTERM", this.#onStop);
-    Deno.addSignalListener("SIGHUP", this.#onHup);
-  }
-
-  /** Resolves at the first SIGTERM or SIGINT. */
-  get stopped(): Promise<void> {
-    return this.#stopped.promise;
-  }
-
-  /** True once a stop signal came. */
-  get stopping(): boolean {
-    return this.#count > 0;
-  }
-
-  /** Where SIGHUP goes from now on (null: hold it); a held one is handed over at once. */
-  set onReload(reload: (() => void) | null) {
-    this.#reload = reload;
-    if (reload !== null && this.#pendingReload) {
-      this.#pendingReload = false;
-      reload();
-    }
-  }
-
-  [Symbol.dispose](): void {
-    Deno.removeSignalListener("SIGINT", this.#onStop);
-    Deno.removeSignalListener("SIGTERM", this.#onStop);
-    Deno.removeSignalListener("SIGHUP", this.#onHup);
-  }
-}
-
-async function serve(
-  config: SidecarConfig,
-  reload: (() => Promise<SidecarConfig>) | null,
-  file: string | undefined,
-  certificate: CertificatePair | undefined,
-  run: { readonly signals: ProcessSignals; readonly pollMs: number | undefined },
-): Promise<number> {
-  if ((config.log?.json === true && !out.json) || config.log?.quiet === true) {
-    out = new Reporter({ json: out.json || config.log?.json === true, quiet: config.log?.quiet });
-  }
-  using operator = new Operator(config, { reporter: out });
-  const sidecar = createSidecar(config, {
+  return await serve(p.config, {
+    reload: p.reload,
+    file: p.file,
     certificate,
-    onNotice: (m) => (m.startsWith("cannot") ? out.error(m) : out.info(m)),
-    onHealthEvent: (e) => operator.health(e),
-    onDnsError: (hostname, error) => operator.dnsError(hostname, error),
+    signals,
+    pollMs: p.pollMs,
+    reporter: out,
   });
-  operator.summary(config);
-  let current = config;
-  let graceMs = config.gracePeriodMs ?? 5_000;
-  // Reloads queue behind startup; the watcher starts first so no change is missed.
-  const { promise: started, resolve: startedOk } = Promise.withResolvers<void>();
-  let reloading: Promise<void> = started;
-  const doReload = (why: string) => {
-    if (reload === null) return;
-    reloading = reloading.then(async () => {
-      let loaded = false;
-      try {
-        const next = await reload();
-        loaded = true;
-        await sidecar.reload(next);
-        graceMs = next.gracePeriodMs ?? 5_000;
-        operator.reloaded(why, current, next);
-        if (!sameAdmin(next.admin, config.admin)) {
-          out.warn("a new admin address takes effect on restart", { event: "admin_unchanged" });
-        }
-        current = next;
-      } catch (e) {
-        if (!loaded) sidecar.noteReloadFailure(e); // the sidecar counts its own failures
-        out.error(
-          `reload failed (${why}), still serving the previous configuration:\n${
-            (e as Error).message
-          }`,
-          { event: "reload_failed", trigger: why },
-        );
-      }
-    });
-  };
-  const ac = new AbortController();
-  const watching = file === undefined
-    ? Promise.resolve()
-    : watchConfigFile(file, () => doReload(`${file} changed`), {
-      signal: ac.signal,
-      pollMs: run.pollMs,
-    });
-  const signals = run.signals;
-  const fail = async (message: string) => {
-    out.error(message);
-    signals.onReload = null;
-    ac.abort();
-    await watching;
-    await sidecar.close(0);
-    return 1;
-  };
-  // A SIGHUP from now on queues a reload behind the start; SIGTERM stops the start.
-  signals.onReload = () => doReload("SIGHUP");
-  const starting = sidecar.start().then(
-    () => ({ ok: true as const }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  const first = await Promise.race([starting, signals.stopped.then(() => null)]);
-  if (first === null) {
-    out.info("stopped while starting", { event: "stopped" });
-    signals.onReload = null;
-    ac.abort();
-    await Promise.all([watching, sidecar.close(0), starting]);
-    return 0;
-  }
-  if (!first.ok) return await fail(`cannot start: ${(first.error as Error).message}`);
-  let admin: AdminServer | null = null;
-  if (config.admin !== undefined) {
-    try {
-      admin = serveAdmin(config.admin, sidecar);
-    } catch (e) {
-      const where = `${config.admin.hostname}:${config.admin.port}`;
-      return await fail(`cannot start the admin listener on ${where}: ${(e as Error).message}`);
-    }
-  }
-  let healthSocket: HealthSocket | null = null;
-  if (config.healthSocket !== undefined) {
-    healthSocket = startHealthSocket(config.healthSocket, sidecar);
-  }
-  startedOk();
-  operator.started(sidecar, admin?.address);
-  await signals.stopped;
-  operator.close(); // the screen comes back before anything else is written
-  out.info(`draining for up to ${graceMs} ms`, { event: "draining", graceMs });
-  signals.onReload = null;
-  ac.abort();
-  await watching;
-  await reloading;
-  await Promise.all([sidecar.close(graceMs), admin?.close(), healthSocket?.close()]);
-  return 0;
 }
 
-function sameAdmin(a: AdminSpec | undefined, b: AdminSpec | undefined): boolean {
-  return a?.hostname === b?.hostname && a?.port === b?.port;
-}
-
-/** Name servers from /etc/resolv.conf when it may be read (DNS discovery needs IP:53). */
 function systemNameservers(): string[] {
   const path = "/etc/resolv.conf";
   if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") return [];

@@ -27,6 +27,7 @@
 
 export * from "./src/config/schema.ts";
 export * from "./src/config/builders.ts";
+export * from "./src/config/defaults.ts";
 export { formatDuration, parseDuration } from "./src/config/duration.ts";
 export { expandPattern, expandSite } from "./src/config/expand.ts";
 export {

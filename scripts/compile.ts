@@ -41,7 +41,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { envName, FLAGS } from "../src/config/flags.ts";
+import { envName, FLAGS } from "../src/config/compat/flags.ts";
 
 /** A `deno compile --target` this project releases. */
 export interface Target {

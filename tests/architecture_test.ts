@@ -26,7 +26,7 @@ import {
  * cli.ts are `entry`. A new folder under src/ must be added here.
  */
 export const LAYERS: readonly string[] = [
-  "config", // typed schema and defaults, config readers, flags, the process side (load, watch)
+  "config", // the typed schema, defaults.ts, builders, the YAML readers, compat/ (flags, iaido, SideLB)
   "discovery", // DNS answers for clusters
   "pool", // dialing (TCP, upstream TLS, stale-on-error addresses), UDP sockets, the injected runtime
   "health", // probes, the health state machine, the checker loop
@@ -36,6 +36,7 @@ export const LAYERS: readonly string[] = [
   "lifecycle", // composition root: listener units, reload plans, warm-up probes
   "sidecar", // composition root: src/sidecar.ts, src/sidecar_reload.ts
   "operator", // what an operator sees: terminal table, events, startup summary, admin listener
+  "cli", // the process side of the command line: load, watch, env, permissions, signals, serve
   "entry", // mod.ts, unstable.ts, cli.ts
 ];
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { applyFlagOverrides } from "../src/config/overrides.ts";
-import { UsageError } from "../src/config/flags.ts";
+import { applyFlagOverrides } from "../src/config/compat/overrides.ts";
+import { UsageError } from "../src/config/compat/flags.ts";
 import { httpListener, tcpListener } from "../src/config/builders.ts";
 import { CliProcess } from "./_helpers/cli.ts";
 

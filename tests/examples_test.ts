@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { parse, parseAllDocuments } from "yaml";
 import { parseCommandLine } from "../cli.ts";
-import { permissionFlags, requiredPermissions } from "../src/config/permissions.ts";
+import { permissionFlags, requiredPermissions } from "../src/cli/permissions.ts";
 import { validateConfig } from "../src/config/validate.ts";
 import type { HttpListenerSpec, SidecarConfig, TcpListenerSpec } from "../src/config/schema.ts";
 import { DEFAULT_V8_FLAGS } from "../scripts/compile.ts";

@@ -18,8 +18,8 @@ import {
   runtimeFlags,
   TARGETS,
 } from "../scripts/compile.ts";
-import { envName, FLAGS, mergeEnv } from "../src/config/flags.ts";
-import { parseSideLbArgs } from "../src/config/sidelb.ts";
+import { envName, FLAGS, mergeEnv } from "../src/config/compat/flags.ts";
+import { parseSideLbArgs } from "../src/config/compat/sidelb.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 

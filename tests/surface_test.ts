@@ -12,6 +12,8 @@ const ROOT = new URL("../", import.meta.url);
 
 /** mod.ts's run-time exports; a change here is a change of the stable API. */
 const STABLE = [
+  "DEFAULT_DNS",
+  "DEFAULT_GRACE_PERIOD_MS",
   "DEFAULT_HEALTH",
   "DEFAULT_HTTP_LIMITS",
   "DEFAULT_HTTP_TIMEOUTS",
@@ -26,6 +28,7 @@ const STABLE = [
   "parseEndpoint",
   "parseL4Endpoint",
   "parseListenAddress",
+  "parseStatusList",
   "tcpListener",
   "udpListener",
 ];

@@ -51,7 +51,7 @@ export type LocalFailureListener = (reason: string) => void;
  * import { Cluster } from "./cluster.ts";
  * import { Attempt } from "./lease.ts";
  * import { SYSTEM_RUNTIME } from "../pool/runtime.ts";
- * import { DEFAULT_HEALTH } from "../config/schema.ts";
+ * import { DEFAULT_HEALTH } from "../config/defaults.ts";
  * const cluster = new Cluster({
  *   policy: "least",
  *   health: { ...DEFAULT_HEALTH, active: false },

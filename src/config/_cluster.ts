@@ -7,8 +7,9 @@
  */
 
 import { isMap, isScalar } from "npm:yaml@^2.9.1";
+import { DEFAULT_DNS } from "./defaults.ts";
 import { expandSite } from "./expand.ts";
-import { parseStatusList } from "./flags.ts";
+import { parseStatusList } from "./builders.ts";
 import { type Fields, join, type Reader, show, type Val } from "./_reader.ts";
 import {
   type ClusterSpec,
@@ -46,9 +47,6 @@ export const HEALTH_KEYS = [
   "optimistic",
   "udpPayload",
 ] as const;
-
-/** The DNS default: one endpoint per hostname, resolved again every 10 minutes (minio's `--dns-ttl`). */
-export const DEFAULT_DNS = { perAddress: false, ttlMs: 600_000 } as const;
 
 /** Health with the optional fields filled in. */
 export function fullHealth(base: HealthSpec, kind: ListenerKind): HealthSpec {
@@ -257,9 +255,6 @@ function readStatuses(r: Reader, v: Val | undefined): [number, number][] | undef
   }
   return ok ? out : undefined;
 }
-
-/** The grace period default, in ms (iaido's too). */
-export const DEFAULT_GRACE_PERIOD_MS = 5_000;
 
 /** A listen address already claimed by an earlier listener. */
 export interface Claim {

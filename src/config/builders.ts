@@ -7,14 +7,12 @@
 
 import {
   type ClusterSpec,
-  DEFAULT_HEALTH,
-  DEFAULT_HTTP_LIMITS,
-  DEFAULT_HTTP_TIMEOUTS,
   type EndpointSpec,
   type HttpListenerSpec,
   type TcpListenerSpec,
   type UdpListenerSpec,
 } from "./schema.ts";
+import { DEFAULT_HEALTH, DEFAULT_HTTP_LIMITS, DEFAULT_HTTP_TIMEOUTS } from "./defaults.ts";
 
 /**
  * Parses one endpoint URL (`http://host:port/base`, scheme defaulting to
@@ -231,4 +229,28 @@ export function parseListenAddress(address: string): { hostname: string; port: n
     throw new RangeError(`Cannot listen on '${address}': port must be 0..65535, got ${port}`);
   }
   return { hostname: m[1] ?? (m[2] === "" ? "0.0.0.0" : m[2]), port };
+}
+
+/**
+ * Parses a status list like `200`, `200-299,301`.
+ *
+ * @param text The list.
+ * @returns Inclusive ranges.
+ * @throws {RangeError} For anything else, saying what is accepted.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseStatusList } from "./builders.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parseStatusList("200-204,301"), [[200, 204], [301, 301]]);
+ * ```
+ */
+export function parseStatusList(text: string): [number, number][] {
+  return text.split(",").map((part) => {
+    const m = /^\s*([1-5]\d\d)\s*(?:-\s*([1-5]\d\d)\s*)?$/.exec(part);
+    if (m === null || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) {
+      throw new RangeError(`'${part}' is not a status or range; use e.g. 200 or 200-299,301`);
+    }
+    return [Number(m[1]), Number(m[2] ?? m[1])];
+  });
 }

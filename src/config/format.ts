@@ -8,16 +8,17 @@
  */
 
 import { stringify } from "npm:yaml@^2.9.1";
-import { DEFAULT_DNS, DEFAULT_GRACE_PERIOD_MS, endpointText, fullHealth } from "./_cluster.ts";
+import { endpointText, fullHealth } from "./_cluster.ts";
+import { DEFAULT_DNS, DEFAULT_GRACE_PERIOD_MS } from "./defaults.ts";
 import { formatDuration } from "./duration.ts";
 import { formatProblem } from "./problem.ts";
 import {
   type ClusterSpec,
-  DEFAULT_LOG,
   type HttpListenerSpec,
   type ListenerSpec,
   type SidecarConfig,
 } from "./schema.ts";
+import { DEFAULT_LOG } from "./defaults.ts";
 import { validateConfig } from "./validate.ts";
 
 const d = formatDuration;

@@ -33,15 +33,16 @@
  */
 
 import { readAdminAddress } from "./admin.ts";
-import { type Claim, claimAddress, DEFAULT_GRACE_PERIOD_MS, fullHealth } from "./_cluster.ts";
+import { type Claim, claimAddress, fullHealth } from "./_cluster.ts";
+import { DEFAULT_GRACE_PERIOD_MS } from "./defaults.ts";
 import { byPlace, type Fields, join, Reader, type Val } from "./_reader.ts";
 import {
-  DEFAULT_LOG,
   type EndpointSpec,
   type ListenerSpec,
   type SidecarConfig,
   type SiteSpec,
 } from "./schema.ts";
+import { DEFAULT_LOG } from "./defaults.ts";
 import { parseL4Endpoint, parseListenAddress, tcpListener, udpListener } from "./builders.ts";
 import type { ValidationResult } from "./problem.ts";
 

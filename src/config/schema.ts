@@ -71,7 +71,7 @@ export interface SiteSpec {
  *
  * @example Usage
  * ```ts
- * import { DEFAULT_HEALTH } from "./schema.ts";
+ * import { DEFAULT_HEALTH } from "./defaults.ts";
  * const health = { ...DEFAULT_HEALTH, path: "/ready" };
  * ```
  */
@@ -110,7 +110,8 @@ export interface HealthSpec {
  *
  * @example Usage
  * ```ts
- * import { DEFAULT_HEALTH, type ClusterSpec } from "./schema.ts";
+ * import { type ClusterSpec } from "./schema.ts";
+ * import { DEFAULT_HEALTH } from "./defaults.ts";
  * const cluster: ClusterSpec = {
  *   policy: "least",
  *   health: DEFAULT_HEALTH,
@@ -136,7 +137,7 @@ export interface ClusterSpec {
  *
  * @example Usage
  * ```ts
- * import { DEFAULT_HTTP_TIMEOUTS } from "./schema.ts";
+ * import { DEFAULT_HTTP_TIMEOUTS } from "./defaults.ts";
  * const t = { ...DEFAULT_HTTP_TIMEOUTS, responseHeaderMs: 30_000 };
  * ```
  */
@@ -174,7 +175,7 @@ export interface HttpTimeouts {
  *
  * @example Usage
  * ```ts
- * import { DEFAULT_HTTP_LIMITS } from "./schema.ts";
+ * import { DEFAULT_HTTP_LIMITS } from "./defaults.ts";
  * const l = { ...DEFAULT_HTTP_LIMITS, maxConnections: 100 };
  * ```
  */
@@ -280,7 +281,7 @@ export interface UpstreamTlsSpec {
  *
  * @example Usage
  * ```ts
- * import { DEFAULT_LOG } from "./schema.ts";
+ * import { DEFAULT_LOG } from "./defaults.ts";
  * const log = { ...DEFAULT_LOG, json: true };
  * ```
  */
@@ -300,17 +301,6 @@ export interface LogSpec {
   /** Multi-line traces with headers. */
   readonly debug: boolean;
 }
-
-/** Log defaults: health transitions only. */
-export const DEFAULT_LOG: LogSpec = {
-  health: true,
-  trace: "off",
-  errorsOnly: false,
-  statusCodes: [],
-  quiet: false,
-  json: false,
-  debug: false,
-};
 
 /**
  * A listener that relays TCP connections byte for byte to one cluster.
@@ -424,37 +414,3 @@ export interface AdminSpec {
   /** Port to listen on; 0 picks a free one. */
   readonly port: number;
 }
-
-/** Health defaults: those of minio/sidekick (`/`, 5 s, 10 s, one probe flips). */
-export const DEFAULT_HEALTH: HealthSpec = {
-  active: true,
-  path: "/",
-  port: 0,
-  intervalMs: 5_000,
-  timeoutMs: 10_000,
-  rise: 1,
-  fall: 1,
-  ejectMs: 5_000,
-};
-
-/** Timeout defaults. */
-export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
-  headerReadMs: 10_000,
-  idleMs: 60_000,
-  connectMs: 5_000,
-  responseHeaderMs: 60_000,
-  requestBodyMs: 60_000,
-  responseWriteMs: 60_000,
-  requestMs: 0,
-};
-
-/** Limit defaults. */
-export const DEFAULT_HTTP_LIMITS: HttpLimits = {
-  maxHeadBytes: 64 * 1024,
-  maxHeaders: 100,
-  maxTargetBytes: 8 * 1024,
-  maxConnections: 0,
-  maxAttempts: 3,
-  poolIdlePerEndpoint: 64,
-  poolIdleMs: 30_000,
-};

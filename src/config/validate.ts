@@ -11,25 +11,18 @@
 
 import { isScalar } from "npm:yaml@^2.9.1";
 import { readAdminAddress } from "./admin.ts";
-import {
-  type Claim,
-  claimAddress,
-  DEFAULT_GRACE_PERIOD_MS,
-  type ListenerKind,
-  readCluster,
-} from "./_cluster.ts";
+import { type Claim, claimAddress, type ListenerKind, readCluster } from "./_cluster.ts";
+import { DEFAULT_GRACE_PERIOD_MS } from "./defaults.ts";
 import { byPlace, type Fields, join, Reader, type Val } from "./_reader.ts";
 import { IAIDO_TOP_KEYS, validateIaidoConfig } from "./iaido.ts";
 import { closestMatch, listChoices, type ValidationResult } from "./problem.ts";
 import {
-  DEFAULT_HTTP_LIMITS,
-  DEFAULT_HTTP_TIMEOUTS,
-  DEFAULT_LOG,
   type HttpListenerSpec,
   type ListenerSpec,
   type LogSpec,
   type SidecarConfig,
 } from "./schema.ts";
+import { DEFAULT_HTTP_LIMITS, DEFAULT_HTTP_TIMEOUTS, DEFAULT_LOG } from "./defaults.ts";
 import { httpListener, parseListenAddress, tcpListener, udpListener } from "./builders.ts";
 
 export { DEFAULT_GRACE_PERIOD_MS };

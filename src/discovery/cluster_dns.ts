@@ -72,7 +72,7 @@ export function isIpLiteral(host: string): boolean {
  * @example Usage
  * ```ts
  * import { namesToExpand } from "./cluster_dns.ts";
- * import { DEFAULT_HEALTH } from "../config/schema.ts";
+ * import { DEFAULT_HEALTH } from "../config/defaults.ts";
  * import assert from "node:assert/strict";
  * const endpoint = (host: string) => ({ scheme: "http", host, port: 9000, basePath: "" }) as const;
  * assert.deepEqual(namesToExpand({
@@ -101,7 +101,7 @@ export function namesToExpand(spec: ClusterSpec): string[] {
  * @example Usage
  * ```ts
  * import { expandCluster } from "./cluster_dns.ts";
- * import { DEFAULT_HEALTH } from "../config/schema.ts";
+ * import { DEFAULT_HEALTH } from "../config/defaults.ts";
  * import assert from "node:assert/strict";
  * const spec = {
  *   policy: "least", health: DEFAULT_HEALTH, dns: { perAddress: true, ttlMs: 60_000 },
@@ -135,7 +135,7 @@ export function expandCluster(
  * @example Usage
  * ```ts
  * import { ClusterDns } from "./cluster_dns.ts";
- * import { DEFAULT_HEALTH } from "../config/schema.ts";
+ * import { DEFAULT_HEALTH } from "../config/defaults.ts";
  * import assert from "node:assert/strict";
  * const dns = new ClusterDns({
  *   policy: "least", health: DEFAULT_HEALTH, dns: { perAddress: true, ttlMs: 60_000 },

@@ -50,7 +50,7 @@ export interface ProbeTarget {
  * @example Usage
  * ```ts
  * import type { ProbeSettings } from "./probes.ts";
- * import { DEFAULT_HEALTH } from "../config/schema.ts";
+ * import { DEFAULT_HEALTH } from "../config/defaults.ts";
  * const s: ProbeSettings = { spec: { health: DEFAULT_HEALTH }, tls: undefined };
  * ```
  */
@@ -103,7 +103,7 @@ export function probeKind(spec: ListenerSpec): ProbeKind {
  * @example Usage
  * ```ts
  * import { siteHealthPath } from "./probes.ts";
- * import { DEFAULT_HEALTH } from "../config/schema.ts";
+ * import { DEFAULT_HEALTH } from "../config/defaults.ts";
  * import assert from "node:assert/strict";
  * assert.equal(siteHealthPath({ name: "a", endpoints: [], healthPath: "/ready" }, DEFAULT_HEALTH), "/ready");
  * ```

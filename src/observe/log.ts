@@ -222,7 +222,7 @@ export function formatHealthEvent(event: HealthEvent, json: boolean, now: number
  * @example Usage
  * ```ts
  * import { shouldTrace } from "./log.ts";
- * import { DEFAULT_LOG } from "../config/schema.ts";
+ * import { DEFAULT_LOG } from "../config/defaults.ts";
  * shouldTrace({ ...DEFAULT_LOG, trace: "all", errorsOnly: true }, 200); // false
  * ```
  */
@@ -244,7 +244,7 @@ export function shouldTrace(spec: LogSpec, status: number): boolean {
  * @example Usage
  * ```ts
  * import { traceModeAllows } from "./log.ts";
- * import { DEFAULT_LOG } from "../config/schema.ts";
+ * import { DEFAULT_LOG } from "../config/defaults.ts";
  * import assert from "node:assert/strict";
  * const spec = { ...DEFAULT_LOG, trace: "minio" as const };
  * assert.equal(traceModeAllows(spec, "/minio/health/live", "http://h:9000/minio/health/live"), true);
@@ -383,7 +383,7 @@ function debugJson(r: TraceRecord): string {
  * @example Usage
  * ```ts
  * import { traceWriter } from "./log.ts";
- * import { DEFAULT_LOG } from "../config/schema.ts";
+ * import { DEFAULT_LOG } from "../config/defaults.ts";
  * import assert from "node:assert/strict";
  * const lines: string[] = [];
  * const sink = traceWriter({ ...DEFAULT_LOG, trace: "all", json: true }, (l) => lines.push(l));

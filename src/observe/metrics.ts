@@ -113,7 +113,7 @@ function family(name: string, type: Family["type"], help: string): Family {
  * import { renderMetrics } from "./metrics.ts";
  * import { Cluster } from "../balance/cluster.ts";
  * import { SYSTEM_RUNTIME } from "../pool/runtime.ts";
- * import { DEFAULT_HEALTH } from "../config/schema.ts";
+ * import { DEFAULT_HEALTH } from "../config/defaults.ts";
  * import assert from "node:assert/strict";
  * const cluster = new Cluster({
  *   policy: "least",

@@ -49,7 +49,7 @@ export interface OperatorOptions {
  * @example Usage
  * ```ts
  * import { wantsTable } from "./operator.ts";
- * import { DEFAULT_LOG } from "../config/schema.ts";
+ * import { DEFAULT_LOG } from "../config/defaults.ts";
  * import assert from "node:assert/strict";
  * assert.equal(wantsTable(DEFAULT_LOG, true), true);
  * assert.equal(wantsTable({ ...DEFAULT_LOG, json: true }, true), false);

@@ -7,14 +7,16 @@
  */
 
 import {
-  DEFAULT_HEALTH,
-  DEFAULT_HTTP_LIMITS,
-  DEFAULT_HTTP_TIMEOUTS,
   type HealthSpec,
   type HttpLimits,
   type HttpTimeouts,
   type PolicyName,
 } from "../../src/config/schema.ts";
+import {
+  DEFAULT_HEALTH,
+  DEFAULT_HTTP_LIMITS,
+  DEFAULT_HTTP_TIMEOUTS,
+} from "../../src/config/defaults.ts";
 import { httpListener, parseEndpoint } from "../../src/config/builders.ts";
 import type { Clock } from "../../src/pool/clock.ts";
 import { createSidecar, type Sidecar, type SidecarStats } from "../../src/sidecar.ts";

@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { type ClusterSpec, DEFAULT_HEALTH } from "../../src/config/schema.ts";
+import { type ClusterSpec } from "../../src/config/schema.ts";
+import { DEFAULT_HEALTH } from "../../src/config/defaults.ts";
 import { initialHealthState, markDown } from "../../src/health/state.ts";
 import { Cluster } from "../../src/balance/cluster.ts";
 

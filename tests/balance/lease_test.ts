@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { Cluster } from "../../src/balance/cluster.ts";
 import { Attempt } from "../../src/balance/lease.ts";
-import { type ClusterSpec, DEFAULT_HEALTH } from "../../src/config/schema.ts";
+import { type ClusterSpec } from "../../src/config/schema.ts";
+import { DEFAULT_HEALTH } from "../../src/config/defaults.ts";
 
 const e = (port: number) => ({ scheme: "http" as const, host: "127.0.0.1", port, basePath: "" });
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { parseCommandLine, UsageError } from "../../cli.ts";
 import { formatConfig } from "../../src/config/format.ts";
-import { applyFlagOverrides } from "../../src/config/overrides.ts";
-import { requiredPermissions } from "../../src/config/permissions.ts";
+import { applyFlagOverrides } from "../../src/config/compat/overrides.ts";
+import { requiredPermissions } from "../../src/cli/permissions.ts";
 import { formatProblem } from "../../src/config/problem.ts";
 import { tcpListener } from "../../src/config/builders.ts";
 import { validateConfig } from "../../src/config/validate.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { checkConfigText, formatConfig } from "../../src/config/format.ts";
-import { configFromFlags } from "../../src/config/flags.ts";
+import { configFromFlags } from "../../src/config/compat/flags.ts";
 import { formatProblem } from "../../src/config/problem.ts";
 import type {
   ClusterSpec,

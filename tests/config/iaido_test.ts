@@ -3,13 +3,12 @@ import { validateIaidoConfig } from "../../src/config/iaido.ts";
 import { validateConfig } from "../../src/config/validate.ts";
 import { formatProblem } from "../../src/config/problem.ts";
 import {
-  DEFAULT_HEALTH,
-  DEFAULT_LOG,
   type EndpointSpec,
   type SidecarConfig,
   type SiteSpec,
   type TcpListenerSpec,
 } from "../../src/config/schema.ts";
+import { DEFAULT_HEALTH, DEFAULT_LOG } from "../../src/config/defaults.ts";
 
 function tcp(host: string, port: number, disabled = false): EndpointSpec {
   return { scheme: "tcp", host, port, basePath: "", ...(disabled ? { disabled } : {}) };

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { validateConfig } from "../../src/config/validate.ts";
 import { formatProblem } from "../../src/config/problem.ts";
+import { type SidecarConfig } from "../../src/config/schema.ts";
 import {
   DEFAULT_HEALTH,
   DEFAULT_HTTP_LIMITS,
   DEFAULT_HTTP_TIMEOUTS,
   DEFAULT_LOG,
-  type SidecarConfig,
-} from "../../src/config/schema.ts";
+} from "../../src/config/defaults.ts";
 
 Deno.test("validateConfig() normalises a full file to the expected config", () => {
   const text = [

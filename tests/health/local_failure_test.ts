@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { Cluster } from "../../src/balance/cluster.ts";
-import { DEFAULT_HEALTH } from "../../src/config/schema.ts";
+import { DEFAULT_HEALTH } from "../../src/config/defaults.ts";
 import { parseEndpoint } from "../../src/config/builders.ts";
 import { HealthChecker, type HealthEvent } from "../../src/health/checker.ts";
 import { createProbe } from "../../src/health/probes.ts";

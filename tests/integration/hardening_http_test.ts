@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { parseCommandLine } from "../../cli.ts";
-import { DEFAULT_HTTP_TIMEOUTS, type SidecarConfig } from "../../src/config/schema.ts";
+import { type SidecarConfig } from "../../src/config/schema.ts";
+import { DEFAULT_HTTP_TIMEOUTS } from "../../src/config/defaults.ts";
 import { validateConfig } from "../../src/config/validate.ts";
 import { createSidecar } from "../../src/sidecar.ts";
 import {

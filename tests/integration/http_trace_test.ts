@@ -6,7 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { DEFAULT_LOG, type LogSpec } from "../../src/config/schema.ts";
+import { type LogSpec } from "../../src/config/schema.ts";
+import { DEFAULT_LOG } from "../../src/config/defaults.ts";
 import {
   formatTrace,
   goDuration,

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { DEFAULT_HEALTH } from "../../src/config/schema.ts";
+import { DEFAULT_HEALTH } from "../../src/config/defaults.ts";
 import { tcpListener, udpListener } from "../../src/config/builders.ts";
 import { createSidecar, type Sidecar } from "../../src/sidecar.ts";
 import {

@@ -7,11 +7,11 @@
 
 import assert from "node:assert/strict";
 import {
-  DEFAULT_HEALTH,
   type HealthSpec,
   type HttpListenerSpec,
   type SidecarConfig,
 } from "../../src/config/schema.ts";
+import { DEFAULT_HEALTH } from "../../src/config/defaults.ts";
 import { httpListener, tcpListener } from "../../src/config/builders.ts";
 import type { HealthEvent } from "../../src/health/checker.ts";
 import { planReload } from "../../src/lifecycle/plan.ts";

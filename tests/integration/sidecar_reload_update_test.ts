@@ -5,11 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  DEFAULT_HEALTH,
-  type HttpListenerSpec,
-  type SidecarConfig,
-} from "../../src/config/schema.ts";
+import { type HttpListenerSpec, type SidecarConfig } from "../../src/config/schema.ts";
+import { DEFAULT_HEALTH } from "../../src/config/defaults.ts";
 import { httpListener } from "../../src/config/builders.ts";
 import { createSidecar } from "../../src/sidecar.ts";
 import { fixture, readFixture, startTlsBackend } from "../fixtures/harness.ts";

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { DEFAULT_HEALTH } from "../../src/config/schema.ts";
+import { DEFAULT_HEALTH } from "../../src/config/defaults.ts";
 import { httpListener } from "../../src/config/builders.ts";
 import type { DnsRecordType } from "../../src/discovery/dns.ts";
 import { createSidecar } from "../../src/sidecar.ts";

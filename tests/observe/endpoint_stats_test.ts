@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { httpListener } from "../../src/config/builders.ts";
-import { DEFAULT_HEALTH } from "../../src/config/schema.ts";
+import { DEFAULT_HEALTH } from "../../src/config/defaults.ts";
 import type { HealthEvent } from "../../src/health/checker.ts";
 import { formatHealthEvent } from "../../src/observe/log.ts";
 import { createSidecar, type EndpointStats } from "../../src/sidecar.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_LOG } from "../../src/config/schema.ts";
+import { DEFAULT_LOG } from "../../src/config/defaults.ts";
 import {
   formatHealthEvent,
   formatTrace,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_HEALTH } from "../../src/config/schema.ts";
+import { DEFAULT_HEALTH } from "../../src/config/defaults.ts";
 import { initialHealthState } from "../../src/health/state.ts";
 import { escapeLabelValue, formatValue, renderMetrics } from "../../src/observe/metrics.ts";
 import { Cluster } from "../../src/balance/cluster.ts";

@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { DEFAULT_HEALTH, type HealthSpec, type HttpListenerSpec } from "../../src/config/schema.ts";
+import { type HealthSpec, type HttpListenerSpec } from "../../src/config/schema.ts";
+import { DEFAULT_HEALTH } from "../../src/config/defaults.ts";
 import { httpListener, tcpListener, udpListener } from "../../src/config/builders.ts";
 import { serveAdmin } from "../../src/operator/admin_server.ts";
 import type { StatusDocument } from "../../src/operator/status.ts";

@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { DEFAULT_HEALTH } from "../../src/config/schema.ts";
+import { DEFAULT_HEALTH } from "../../src/config/defaults.ts";
 import { httpListener } from "../../src/config/builders.ts";
 import { serveAdmin } from "../../src/operator/admin_server.ts";
 import { createSidecar } from "../../src/sidecar.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_HTTP_TIMEOUTS } from "../../src/config/schema.ts";
+import { DEFAULT_HTTP_TIMEOUTS } from "../../src/config/defaults.ts";
 import {
   checkStall,
   STALL_BODY,

@@ -29,7 +29,7 @@ const ACCEPT_BACKOFF_MS = 50;
  * @example Usage
  * ```ts
  * import type { HttpProxyOptions } from "./server.ts";
- * import { DEFAULT_LOG } from "../../config/schema.ts";
+ * import { DEFAULT_LOG } from "../../config/defaults.ts";
  * const options: HttpProxyOptions = {
  *   log: { ...DEFAULT_LOG, trace: "all" },
  *   onTrace: (r) => console.log(r.method, r.path, r.status),

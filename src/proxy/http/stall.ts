@@ -70,7 +70,7 @@ export interface StallProbe {
  * @example Usage
  * ```ts
  * import { checkStall, STALL_BODY, STALL_NONE, StallClock } from "./stall.ts";
- * import { DEFAULT_HTTP_TIMEOUTS } from "../../config/schema.ts";
+ * import { DEFAULT_HTTP_TIMEOUTS } from "../../config/defaults.ts";
  * import assert from "node:assert/strict";
  * const t = { ...DEFAULT_HTTP_TIMEOUTS, requestBodyMs: 100 };
  * const clock = new StallClock();

@@ -19,7 +19,7 @@ import type { ExchangeState } from "./relay.ts";
  * @example Usage
  * ```ts
  * import type { HttpTracer } from "./trace.ts";
- * import { DEFAULT_LOG } from "../../config/schema.ts";
+ * import { DEFAULT_LOG } from "../../config/defaults.ts";
  * const tracer: HttpTracer = { spec: { ...DEFAULT_LOG, trace: "all" }, sink: (r) => console.log(r.path) };
  * ```
  */

@@ -22,8 +22,8 @@ import {
   type PolicyName,
   type TcpListenerSpec,
   type UdpListenerSpec,
-} from "./schema.ts";
-import { parseL4Endpoint, parseListenAddress, tcpListener, udpListener } from "./builders.ts";
+} from "../schema.ts";
+import { parseL4Endpoint, parseListenAddress, tcpListener, udpListener } from "../builders.ts";
 
 /** How often SideLB re-resolves its ring domain, in ms. */
 export const RING_DOMAIN_TTL_MS = 60_000;

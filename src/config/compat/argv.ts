@@ -8,7 +8,7 @@
  * @module
  */
 
-import { closestMatch } from "./problem.ts";
+import { closestMatch } from "../problem.ts";
 
 /**
  * What the checker needs to know of each flag (the shape `node:util`'s

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { SidecarConfig } from "./schema.ts";
+import type { SidecarConfig } from "../config/schema.ts";
 import { udpLocalAddress } from "../pool/udp_socket.ts";
 
 /**
@@ -103,7 +103,7 @@ function hostPort(host: string, port: number): string {
  * @example Usage
  * ```ts
  * import { requiredPermissions } from "./permissions.ts";
- * import { httpListener } from "./builders.ts";
+ * import { httpListener } from "../config/builders.ts";
  * import assert from "node:assert/strict";
  * const p = requiredPermissions({ listeners: [httpListener(":8080", [["http://10.0.0.1:9000"]])] });
  * assert.deepEqual(p.net.map((e) => e.value), ["0.0.0.0:8080", "10.0.0.1:9000"]);

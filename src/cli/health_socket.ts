@@ -6,7 +6,7 @@
  * @module
  */
 
-import { readEnv } from "../config/env.ts";
+import { readEnv } from "./env.ts";
 import {
   type HealthSocket,
   queryHealthSocket,
@@ -37,7 +37,7 @@ function socketGranted(path: string): boolean {
  *
  * @example Usage
  * ```ts ignore
- * import { optionalSocketNotice } from "./health_socket_cli.ts";
+ * import { optionalSocketNotice } from "./health_socket.ts";
  * const line = optionalSocketNotice("/run/sidelb.sock");
  * if (line !== null) console.error(line);
  * ```
@@ -59,7 +59,7 @@ export function optionalSocketNotice(path: string): string | null {
  *
  * @example Usage
  * ```ts ignore
- * import { startHealthSocket } from "./health_socket_cli.ts";
+ * import { startHealthSocket } from "./health_socket.ts";
  * const socket = startHealthSocket("/run/sidelb.sock", sidecar);
  * await socket?.close();
  * ```
@@ -89,7 +89,7 @@ export function startHealthSocket(path: string, sidecar: Sidecar): HealthSocket 
  *
  * @example Usage
  * ```ts ignore
- * import { healthCheckUds } from "./health_socket_cli.ts";
+ * import { healthCheckUds } from "./health_socket.ts";
  * Deno.exit(await healthCheckUds(undefined));
  * ```
  */

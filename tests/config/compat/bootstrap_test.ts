@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { bootstrapConfig, writeBootstrap } from "../../src/config/bootstrap.ts";
-import { UsageError } from "../../src/config/flags.ts";
-import { formatProblem } from "../../src/config/problem.ts";
-import { DEFAULT_LOG, type SidecarConfig } from "../../src/config/schema.ts";
-import { tcpListener } from "../../src/config/builders.ts";
-import { validateConfig } from "../../src/config/validate.ts";
+import { bootstrapConfig, writeBootstrap } from "../../../src/config/compat/bootstrap.ts";
+import { UsageError } from "../../../src/config/compat/flags.ts";
+import { formatProblem } from "../../../src/config/problem.ts";
+import { type SidecarConfig } from "../../../src/config/schema.ts";
+import { DEFAULT_LOG } from "../../../src/config/defaults.ts";
+import { tcpListener } from "../../../src/config/builders.ts";
+import { validateConfig } from "../../../src/config/validate.ts";
 
 const HEADER = [
   "# Written by sidekick --bootstrap in iaido's format, which sidekick reads as is.",

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { checkConfigText, type CheckResult } from "./format.ts";
-import { type ConfigProblem, formatProblem } from "./problem.ts";
-import type { SidecarConfig } from "./schema.ts";
-import { validateConfig } from "./validate.ts";
+import { checkConfigText, type CheckResult } from "../config/format.ts";
+import { type ConfigProblem, formatProblem } from "../config/problem.ts";
+import type { SidecarConfig } from "../config/schema.ts";
+import { validateConfig } from "../config/validate.ts";
 
 /** The file `sidekick check` reads when none is named. */
 export const DEFAULT_CONFIG_FILE = "sidekick.yaml";

@@ -6,9 +6,9 @@
  * @module
  */
 
-import { adminConflict } from "./admin.ts";
+import { adminConflict } from "../admin.ts";
 import { adminFromFlag, configFromFlags, type FlagValues, UsageError } from "./flags.ts";
-import type { HttpListenerSpec, SidecarConfig } from "./schema.ts";
+import type { HttpListenerSpec, SidecarConfig } from "../schema.ts";
 
 const HEALTH_FLAGS: Readonly<Record<string, keyof HttpListenerSpec["cluster"]["health"]>> = {
   "health-path": "path",
@@ -60,7 +60,7 @@ const OVERRIDABLE = new Set([
  * @example Usage
  * ```ts
  * import { applyFlagOverrides } from "./overrides.ts";
- * import { httpListener } from "./builders.ts";
+ * import { httpListener } from "../builders.ts";
  * import assert from "node:assert/strict";
  * const file = { listeners: [httpListener("127.0.0.1:8080", [["http://127.0.0.1:9000"]])] };
  * const out = applyFlagOverrides(file, { "health-path": "/ready" });

@@ -6,21 +6,18 @@
  * @module
  */
 
-import { adminConflict, parseAdminAddress } from "./admin.ts";
-import { parseDuration } from "./duration.ts";
+import { adminConflict, parseAdminAddress } from "../admin.ts";
+import { parseDuration } from "../duration.ts";
 import { envName, FLAGS } from "./flag_table.ts";
-import { expandSite } from "./expand.ts";
+import { expandSite } from "../expand.ts";
+import { type AdminSpec, type LogSpec, type PolicyName, type SidecarConfig } from "../schema.ts";
 import {
-  type AdminSpec,
   DEFAULT_HEALTH,
   DEFAULT_HTTP_LIMITS,
   DEFAULT_HTTP_TIMEOUTS,
   DEFAULT_LOG,
-  type LogSpec,
-  type PolicyName,
-  type SidecarConfig,
-} from "./schema.ts";
-import { httpListener } from "./builders.ts";
+} from "../defaults.ts";
+import { httpListener, parseStatusList } from "../builders.ts";
 
 /** A bad command line: the message names the flag or argument and what is accepted. */
 export class UsageError extends Error {
@@ -107,30 +104,13 @@ function port(values: FlagValues, name: string): number {
   return n;
 }
 
-/**
- * Parses a status list like `200`, `200-299,301`.
- *
- * @param text The list.
- * @returns Inclusive ranges.
- * @throws {UsageError} Naming `--health-status` for anything else.
- *
- * @example Usage
- * ```ts
- * import { parseStatusList } from "./flags.ts";
- * import assert from "node:assert/strict";
- * assert.deepEqual(parseStatusList("200-204,301"), [[200, 204], [301, 301]]);
- * ```
- */
-export function parseStatusList(text: string): [number, number][] {
-  return text.split(",").map((part) => {
-    const m = /^\s*([1-5]\d\d)\s*(?:-\s*([1-5]\d\d)\s*)?$/.exec(part);
-    if (m === null || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) {
-      throw new UsageError(
-        `--health-status: '${part}' is not a status or range; use e.g. 200 or 200-299,301`,
-      );
-    }
-    return [Number(m[1]), Number(m[2] ?? m[1])];
-  });
+/** `--health-status`: a status list, or a usage error naming the flag. */
+function statusesFlag(text: string): [number, number][] {
+  try {
+    return parseStatusList(text);
+  } catch (e) {
+    throw new UsageError(`--health-status: ${(e as Error).message}`);
+  }
 }
 
 const TRACE_ALIASES: Record<string, LogSpec["trace"]> = {
@@ -273,7 +253,7 @@ export function configFromFlags(
           port: healthPort,
           intervalMs,
           timeoutMs,
-          statuses: parseStatusList(str(values, "health-status")),
+          statuses: statusesFlag(str(values, "health-status")),
           optimistic: values["health-optimistic"] === true,
         },
       },

@@ -4,7 +4,7 @@ import {
   ConfigError,
   loadConfigFile,
   readConfigFile,
-} from "../../src/config/load.ts";
+} from "../../src/cli/load.ts";
 
 const VALID =
   "listeners:\n  - kind: tcp\n    address: 127.0.0.1:26257\n    tiers:\n      - endpoints: [127.0.0.1:26258]\n";

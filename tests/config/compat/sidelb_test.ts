@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseSideLbArgs, RING_DOMAIN_TTL_MS } from "../../src/config/sidelb.ts";
+import { parseSideLbArgs, RING_DOMAIN_TTL_MS } from "../../../src/config/compat/sidelb.ts";
 
 function hosts(args: string[], env: Record<string, string> = {}): string[] {
   return parseSideLbArgs(args, env).listener.cluster.sites[0].endpoints.map((e) =>
