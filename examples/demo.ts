@@ -9,6 +9,7 @@
  */
 
 import { createSidecar, DEFAULT_HEALTH, type HealthEvent, httpListener } from "../mod.ts";
+import { serveAdmin } from "../unstable.ts";
 
 interface DemoBackend {
   readonly name: string;
@@ -88,12 +89,16 @@ async function main(): Promise<void> {
     const lines = backends.map((x) => `${x.name}: ${x.server === null ? "stopped" : "running"}`);
     return new Response(lines.join("\n") + "\n");
   });
+  // The admin listener: the live status page, /status JSON and /metrics, never on the traffic port.
+  await using admin = serveAdmin({ hostname: "127.0.0.1", port: 0 }, sidecar);
   const url = `http://127.0.0.1:${addr.port}`;
   const ctl = `http://127.0.0.1:${control.addr.port}`;
+  const status = `http://127.0.0.1:${admin.address.port}`;
   console.log(`
 sidekick demo is running.
 
   sidekick:   ${url}   (site1: site1-a + site1-b, site2: site2-a as failover)
+  status:     ${status}/   (a live status page in your browser; /status is JSON, /metrics Prometheus)
 
 Try:
   curl ${url}/hello              # spread over site1-a and site1-b

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-Deno.test("demo: falls back to a free port when 8080 is taken; health lines show backend names", async () => {
+Deno.test("demo: falls back to a free port when 8080 is taken; health lines show backend names; the status page is served", async () => {
   let holder: Deno.TcpListener | null = null;
   try {
     holder = Deno.listen({ hostname: "127.0.0.1", port: 8080 });
@@ -44,6 +44,12 @@ Deno.test("demo: falls back to a free port when 8080 is taken; health lines show
     assert.doesNotMatch(out, /\[health\] http:/, "backend names, not addresses");
     const res = await fetch(`http://127.0.0.1:${port}/hello`);
     assert.match(await res.text(), /^hello from site1-[ab] /);
+    const [, admin] = await wait(/status: {5}http:\/\/127\.0\.0\.1:(\d+)\//);
+    const status = await (await fetch(`http://127.0.0.1:${admin}/status`)).json();
+    const endpoints = status.listeners[0].sites.flatMap((s: { endpoints: unknown[] }) =>
+      s.endpoints
+    );
+    assert.equal(endpoints.length, 3, "the status page's JSON sees the demo");
   } finally {
     child.kill("SIGINT");
     const status = await child.status;
