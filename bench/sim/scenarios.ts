@@ -56,10 +56,15 @@ export const BASE_HEALTH: Partial<HealthSpec> = {
 
 /**
  * Every scenario `deno task simulate` runs: each policy as it is, then each
- * option on the default policy.
+ * option on the default policy. A new policy in `POLICY_NAMES` gets its row by
+ * itself; a new option is one line, e.g. (with the fields their branches add)
+ * `{ name: "least, slow start 2 s", policy: "least", cluster: { slowStartMs: 2_000 } }` or
+ * `{ name: "p2c, weights", policy: "p2c", endpoints: { slow: { weight: 1 } } }`.
  */
 export const SCENARIOS: readonly Scenario[] = [
   ...POLICY_NAMES.map((policy) => ({ name: policy, policy })),
+  { name: "least, rise 3", policy: "least", health: { rise: 3 } },
   { name: "least, rise 3 / fall 2", policy: "least", health: { rise: 3, fall: 2 } },
   { name: "least, optimistic probes", policy: "least", health: { optimistic: true } },
+  { name: "least, probes every 5-10 s (default)", policy: "least", health: { intervalMs: 5_000 } },
 ];

@@ -31,6 +31,7 @@ export const COLUMNS: readonly string[] = [
   "p50 ms",
   "p99 ms",
   "errors",
+  "errors %",
   "non-2xx",
   "transport",
   ...BACKEND_NAMES.map((n) => `${n} %`),
@@ -67,6 +68,7 @@ function cells(row: SimRow): string[] {
     row.p50Ms.toFixed(1),
     row.p99Ms.toFixed(1),
     String(errors),
+    row.requests === 0 ? "0.0" : (100 * errors / row.requests).toFixed(1),
     non2xx.length === 0 ? "-" : non2xx.join(" "),
     String(row.transport),
     ...BACKEND_NAMES.map(share),
@@ -83,9 +85,10 @@ function cells(row: SimRow): string[] {
  * @example Usage
  * ```ts
  * import { formatTable } from "./table.ts";
+ * import assert from "node:assert/strict";
  * const reads = { "fast-a": 1, "fast-b": 1, slow: 0, flapping: 0, early: 0, dead: 0 };
  * const row = { scenario: "least", requests: 2, p50Ms: 1, p99Ms: 2, statuses: new Map(), transport: 0, reads };
- * console.log(formatTable([row]));
+ * assert.equal(formatTable([row]).split("\n").length, 3);
  * ```
  */
 export function formatTable(rows: readonly SimRow[]): string {
