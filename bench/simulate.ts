@@ -69,7 +69,7 @@ function configFor(scenario: Scenario, backends: SimBackends): SidecarConfig {
 /** Waits (bounded) until every live backend is up, so a rise threshold does not cost the run. */
 async function settle(sidecar: ReturnType<typeof createSidecar>, live: number): Promise<void> {
   const until = performance.now() + SETTLE_MS;
-  while (performance.now() < until) {
+  for (let i = 0; i < SETTLE_MS / 50 && performance.now() < until; i++) {
     const [listener] = sidecar.stats().listeners;
     if (listener.endpoints.filter((e) => e.status === "up").length >= live) return;
     await new Promise((r) => setTimeout(r, 50));
