@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # deno task bench [http|tcp] [--quick]: sidekick beside direct, nginx, HAProxy and Caddy (http) or
-# HAProxy, nginx and socat (tcp), from ../shared/bench/peers.sh, the proxy pinned to one core.
+# HAProxy, nginx and socat (tcp), from bench/peers.sh (our harness, in this repository), the proxy
+# pinned to one core.
 # Prints a markdown table of ratios. sidekick runs the way the compiled binaries do
 # (--v8-flags=--max-semi-space-size=2,--heap-growing-percent=20) with only --allow-net=127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-http}
 shift || true
-PEERS=${PEERS_SH:-../shared/bench/peers.sh}
+PEERS=${PEERS_SH:-bench/peers.sh}
 [[ -f $PEERS ]] || { echo "bench: $PEERS not found (set PEERS_SH)" >&2; exit 2; }
 export DENO_NO_UPDATE_CHECK=1
 DENO=$(command -v deno)
