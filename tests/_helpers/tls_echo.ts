@@ -76,18 +76,20 @@ export function startEcho(cert?: string): EchoBackend {
       served.add(p);
     }
   })();
-  const port = (listener.addr as Deno.NetAddr).port;
-  const close = async () => {
+  return handle((listener.addr as Deno.NetAddr).port, () => accepted, async () => {
     listener.close();
     await loop;
     for (const c of conns) c.close();
     await Promise.all(served);
-  };
+  });
+}
+
+function handle(port: number, accepted: () => number, close: () => Promise<void>): EchoBackend {
   return {
     address: `${HOST}:${port}`,
     port,
     get accepted() {
-      return accepted;
+      return accepted();
     },
     close,
     [Symbol.asyncDispose]: close,
@@ -127,19 +129,10 @@ export async function startMtlsEcho(): Promise<EchoBackend> {
   const port = await new Promise<number>((resolve) =>
     server.listen(0, HOST, () => resolve((server.address() as { port: number }).port))
   );
-  const close = async () => {
+  return handle(port, () => accepted, async () => {
     for (const s of sockets) s.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
-  return {
-    address: `${HOST}:${port}`,
-    port,
-    get accepted() {
-      return accepted;
-    },
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+  });
 }
 
 /** A TcpProxy with its cluster, listening on 127.0.0.1. */
@@ -155,15 +148,18 @@ export interface RunningTcpProxy extends AsyncDisposable {
 /**
  * A TCP listener spec on 127.0.0.1:0 with active health checks off.
  *
- * @param endpoints One tier of `HOST:PORT`.
+ * @param endpoints One tier of `HOST:PORT`, or several tiers, best first.
  * @param overrides Anything else (tls, upstreamTls, proxyProtocol, ...).
  * @returns The spec.
  */
 export function tlsSpec(
-  endpoints: string[],
+  endpoints: string[] | string[][],
   overrides: Partial<TcpListenerSpec> = {},
 ): TcpListenerSpec {
-  const base = tcpListener("127.0.0.1:0", [endpoints], { connectMs: 2_000, ...overrides });
+  const tiers = typeof endpoints[0] === "string"
+    ? [endpoints as string[]]
+    : endpoints as string[][];
+  const base = tcpListener("127.0.0.1:0", tiers, { connectMs: 2_000, ...overrides });
   return {
     ...base,
     cluster: { ...base.cluster, health: { ...base.cluster.health, active: false } },

@@ -65,11 +65,11 @@ Deno.test("TCP TLS origination with mTLS: the backend requires and sees the clie
   }
 });
 
-Deno.test("TCP TLS origination: a wrong CA fails the dial, the endpoint is blamed and the next one serves", async () => {
+Deno.test("TCP TLS origination: a wrong CA fails the dial, the endpoint is blamed and the next tier serves", async () => {
   await using wrong = startEcho("server2"); // issued by ca2
   await using right = startEcho("server");
   await using p = await startTcpProxy(
-    tlsSpec([wrong.address, right.address], { upstreamTls: CA }),
+    tlsSpec([[wrong.address], [right.address]], { upstreamTls: CA }),
   );
   const conn = await plainClient(p.addr);
   assert.equal(await sendAndFinish(conn, utf8("x")), "x|eof 1");

@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import { dialEndpoint, loadUpstreamTls } from "../../src/pool/dial.ts";
 import { fixture, readFixture } from "../fixtures/harness.ts";
+import { utf8 } from "../_helpers/net.ts";
+import { sendAndFinish, startEcho } from "../_helpers/tls_echo.ts";
 
 /** A TCP listener that accepts and never says a word (a stuck TLS peer). */
 function silentServer() {
@@ -32,48 +34,11 @@ function silentServer() {
   };
 }
 
-/** A TLS server on the fixture certificate that writes `hello` to each client. */
-function helloServer(cert = "server") {
-  const listener = Deno.listenTls({
-    hostname: "127.0.0.1",
-    port: 0,
-    cert: readFixture(`${cert}.pem`),
-    key: readFixture(`${cert}-key.pem`),
-  });
-  const loop = (async () => {
-    for (let i = 0; i < 10; i++) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return;
-      }
-      try {
-        await conn.write(new TextEncoder().encode("hello"));
-      } catch {
-        // the client gave up on the handshake
-      }
-      conn.close();
-    }
-  })();
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    async close() {
-      listener.close();
-      await loop;
-    },
-  };
-}
-
-async function readAll(conn: Deno.Conn): Promise<string> {
-  const buf = new Uint8Array(64);
-  let text = "";
-  for (let i = 0; i < 10; i++) {
-    const n = await conn.read(buf);
-    if (n === null) break;
-    text += new TextDecoder().decode(buf.subarray(0, n));
-  }
-  return text;
+/** Sends `hello`, half-closes and reads the echo back (see startEcho). */
+async function hello(conn: Deno.Conn): Promise<string> {
+  const got = await sendAndFinish(conn, utf8("hello"));
+  conn.close();
+  return got;
 }
 
 Deno.test("dialEndpoint: a cancelled signal ends a TLS handshake in progress at once", async () => {
@@ -98,48 +63,38 @@ Deno.test("dialEndpoint: a cancelled signal ends a TLS handshake in progress at 
 });
 
 Deno.test("dialEndpoint: allEndpoints wraps a tcp endpoint in TLS; timeoutMs 0 sets no timer", async () => {
-  const server = helloServer();
-  try {
-    const tls = loadUpstreamTls({ caFile: fixture("ca.pem"), insecure: false }, true);
-    assert.equal(tls?.allEndpoints, true);
-    const conn = await dialEndpoint({ scheme: "tcp", host: "127.0.0.1", port: server.port }, {
-      timeoutMs: 0,
-      tls,
-    });
-    assert.equal(await readAll(conn), "hello");
-    conn.close();
-    // Without allEndpoints a tcp endpoint is plain TCP: the TLS server's bytes are a record, not "hello".
-    const plain = await dialEndpoint({ scheme: "tcp", host: "127.0.0.1", port: server.port }, {
-      timeoutMs: 2_000,
-      tls: loadUpstreamTls({ caFile: fixture("ca.pem"), insecure: false }),
-    });
-    assert.ok(!("handshake" in plain));
-    plain.close();
-  } finally {
-    await server.close();
-  }
+  await using server = startEcho("server");
+  const tls = loadUpstreamTls({ caFile: fixture("ca.pem"), insecure: false }, true);
+  assert.equal(tls?.allEndpoints, true);
+  const conn = await dialEndpoint({ scheme: "tcp", host: "127.0.0.1", port: server.port }, {
+    timeoutMs: 0,
+    tls,
+  });
+  assert.equal(await hello(conn), "hello|eof 5");
+  // Without allEndpoints a tcp endpoint is plain TCP.
+  const plain = await dialEndpoint({ scheme: "tcp", host: "127.0.0.1", port: server.port }, {
+    timeoutMs: 2_000,
+    tls: loadUpstreamTls({ caFile: fixture("ca.pem"), insecure: false }),
+  });
+  assert.ok(!("handshake" in plain));
+  plain.close();
 });
 
 Deno.test("dialEndpoint: serverName is the name sent (SNI) and checked, not the address", async () => {
   // other.pem is for other.example only, served at 127.0.0.1.
-  const server = helloServer("other");
-  try {
-    const target = { scheme: "tcp", host: "127.0.0.1", port: server.port };
-    const named = loadUpstreamTls(
-      { caFile: fixture("ca.pem"), serverName: "other.example", insecure: false },
-      true,
-    );
-    const conn = await dialEndpoint(target, { timeoutMs: 2_000, tls: named });
-    assert.equal(await readAll(conn), "hello");
-    conn.close();
-    const byAddress = loadUpstreamTls({ caFile: fixture("ca.pem"), insecure: false }, true);
-    await assert.rejects(
-      () => dialEndpoint(target, { timeoutMs: 2_000, tls: byAddress }),
-      /NotValidForName|not valid for name|IP/i,
-    );
-  } finally {
-    await server.close();
-  }
+  await using server = startEcho("other");
+  const target = { scheme: "tcp", host: "127.0.0.1", port: server.port };
+  const named = loadUpstreamTls(
+    { caFile: fixture("ca.pem"), serverName: "other.example", insecure: false },
+    true,
+  );
+  const conn = await dialEndpoint(target, { timeoutMs: 2_000, tls: named });
+  assert.equal(await hello(conn), "hello|eof 5");
+  const byAddress = loadUpstreamTls({ caFile: fixture("ca.pem"), insecure: false }, true);
+  await assert.rejects(
+    () => dialEndpoint(target, { timeoutMs: 2_000, tls: byAddress }),
+    /NotValidForName|not valid for name|IP/i,
+  );
 });
 
 Deno.test("loadUpstreamTls: serverName with a client certificate is refused (Deno cannot send both)", () => {
