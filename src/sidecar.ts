@@ -25,7 +25,7 @@ import type {
   SidecarStats,
 } from "./observe/stats.ts";
 import type { Runtime } from "./pool/runtime.ts";
-import type { CertificatePair } from "./proxy/http/tls_listener.ts";
+import type { CertificatePair } from "./proxy/tls_listener.ts";
 import { checkConfig, reloadUnits, RetiringSet, waitBounded } from "./sidecar_reload.ts";
 
 export type { EndpointStats, ListenerStats, SidecarState, SidecarStats };

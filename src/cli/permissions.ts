@@ -162,7 +162,7 @@ export function requiredPermissions(
         }
       }
     }
-    if (l.kind === "http") {
+    if (l.kind === "http" || l.kind === "tcp") {
       for (
         const [file, why] of [
           [l.tls?.certFile, "server certificate"],

@@ -10,7 +10,7 @@ import type { AdminSpec, SidecarConfig } from "../config/schema.ts";
 import { Reporter } from "../observe/output.ts";
 import { type AdminServer, serveAdmin } from "../operator/admin_server.ts";
 import { Operator } from "../operator/operator.ts";
-import type { CertificatePair } from "../proxy/http/tls_listener.ts";
+import type { CertificatePair } from "../proxy/tls_listener.ts";
 import { createSidecar } from "../sidecar.ts";
 import { type HealthSocket, startHealthSocket } from "./health_socket.ts";
 import type { ProcessSignals } from "./signals.ts";

@@ -16,7 +16,9 @@ import {
   type ClusterSpec,
   type HttpListenerSpec,
   type ListenerSpec,
+  type ServerTlsSpec,
   type SidecarConfig,
+  type UpstreamTlsSpec,
 } from "./schema.ts";
 import { DEFAULT_LOG } from "./defaults.ts";
 import { validateConfig } from "./validate.ts";
@@ -83,6 +85,8 @@ function listener(l: ListenerSpec): Record<string, unknown> {
       maxConnections: l.maxConnections,
       proxyProtocol: l.proxyProtocol,
       drainDelay: d(l.drainDelayMs ?? 0),
+      ...(l.tls === undefined ? {} : { tls: serverTls(l.tls) }),
+      ...(l.upstreamTls === undefined ? {} : { upstreamTls: upstreamTls(l.upstreamTls) }),
     };
   }
   return { ...head, flowIdle: d(l.flowIdleMs), maxFlows: l.maxFlows };
@@ -124,7 +128,6 @@ function cluster(c: ClusterSpec, kind: ListenerSpec["kind"]): Record<string, unk
 function http(l: HttpListenerSpec): Record<string, unknown> {
   const t = l.timeouts;
   const m = l.limits;
-  const up = l.upstreamTls;
   return {
     timeouts: {
       headerRead: d(t.headerReadMs),
@@ -144,21 +147,28 @@ function http(l: HttpListenerSpec): Record<string, unknown> {
       poolIdlePerEndpoint: m.poolIdlePerEndpoint,
       poolIdle: d(m.poolIdleMs),
     },
-    ...(l.tls === undefined ? {} : {
-      tls: {
-        cert: l.tls.certFile,
-        key: l.tls.keyFile,
-        ...(l.tls.keyPassword === undefined ? {} : { keyPassword: l.tls.keyPassword }),
-      },
-    }),
-    upstreamTls: {
-      ...(up?.caFile === undefined ? {} : { ca: up.caFile }),
-      ...(up?.certFile === undefined ? {} : { cert: up.certFile }),
-      ...(up?.keyFile === undefined ? {} : { key: up.keyFile }),
-      insecure: up?.insecure ?? false,
-    },
+    ...(l.tls === undefined ? {} : { tls: serverTls(l.tls) }),
+    upstreamTls: upstreamTls(l.upstreamTls ?? { insecure: false }),
     ...(l.proxyHeaders === false ? { proxyHeaders: false } : {}),
     ...(l.metrics === false ? { metrics: false } : {}),
+  };
+}
+
+function serverTls(tls: ServerTlsSpec): Record<string, unknown> {
+  return {
+    cert: tls.certFile,
+    key: tls.keyFile,
+    ...(tls.keyPassword === undefined ? {} : { keyPassword: tls.keyPassword }),
+  };
+}
+
+function upstreamTls(up: UpstreamTlsSpec): Record<string, unknown> {
+  return {
+    ...(up.caFile === undefined ? {} : { ca: up.caFile }),
+    ...(up.certFile === undefined ? {} : { cert: up.certFile }),
+    ...(up.keyFile === undefined ? {} : { key: up.keyFile }),
+    ...(up.serverName === undefined ? {} : { serverName: up.serverName }),
+    insecure: up.insecure,
   };
 }
 

@@ -274,6 +274,11 @@ export interface UpstreamTlsSpec {
   readonly keyFile?: string;
   /** Do not verify the endpoint's host name. */
   readonly insecure: boolean;
+  /**
+   * The name sent in SNI and checked against the endpoint's certificate,
+   * instead of the endpoint's host (not with a client certificate).
+   */
+  readonly serverName?: string;
 }
 
 /**
@@ -332,6 +337,18 @@ export interface TcpListenerSpec {
   readonly maxConnections: number;
   /** Send a PROXY protocol header to the endpoint first. */
   readonly proxyProtocol: "off" | "v1" | "v2";
+  /**
+   * Terminate TLS: clients speak TLS to this listener (the certificate
+   * follows its files), and the bytes inside go on as they are. A client's
+   * handshake must end within `connectMs`. @default plain TCP
+   */
+  readonly tls?: ServerTlsSpec;
+  /**
+   * Originate TLS: every endpoint is dialled with TLS (CA, client
+   * certificate, server name); health probes of kind `tcp` complete the
+   * handshake too. @default plain TCP
+   */
+  readonly upstreamTls?: UpstreamTlsSpec;
   /**
    * Connections to a removed or drained endpoint are kept at least this long,
    * then closed at a random moment within twice that again (iaido's

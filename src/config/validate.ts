@@ -20,7 +20,9 @@ import {
   type HttpListenerSpec,
   type ListenerSpec,
   type LogSpec,
+  type ServerTlsSpec,
   type SidecarConfig,
+  type UpstreamTlsSpec,
 } from "./schema.ts";
 import { DEFAULT_HTTP_LIMITS, DEFAULT_HTTP_TIMEOUTS, DEFAULT_LOG } from "./defaults.ts";
 import { httpListener, parseListenAddress, tcpListener, udpListener } from "./builders.ts";
@@ -60,6 +62,8 @@ const TCP_KEYS = [
   "maxConnections",
   "proxyProtocol",
   "drainDelay",
+  "tls",
+  "upstreamTls",
 ];
 const UDP_KEYS = [...COMMON_KEYS, "flowIdle", "maxFlows"];
 const KIND_KEYS: Record<ListenerKind | "any", readonly string[]> = {
@@ -252,6 +256,8 @@ function readListener(
   }
   if (k === "tcp") {
     const base = tcpListener("0.0.0.0:0", []);
+    const tls = readServerTls(r, f);
+    const upstreamTls = readUpstreamTls(r, f);
     return {
       ...base,
       ...common,
@@ -262,6 +268,8 @@ function readListener(
       maxConnections: r.int(f.get("maxConnections"), 0) ?? base.maxConnections,
       proxyProtocol: readProxyProtocol(r, f.get("proxyProtocol")) ?? base.proxyProtocol,
       ...drainDelay(r.duration(f.get("drainDelay"))),
+      ...(tls === undefined ? {} : { tls }),
+      ...(upstreamTls === undefined ? {} : { upstreamTls }),
     };
   }
   const base = udpListener("0.0.0.0:0", []);
@@ -311,16 +319,7 @@ function readHttp(
   ]);
   const T = DEFAULT_HTTP_TIMEOUTS;
   const L = DEFAULT_HTTP_LIMITS;
-  const tls = r.map(f.get("tls"), ["cert", "key", "keyPassword"]);
-  const up = r.map(f.get("upstreamTls"), ["ca", "cert", "key", "insecure"]);
-  const file = "use the path of a PEM file";
-  const certFile = r.text(up?.get("cert"), file);
-  const keyFile = r.text(up?.get("key"), file);
-  if (up !== undefined && (certFile === undefined) !== (keyFile === undefined)) {
-    const missing = certFile === undefined ? "cert" : "key";
-    r.problem(up.at, join(up.path, missing), `is missing; 'cert' and 'key' go together (mTLS)`);
-  }
-  const caFile = r.text(up?.get("ca"), file);
+  const tls = readServerTls(r, f);
   const proxyHeaders = r.bool(f.get("proxyHeaders"));
   return {
     ...(proxyHeaders === undefined ? {} : { proxyHeaders }),
@@ -342,21 +341,53 @@ function readHttp(
       poolIdlePerEndpoint: r.int(l?.get("poolIdlePerEndpoint"), 0) ?? L.poolIdlePerEndpoint,
       poolIdleMs: r.duration(l?.get("poolIdle")) ?? L.poolIdleMs,
     },
-    ...(tls === undefined ? {} : {
-      tls: {
-        certFile: r.text(tls.require("cert", "give the certificate chain (PEM) file"), file) ?? "",
-        keyFile: r.text(tls.require("key", "give the private key (PEM) file"), file) ?? "",
-        ...(tls.get("keyPassword") === undefined
-          ? {}
-          : { keyPassword: r.text(tls.get("keyPassword"), "the key's password") ?? "" }),
-      },
-    }),
+    ...(tls === undefined ? {} : { tls }),
     ...(f.get("metrics") === undefined ? {} : { metrics: r.bool(f.get("metrics")) ?? true }),
-    upstreamTls: {
-      ...(caFile === undefined ? {} : { caFile }),
-      ...(certFile === undefined ? {} : { certFile }),
-      ...(keyFile === undefined ? {} : { keyFile }),
-      insecure: r.bool(up?.get("insecure")) ?? false,
-    },
+    upstreamTls: readUpstreamTls(r, f) ?? { insecure: false },
+  };
+}
+
+const PEM_FILE = "use the path of a PEM file";
+
+/** A listener's `tls` (HTTP and TCP): the certificate served to clients. */
+function readServerTls(r: Reader, f: Fields): ServerTlsSpec | undefined {
+  const tls = r.map(f.get("tls"), ["cert", "key", "keyPassword"]);
+  if (tls === undefined) return undefined;
+  return {
+    certFile: r.text(tls.require("cert", "give the certificate chain (PEM) file"), PEM_FILE) ?? "",
+    keyFile: r.text(tls.require("key", "give the private key (PEM) file"), PEM_FILE) ?? "",
+    ...(tls.get("keyPassword") === undefined
+      ? {}
+      : { keyPassword: r.text(tls.get("keyPassword"), "the key's password") ?? "" }),
+  };
+}
+
+/** A listener's `upstreamTls` (HTTP and TCP): how endpoints are dialled with TLS. */
+function readUpstreamTls(r: Reader, f: Fields): UpstreamTlsSpec | undefined {
+  const up = r.map(f.get("upstreamTls"), ["ca", "cert", "key", "serverName", "insecure"]);
+  if (up === undefined) return undefined;
+  const certFile = r.text(up.get("cert"), PEM_FILE);
+  const keyFile = r.text(up.get("key"), PEM_FILE);
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    const missing = certFile === undefined ? "cert" : "key";
+    r.problem(up.at, join(up.path, missing), `is missing; 'cert' and 'key' go together (mTLS)`);
+  }
+  const caFile = r.text(up.get("ca"), PEM_FILE);
+  const nameVal = up.get("serverName");
+  const serverName = r.text(nameVal, "use a host name, like db.internal");
+  if (serverName !== undefined && certFile !== undefined) {
+    r.problem(
+      nameVal?.at ?? up.at,
+      join(up.path, "serverName"),
+      "cannot go with a client certificate (Deno sends the dialled host as the name with one); " +
+        "drop serverName, or name the endpoints by that host",
+    );
+  }
+  return {
+    ...(caFile === undefined ? {} : { caFile }),
+    ...(certFile === undefined ? {} : { certFile }),
+    ...(keyFile === undefined ? {} : { keyFile }),
+    ...(serverName === undefined ? {} : { serverName }),
+    insecure: r.bool(up.get("insecure")) ?? false,
   };
 }

@@ -130,7 +130,9 @@ export function createProbe(kind: ProbeKind, settings: ProbeSettings): Probe {
     const e = endpoint.spec;
     const addresses = settings.addresses;
     if (kind === "tcp") {
-      return probeTcp(e, { timeoutMs: h.timeoutMs, port: h.port, signal, addresses });
+      // A TCP listener that originates TLS: the probe completes the handshake too.
+      const tls = settings.tls?.allEndpoints === true ? settings.tls : undefined;
+      return probeTcp(e, { timeoutMs: h.timeoutMs, port: h.port, signal, addresses, tls });
     }
     if (kind === "udp") {
       const payload = h.udpPayload ?? "ping";

@@ -1,6 +1,9 @@
 /**
  * The TCP health probe: an endpoint passes when a TCP connect to it succeeds
- * within the deadline (iaido's only check, with a deadline that SideLB's lacks).
+ * within the deadline (iaido's only check, with a deadline that SideLB's lacks),
+ * and, toward endpoints that a TCP listener dials with TLS, the TLS handshake
+ * completes too (through the proxy's own dialer, so with the same CA, client
+ * certificate and server name).
  *
  * @module
  */
@@ -8,6 +11,7 @@
 import type { EndpointSpec } from "../config/schema.ts";
 import { failedProbe, type ProbeResult } from "./http_probe.ts";
 import { type HostAddresses, SYSTEM_ADDRESSES } from "../discovery/host_addresses.ts";
+import { dialEndpoint, type UpstreamTls } from "../pool/dial.ts";
 
 /**
  * Options of {@linkcode probeTcp}.
@@ -27,6 +31,8 @@ export interface TcpProbeOptions {
   readonly signal?: AbortSignal;
   /** Resolves host names with stale-on-error. @default SYSTEM_ADDRESSES */
   readonly addresses?: HostAddresses;
+  /** Complete a TLS handshake with these settings after the connect. @default plain TCP */
+  readonly tls?: UpstreamTls;
 }
 
 /**
@@ -53,11 +59,20 @@ export async function probeTcp(
   options.signal?.addEventListener("abort", onAbort);
   const timer = setTimeout(() => ac.abort(), options.timeoutMs);
   try {
-    const conn = await (options.addresses ?? SYSTEM_ADDRESSES).connect({
-      hostname: endpoint.host,
-      port: options.port || endpoint.port,
-      signal: ac.signal,
-    });
+    const port = options.port || endpoint.port;
+    const addresses = options.addresses ?? SYSTEM_ADDRESSES;
+    if (options.tls !== undefined) {
+      const conn = await dialEndpoint(endpoint, {
+        timeoutMs: 0,
+        port,
+        tls: options.tls,
+        signal: ac.signal,
+        addresses,
+      });
+      conn.close();
+      return { passed: true, detail: "connected (TLS)" };
+    }
+    const conn = await addresses.connect({ hostname: endpoint.host, port, signal: ac.signal });
     conn.close();
     return { passed: true, detail: "connected" };
   } catch (e) {

@@ -44,7 +44,7 @@ export type SharedHttpOptions = Omit<HttpProxyOptions, "log" | "upstreamTls">;
  * @param log Console settings (HTTP request tracing).
  * @param clock Time and timers. @default SYSTEM_CLOCK
  * @returns The proxy.
- * @throws {TypeError} When an HTTP listener's upstream TLS files cannot be read.
+ * @throws {TypeError} When an HTTP or TCP listener's upstream TLS files cannot be read.
  *
  * @example Usage
  * ```ts ignore
@@ -63,7 +63,11 @@ export function createProxy(
     case "http":
       return new HttpProxy(spec, cluster, { ...shared, log, clock });
     case "tcp":
-      return new TcpProxy(spec, cluster, { clock });
+      return new TcpProxy(spec, cluster, {
+        clock,
+        onNotice: shared.onNotice,
+        certCheckMs: shared.certCheckMs,
+      });
     case "udp":
       return new UdpProxy(spec, cluster, { onNotice: shared.onNotice, clock });
   }

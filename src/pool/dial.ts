@@ -1,8 +1,9 @@
 /**
  * How an endpoint is reached: a TCP connection, wrapped in TLS for `https`
- * endpoints with the cluster's upstream TLS settings. The proxy and the
- * health probes dial through here, so both use the same CA, client
- * certificate and host name rule. Raw sockets, so `HTTP_PROXY` never applies.
+ * endpoints (or every endpoint, for a TCP listener that originates TLS) with
+ * the listener's upstream TLS settings. The HTTP and TCP cores and the health
+ * probes dial through here, so all use the same CA, client certificate and
+ * host name rule. Raw sockets, so `HTTP_PROXY` never applies.
  *
  * @module
  */
@@ -34,15 +35,26 @@ export interface UpstreamTls {
   readonly key?: string;
   /** Skip the host name check (the chain is still verified). */
   readonly insecure: boolean;
+  /**
+   * The name sent in SNI and checked against the certificate, instead of
+   * the endpoint's host. Not with a client certificate: Deno's `connectTls`
+   * sends its `hostname`, and `startTls` sends no client certificate.
+   */
+  readonly serverName?: string;
+  /** Dial every endpoint with TLS, whatever its scheme (a TCP listener's `upstreamTls`). @default only `https` endpoints */
+  readonly allEndpoints?: boolean;
 }
 
 /**
  * Reads the files of an upstream TLS spec.
  *
  * @param spec The spec (file names), or undefined for the defaults.
+ * @param allEndpoints Every endpoint speaks TLS (a TCP listener that
+ *   originates TLS): then a spec always gives material. @default false
  * @returns The material, or undefined when the spec changes nothing.
  * @throws {TypeError} Naming the file that cannot be read or holds no PEM block,
- *   or when only one of certFile and keyFile is given.
+ *   when only one of certFile and keyFile is given, or when serverName goes
+ *   with a client certificate.
  *
  * @example Usage
  * ```ts
@@ -52,17 +64,36 @@ export interface UpstreamTls {
  * assert.equal(loadUpstreamTls(undefined), undefined);
  * ```
  */
-export function loadUpstreamTls(spec: UpstreamTlsSpec | undefined): UpstreamTls | undefined {
+export function loadUpstreamTls(
+  spec: UpstreamTlsSpec | undefined,
+  allEndpoints = false,
+): UpstreamTls | undefined {
   if (spec === undefined) return undefined;
   if ((spec.certFile === undefined) !== (spec.keyFile === undefined)) {
     throw new TypeError(
       "Cannot use upstream TLS: a client certificate needs both certFile and keyFile",
     );
   }
-  if (spec.caFile === undefined && spec.certFile === undefined && !spec.insecure) return undefined;
-  const tls: { caCerts?: string[]; cert?: string; key?: string; insecure: boolean } = {
-    insecure: spec.insecure,
-  };
+  if (spec.serverName !== undefined && spec.certFile !== undefined) {
+    throw new TypeError(
+      "Cannot use upstream TLS: serverName cannot go with a client certificate (Deno sends " +
+        "the dialled host as the name with one); drop serverName, or dial the endpoint by that name",
+    );
+  }
+  if (
+    !allEndpoints && spec.caFile === undefined && spec.certFile === undefined && !spec.insecure &&
+    spec.serverName === undefined
+  ) return undefined;
+  const tls: {
+    caCerts?: string[];
+    cert?: string;
+    key?: string;
+    insecure: boolean;
+    serverName?: string;
+    allEndpoints?: boolean;
+  } = { insecure: spec.insecure };
+  if (spec.serverName !== undefined) tls.serverName = spec.serverName;
+  if (allEndpoints) tls.allEndpoints = true;
   if (spec.caFile !== undefined) {
     tls.caCerts = [readPem(spec.caFile, "CA certificate", "CERTIFICATE")];
   }
@@ -113,11 +144,11 @@ export function readPem(path: string, what: string, kind: string): string {
  * ```
  */
 export interface DialOptions {
-  /** Deadline of the TCP connect and the TLS handshake together. */
+  /** Deadline of the TCP connect and the TLS handshake together; 0 = none (the caller cancels through `signal`). */
   readonly timeoutMs: number;
   /** Port to dial instead of the endpoint's (health probes on another port). @default the endpoint's */
   readonly port?: number;
-  /** TLS settings for https endpoints. @default the built-in roots, host name checked */
+  /** TLS settings for https endpoints (every endpoint with `allEndpoints`). @default the built-in roots, host name checked */
   readonly tls?: UpstreamTls;
   /** Cancels the dial. */
   readonly signal?: AbortSignal;
@@ -134,8 +165,9 @@ interface DialTarget {
 
 /**
  * Connects to an endpoint: TCP with `TCP_NODELAY`, plus a completed TLS
- * handshake for `https` endpoints, so certificate errors show up here and
- * not on the first write.
+ * handshake for `https` endpoints (every endpoint when the TLS settings say
+ * `allEndpoints`), so certificate errors show up here and not on the first
+ * write. The deadline and the signal both end a handshake in progress.
  *
  * A client certificate needs `Deno.connectTls`, which takes no abort
  * signal: when the deadline passes first, the connection that may still
@@ -157,31 +189,41 @@ interface DialTarget {
 export async function dialEndpoint(endpoint: DialTarget, options: DialOptions): Promise<Deno.Conn> {
   const port = options.port || endpoint.port;
   const ac = new AbortController();
-  const onAbort = () => ac.abort(options.signal?.reason);
-  options.signal?.addEventListener("abort", onAbort);
   let conn: Deno.Conn | undefined;
-  const timer = setTimeout(() => {
-    ac.abort(new Deno.errors.TimedOut(`connect timed out after ${options.timeoutMs} ms`));
+  const cancel = (reason: unknown) => {
+    ac.abort(reason);
     try {
       conn?.close(); // a handshake in progress then fails
     } catch {
       // closed already
     }
-  }, options.timeoutMs);
+  };
+  const onAbort = () => cancel(options.signal?.reason);
+  if (options.signal?.aborted) onAbort();
+  options.signal?.addEventListener("abort", onAbort);
+  const timer = options.timeoutMs > 0
+    ? setTimeout(
+      () => cancel(new Deno.errors.TimedOut(`connect timed out after ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    )
+    : undefined;
   const addresses = options.addresses ?? SYSTEM_ADDRESSES;
+  const tls = options.tls;
   try {
-    if (endpoint.scheme !== "https") {
+    if (endpoint.scheme !== "https" && tls?.allEndpoints !== true) {
       const tcp = await addresses.connect({ hostname: endpoint.host, port, signal: ac.signal });
       tcp.setNoDelay(true);
       return tcp;
     }
-    const tls = options.tls;
     const common = {
       hostname: endpoint.host,
       caCerts: tls?.caCerts ? [...tls.caCerts] : undefined,
       unsafelyDisableHostnameVerification: tls?.insecure === true,
     };
     if (tls?.cert !== undefined && tls.key !== undefined) {
+      if (tls.serverName !== undefined) {
+        throw new TypeError("Cannot dial with TLS: serverName cannot go with a client certificate");
+      }
       conn = await abortable(
         Deno.connectTls({ ...common, port, cert: tls.cert, key: tls.key }),
         ac.signal,
@@ -190,7 +232,7 @@ export async function dialEndpoint(endpoint: DialTarget, options: DialOptions): 
       const tcp = await addresses.connect({ hostname: endpoint.host, port, signal: ac.signal });
       tcp.setNoDelay(true);
       conn = tcp;
-      conn = await Deno.startTls(tcp, common);
+      conn = await Deno.startTls(tcp, { ...common, hostname: tls?.serverName ?? endpoint.host });
     }
     if (ac.signal.aborted) throw ac.signal.reason;
     await (conn as Deno.TlsConn).handshake();

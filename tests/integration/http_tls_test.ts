@@ -306,7 +306,7 @@ Deno.test("self-signed certificate: served, trusted by its own PEM, published at
 });
 
 Deno.test("serving TLS: an encrypted key is decrypted with its password", async () => {
-  const { TlsListener } = await import("../../src/proxy/http/tls_listener.ts");
+  const { TlsListener } = await import("../../src/proxy/tls_listener.ts");
   const files = {
     certFile: fixture("server.pem"),
     keyFile: fixture("server-key-encrypted.pem"),

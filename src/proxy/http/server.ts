@@ -15,7 +15,7 @@ import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { HttpConnection, type HttpConnectionContext } from "./connection.ts";
 import { UpstreamPool, type UpstreamPoolOptions } from "./upstream_pool.ts";
 import { ScratchPool } from "./scratch.ts";
-import { type CertificatePair, TlsListener } from "./tls_listener.ts";
+import { type CertificatePair, TlsListener } from "../tls_listener.ts";
 import type { HttpTracer } from "./trace.ts";
 import { TimeoutCounts } from "./stall.ts";
 import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
@@ -212,6 +212,7 @@ export class HttpProxy implements Listener {
         files: this.#options.certificate === undefined ? tlsSpec : undefined,
         certificate: this.#options.certificate,
         checkMs: this.#options.certCheckMs ?? 5_000,
+        alpnProtocols: ["http/1.1"],
         onListener: (l) => this.#accept(l),
         onNotice: this.#options.onNotice ?? (() => {}),
       });

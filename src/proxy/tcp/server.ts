@@ -1,8 +1,11 @@
 /**
  * The TCP proxy core: one listener in front of one cluster whose sites are
- * tiers. One sweeper interval per listener does all the timekeeping: idle
- * timeout, shedding connections of draining endpoints, and forced promotion
- * back to a better tier, the last two smeared over time.
+ * tiers. One sweeper interval per listener does all the timekeeping: client
+ * TLS handshakes, idle timeout, shedding connections of draining endpoints,
+ * and forced promotion back to a better tier, the last two smeared over time.
+ * The listener may terminate TLS (`spec.tls`, the shared reloading
+ * {@linkcode TlsListener}) and originate it (`spec.upstreamTls`, dialled by
+ * the shared `dialEndpoint`).
  *
  * @module
  */
@@ -17,8 +20,10 @@ import { type Clock, SYSTEM_CLOCK, type Timer } from "../../pool/clock.ts";
 import type { ListenerSpec, TcpListenerSpec } from "../../config/schema.ts";
 import type { Cluster } from "../../balance/cluster.ts";
 import type { Endpoint } from "../../balance/endpoint.ts";
+import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { BufferPool } from "../buffers.ts";
 import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
+import { TlsListener } from "../tls_listener.ts";
 import { TcpSession, type TcpSessionContext } from "./session.ts";
 import { tierOf } from "./tiers.ts";
 
@@ -52,6 +57,31 @@ export interface TcpProxyOptions {
   readonly now?: () => number;
   /** Uniform randomness in [0, 1), for smearing. @default Math.random */
   readonly random?: () => number;
+  /** How often the `spec.tls` files are checked for changes (ms). @default 5000 */
+  readonly certCheckMs?: number;
+  /** Hears of certificate reloads and of failed ones. @default ignored */
+  readonly onNotice?: (message: string) => void;
+}
+
+/**
+ * The upstream TLS material of a TCP listener: every endpoint is dialled
+ * with TLS when `spec.upstreamTls` is set, and not at all otherwise.
+ *
+ * @param spec The listener.
+ * @returns The material, or undefined for plain TCP.
+ * @throws {TypeError} When a file cannot be read (named) or the settings do not go together.
+ *
+ * @example Usage
+ * ```ts
+ * import { tcpUpstreamTls } from "./server.ts";
+ * import { tcpListener } from "../../config/builders.ts";
+ * import assert from "node:assert/strict";
+ * const spec = tcpListener("127.0.0.1:0", [["127.0.0.1:1"]], { upstreamTls: { insecure: false } });
+ * assert.deepEqual(tcpUpstreamTls(spec), { insecure: false, allEndpoints: true });
+ * ```
+ */
+export function tcpUpstreamTls(spec: TcpListenerSpec): UpstreamTls | undefined {
+  return spec.upstreamTls === undefined ? undefined : loadUpstreamTls(spec.upstreamTls, true);
 }
 
 /**
@@ -89,7 +119,9 @@ export class TcpProxy implements TcpSessionContext, Listener {
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #sessions = new Map<TcpSession, Promise<void>>();
-  #listener: Deno.TcpListener | null = null;
+  #listener: Deno.Listener | null = null;
+  #address: Deno.NetAddr | null = null;
+  #tls: TlsListener | null = null;
   #accepting: Promise<void> | null = null;
   #sweeper: Timer | undefined;
   #period = 0;
@@ -103,11 +135,13 @@ export class TcpProxy implements TcpSessionContext, Listener {
    *
    * @param spec The listener configuration.
    * @param cluster The cluster it serves; its sites are the tiers.
-   * @param options Buffers, smearing and the clock.
+   * @param options Buffers, smearing, the clock, certificate checks.
+   * @throws {TypeError} When an upstream TLS file cannot be read (the cluster's `tls` is its material, for the probes too).
    */
   constructor(spec: TcpListenerSpec, cluster: Cluster, options: TcpProxyOptions = {}) {
     this.spec = spec;
     this.cluster = cluster;
+    cluster.tls = tcpUpstreamTls(spec);
     this.#options = options;
     const clock = options.clock ?? SYSTEM_CLOCK;
     this.#clock = clock;
@@ -130,36 +164,62 @@ export class TcpProxy implements TcpSessionContext, Listener {
    *
    * @returns The bound address (with the real port when 0 was asked for).
    * @throws {Deno.errors.AddrInUse} When the address is taken.
+   * @throws {TypeError} When a server certificate file cannot be read.
    */
   // deno-lint-ignore require-await
   async listen(): Promise<Deno.NetAddr> {
-    const listener = Deno.listen({
-      hostname: this.spec.hostname,
-      port: this.spec.port,
-      transport: "tcp",
-    });
+    const { hostname, port, tls } = this.spec;
+    let listener: Deno.Listener;
+    if (tls !== undefined) {
+      this.#tls = new TlsListener({
+        hostname,
+        port,
+        files: tls,
+        checkMs: this.#options.certCheckMs ?? 5_000,
+        onListener: (l) => this.#acceptLoop(l),
+        onNotice: this.#options.onNotice ?? (() => {}),
+      });
+      listener = this.#tls.listen();
+    } else {
+      listener = Deno.listen({ hostname, port, transport: "tcp" });
+      this.#accepting = this.#acceptLoop(listener);
+    }
     this.#listener = listener;
+    this.#address = listener.addr as Deno.NetAddr;
     this.#syncSites();
     this.#startSweeper();
-    this.#accepting = this.#acceptLoop(listener);
-    return listener.addr;
+    return this.#address;
   }
 
   /**
    * Prepares a reloaded spec of the same listener: connect timeout,
-   * attempts, limits, idle timeout and PROXY protocol take effect for what
-   * happens next. (Hostname and port are those bound; a new address needs a
-   * new listener.) Commit after the cluster was updated, so that the sweeper
-   * period follows the new promotion settings too.
+   * attempts, limits, idle timeout, PROXY protocol and upstream TLS take
+   * effect for what happens next; the server certificate files are read
+   * again and served from the commit on. (Hostname and port are those
+   * bound; a new address needs a new listener.) Commit after the cluster was
+   * updated, so that the sweeper period follows the new promotion settings
+   * too.
    *
    * @param spec The new spec.
    * @returns Applies it.
-   * @throws {TypeError} When `spec` is not a TCP listener's.
+   * @throws {TypeError} When `spec` is not a TCP listener's, switches between plain and TLS toward clients, or a TLS file cannot be read.
    */
   update(spec: ListenerSpec): () => void {
     if (spec.kind !== "tcp") throw kindMismatch(this.spec, spec);
+    if (this.#listener !== null && (spec.tls !== undefined) !== (this.#tls !== null)) {
+      throw new TypeError(
+        `Cannot reload TCP listener '${spec.name}': it cannot switch between plain TCP and ` +
+          "TLS toward clients in place; give it another port (or restart)",
+      );
+    }
+    const upstreamTls = tcpUpstreamTls(spec);
+    const swapCertificate = this.#tls !== null && spec.tls !== undefined
+      ? this.#tls.prepareFiles(spec.tls)
+      : () => {};
     return () => {
       this.spec = spec;
+      this.cluster.tls = upstreamTls;
+      swapCertificate();
       if (this.#sweeper !== undefined && !this.#closing) this.#startSweeper();
     };
   }
@@ -175,7 +235,7 @@ export class TcpProxy implements TcpSessionContext, Listener {
    * @returns Kind, bound address and open connections.
    */
   stats(): ListenerCoreStats {
-    const address = this.#closing ? null : (this.#listener?.addr ?? null);
+    const address = this.#closing ? null : this.#address;
     return { kind: "tcp", address, connections: this.#sessions.size };
   }
 
@@ -201,9 +261,9 @@ export class TcpProxy implements TcpSessionContext, Listener {
     this.#sweeper = this.#clock.setInterval(() => this.#sweep(), period);
   }
 
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+  async #acceptLoop(listener: Deno.Listener): Promise<void> {
     while (!this.#closing) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
         conn = await listener.accept();
       } catch (e) {
@@ -246,6 +306,11 @@ export class TcpProxy implements TcpSessionContext, Listener {
     const smearMs = this.#options.promotionSmearMs ?? 5_000;
     const connectMs = this.spec.connectMs;
     for (const s of this.#sessions.keys()) {
+      if (s.state === "handshaking") {
+        // A client's TLS handshake has the connect timeout, from the accept.
+        if (now - s.lastActive >= connectMs) s.close("handshake");
+        continue;
+      }
       if (s.state !== "relaying") {
         if (s.state === "connecting" && s.dials > 0) {
           if (s.dials !== s.seenDials) {
@@ -309,12 +374,16 @@ export class TcpProxy implements TcpSessionContext, Listener {
     const graceOver = new Promise<void>((resolve) => {
       timer = graceMs > 0 ? this.#clock.setTimeout(resolve, graceMs) : undefined;
     });
-    try {
-      this.#listener?.close();
-    } catch {
-      // already closed
+    if (this.#tls !== null) {
+      await this.#tls.close();
+    } else {
+      try {
+        this.#listener?.close();
+      } catch {
+        // already closed
+      }
+      await this.#accepting;
     }
-    await this.#accepting;
     if (timer !== undefined && this.#sessions.size > 0) {
       await Promise.race([this.#allDone(), graceOver]);
     }

@@ -1,7 +1,8 @@
 /**
- * One proxied TCP connection: pick an endpoint (retrying on another when a
- * connect fails), write the PROXY header if asked, then relay both ways with
- * half-close kept. Its timers live in the listener's sweeper; the session
+ * One proxied TCP connection: finish the client's TLS handshake when the
+ * listener terminates TLS, pick an endpoint (retrying on another when a
+ * connect or an upstream TLS handshake fails), write the PROXY header if
+ * asked, then relay both ways with half-close kept. Its timers live in the listener's sweeper; the session
  * only exposes a cheap activity counter and its state.
  *
  * @module
@@ -11,7 +12,7 @@ import type { TcpListenerSpec } from "../../config/schema.ts";
 import type { Cluster } from "../../balance/cluster.ts";
 import type { Endpoint, LeaseOutcome, TransportError } from "../../balance/endpoint.ts";
 import { Attempt, type Lease } from "../../balance/lease.ts";
-import { isLocalResourceError } from "../../pool/dial.ts";
+import { dialEndpoint, isLocalResourceError } from "../../pool/dial.ts";
 import { encodeProxyHeader } from "../proxy_protocol.ts";
 import { BufferedSocket, pipe, writeAll } from "../socket.ts";
 import type { BufferPool } from "../buffers.ts";
@@ -57,7 +58,7 @@ class CountingSocket extends BufferedSocket {
 }
 
 /** Why the sweeper closed a connection. */
-export type CloseReason = "idle" | "drain" | "promote" | "shutdown";
+export type CloseReason = "idle" | "drain" | "promote" | "shutdown" | "handshake";
 
 /**
  * What a session needs from its listener.
@@ -89,19 +90,19 @@ export interface TcpSessionContext {
  * ```
  */
 export class TcpSession implements LeaseOutcome {
-  /** The client side. */
-  readonly client: Deno.TcpConn;
+  /** The client side (a `Deno.TlsConn` when the listener terminates TLS). */
+  readonly client: Deno.Conn;
   /** This connection's draw in [0, 1), used to smear sweeper closes. */
   readonly random: number;
   /** The endpoint, once connected. */
   endpoint: Endpoint | undefined;
   /** The endpoint's tier, once connected (-1 once it left the cluster). */
   tier: number = -1;
-  /** `connecting`, then `relaying`, then `done`. */
-  state: "connecting" | "relaying" | "done" = "connecting";
+  /** `handshaking` (a TLS client only), `connecting`, then `relaying`, then `done`. */
+  state: "handshaking" | "connecting" | "relaying" | "done";
   /** Activity count at the last sweep. */
   seenActivity: number = -1;
-  /** Time of the last sweep that saw activity change. */
+  /** Time of the last sweep that saw activity change (the accept time until relaying). */
   lastActive: number;
   /** When the sweeper first saw the endpoint draining (0 = not draining). */
   drainingSince = 0;
@@ -123,7 +124,7 @@ export class TcpSession implements LeaseOutcome {
   dialSeenAt = 0;
   #dialAbort: AbortController | null = null;
   #dialError = "";
-  #upstream: Deno.TcpConn | undefined;
+  #upstream: Deno.Conn | undefined;
   #sockets: CountingSocket[] = [];
 
   /**
@@ -134,9 +135,10 @@ export class TcpSession implements LeaseOutcome {
    * @param random A uniform draw in [0, 1) for smearing.
    * @param now The accept time (ms).
    */
-  constructor(context: TcpSessionContext, client: Deno.TcpConn, random: number, now: number) {
+  constructor(context: TcpSessionContext, client: Deno.Conn, random: number, now: number) {
     this.#context = context;
     this.client = client;
+    this.state = "handshake" in client ? "handshaking" : "connecting";
     this.random = random;
     this.lastActive = now;
   }
@@ -155,16 +157,22 @@ export class TcpSession implements LeaseOutcome {
    */
   async run(): Promise<void> {
     try {
-      this.client.setNoDelay(true);
+      if (this.state === "handshaking") {
+        // Before any lease: a client that fails its handshake costs no endpoint a connection.
+        await (this.client as Deno.TlsConn).handshake();
+        if (this.closedBy !== undefined) return;
+        this.state = "connecting";
+      } else {
+        (this.client as Deno.TcpConn).setNoDelay(true);
+      }
       using lease = await this.#connect();
       if (lease === undefined) return;
       try {
         const upstream = this.#upstream!;
-        upstream.setNoDelay(true);
         const { spec } = this.#context;
         if (spec.proxyProtocol !== "off") {
-          const src = this.client.remoteAddr;
-          const dst = this.client.localAddr;
+          const src = this.client.remoteAddr as Deno.NetAddr;
+          const dst = this.client.localAddr as Deno.NetAddr;
           await writeAll(upstream, encodeProxyHeader(spec.proxyProtocol, src, dst));
         }
         await this.#relay(upstream);
@@ -216,17 +224,20 @@ export class TcpSession implements LeaseOutcome {
     return undefined;
   }
 
-  async #dialOnce(endpoint: Endpoint): Promise<Deno.TcpConn | undefined> {
+  async #dialOnce(endpoint: Endpoint): Promise<Deno.Conn | undefined> {
     // No timer per dial: the listener's sweeper calls timeoutDial() once a
-    // dial has been seen in progress for longer than the connect timeout.
+    // dial (TLS handshake included) has been seen in progress for longer
+    // than the connect timeout.
     const ac = new AbortController();
     this.#dialAbort = ac;
     this.dials++;
+    const { cluster } = this.#context;
     try {
-      return await this.#context.cluster.addresses.connect({
-        hostname: endpoint.spec.host,
-        port: endpoint.spec.port,
+      return await dialEndpoint(endpoint.spec, {
+        timeoutMs: 0,
         signal: ac.signal,
+        tls: cluster.tls,
+        addresses: cluster.addresses,
       });
     } catch (e) {
       this.error = isLocalResourceError(e) ? "local" : "connect";
@@ -242,7 +253,7 @@ export class TcpSession implements LeaseOutcome {
     this.#dialAbort?.abort();
   }
 
-  async #relay(upstream: Deno.TcpConn): Promise<void> {
+  async #relay(upstream: Deno.Conn): Promise<void> {
     const { buffers, smallBuffers } = this.#context;
     const down = new CountingSocket(this.client, smallBuffers, buffers);
     const up = new CountingSocket(upstream, smallBuffers, buffers);

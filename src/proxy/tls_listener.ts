@@ -11,15 +11,16 @@
  * the old socket is closed first and the port re-bound at once, so for that
  * instant new connections can be refused. `--tls-max` cannot be honoured:
  * Deno has no option to cap the TLS version and always offers 1.2 and 1.3.
- * ALPN offers `http/1.1` only (this proxy speaks HTTP/1.1), and client
- * certificates cannot be requested (no server-side mTLS in Deno).
+ * ALPN offers what the core asks for (`http/1.1` for HTTP, nothing for TCP),
+ * and client certificates cannot be requested (no server-side mTLS in Deno).
+ * The HTTP and TCP cores share it.
  *
  * @module
  */
 
 import { createPrivateKey } from "node:crypto";
-import type { ServerTlsSpec } from "../../config/schema.ts";
-import { readPem } from "../../pool/dial.ts";
+import type { ServerTlsSpec } from "../config/schema.ts";
+import { readPem } from "../pool/dial.ts";
 
 /**
  * Certificate files, and the password of an encrypted key (minio's
@@ -105,6 +106,8 @@ export interface TlsListenerOptions {
   readonly certificate?: CertificatePair;
   /** How often the files are checked (ms). */
   readonly checkMs: number;
+  /** ALPN protocols offered to clients (HTTP: `["http/1.1"]`). @default none */
+  readonly alpnProtocols?: readonly string[];
   /**
    * Called with every listener bound (the first and each reload's): accept
    * on it; the promise settles when accepting on it has stopped (after it
@@ -186,7 +189,9 @@ export class TlsListener {
       port,
       cert: pair.cert,
       key: pair.key,
-      alpnProtocols: ["http/1.1"],
+      ...(this.#options.alpnProtocols === undefined
+        ? {}
+        : { alpnProtocols: [...this.#options.alpnProtocols] }),
     };
     return REUSE_PORT ? Deno.listenTls({ ...options, reusePort: true }) : Deno.listenTls(options);
   }
