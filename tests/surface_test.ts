@@ -27,6 +27,7 @@ const STABLE = [
   "httpListener",
   "parseDuration",
   "parseEndpoint",
+  "parseHashKey",
   "parseL4Endpoint",
   "parseListenAddress",
   "parseStatusList",
