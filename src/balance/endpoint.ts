@@ -108,6 +108,8 @@ export class Endpoint implements EndpointLoad {
   #weight = 1;
   #latencyMs: number;
   #latencyAt: number;
+  /** Whether a latency was observed yet (until then the estimate is a neutral placeholder). */
+  #latencyKnown = false;
   #spec: EndpointSpec;
   #basePath: Uint8Array = new Uint8Array(0);
   #inFlight = 0;
@@ -272,13 +274,18 @@ export class Endpoint implements EndpointLoad {
 
   /**
    * Folds one observed latency into the peak-EWMA estimate (owner: the
-   * cluster, when a lease is answered or released).
+   * cluster, when a lease reaches a TCP/UDP endpoint or an HTTP exchange
+   * ends); the first one replaces the neutral estimate it started with.
    *
    * @param ms The latency observed (ms).
    * @param now The current time (ms, injected clock).
    */
   observeLatency(ms: number, now: number): void {
-    this.#latencyMs = observeLatency(this.#latencyMs, this.#latencyAt, now, ms);
+    // The first observation replaces the neutral placeholder outright.
+    this.#latencyMs = this.#latencyKnown
+      ? observeLatency(this.#latencyMs, this.#latencyAt, now, ms)
+      : ms;
+    this.#latencyKnown = true;
     this.#latencyAt = now;
   }
 

@@ -7,6 +7,7 @@
  */
 
 import {
+  type HashSpec,
   type HealthSpec,
   type HttpLimits,
   type HttpTimeouts,
@@ -236,6 +237,8 @@ export interface ProxyOptions {
   readonly health?: Partial<HealthSpec>;
   /** Balancing policy. @default "least" */
   readonly policy?: PolicyName;
+  /** The `hash` policy's key and fallback. */
+  readonly hash?: HashSpec;
   /** Health transitions. */
   readonly onHealthEvent?: (event: HealthEvent) => void;
   /** Listen address. @default "127.0.0.1:0" */
@@ -293,6 +296,7 @@ export async function startProxy(
   const spec = httpListener(options.listen ?? `${HOST}:0`, sites, {
     cluster: {
       policy: options.policy ?? "least",
+      ...(options.hash === undefined ? {} : { hash: options.hash }),
       health,
       sites: sites.map((urls, i) => ({
         name: `site${i + 1}`,

@@ -128,7 +128,9 @@ Deno.test("p2c: leases feed the estimate on the cluster's clock, and a reload se
   cluster.reportLatency(a, 10);
   cluster.reportLatency(b, 50);
   cluster.reportLatency(c, 400);
-  assert.equal(a.latencyMs, 30); // a fast answer at once does not pull the estimate down
+  assert.equal(a.latencyMs, 10); // the first answer replaces the neutral estimate
+  cluster.reportLatency(a, 5);
+  assert.equal(a.latencyMs, 10); // later ones blend in over time (none has passed)
   assert.equal(b.latencyMs, 50);
   assert.equal(b.latencyAt, 1_000);
   now = 1_000 + LATENCY_DECAY_MS;
@@ -136,7 +138,7 @@ Deno.test("p2c: leases feed the estimate on the cluster's clock, and a reload se
   const d = cluster.sites[0][3];
   assert.ok(
     Math.abs(d.latencyMs - 50 / Math.E) < 1e-9,
-    `median of the decayed estimates: ${d.latencyMs}`,
+    `median of the decayed estimates (10, 50, 400): ${d.latencyMs}`,
   );
   assert.equal(d.latencyAt, now);
   // A lease released after a reached HTTP exchange feeds its duration.
