@@ -239,6 +239,8 @@ export interface ProxyOptions {
   readonly policy?: PolicyName;
   /** The `hash` policy's key and fallback. */
   readonly hash?: HashSpec;
+  /** Endpoint weights, by site and endpoint index (1 where not given). */
+  readonly weights?: readonly (readonly number[])[];
   /** Health transitions. */
   readonly onHealthEvent?: (event: HealthEvent) => void;
   /** Listen address. @default "127.0.0.1:0" */
@@ -300,7 +302,10 @@ export async function startProxy(
       health,
       sites: sites.map((urls, i) => ({
         name: `site${i + 1}`,
-        endpoints: urls.map(parseEndpoint),
+        endpoints: urls.map((url, e) => {
+          const weight = options.weights?.[i]?.[e];
+          return weight === undefined ? parseEndpoint(url) : { ...parseEndpoint(url), weight };
+        }),
         ...(options.siteMaxConnections?.[i] === undefined
           ? {}
           : { maxConnections: options.siteMaxConnections[i] }),

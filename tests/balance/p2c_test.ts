@@ -150,3 +150,25 @@ Deno.test("p2c: leases feed the estimate on the cluster's clock, and a reload se
   assert.equal(lease.endpoint.latencyAt, now);
   assert.ok(before <= now);
 });
+
+Deno.test("p2c: a TCP lease feeds its connect time when it reaches the endpoint, not at the release", () => {
+  let now = 5_000;
+  const runtime = { now: () => now, random: mulberry32(4) };
+  const cluster = new Cluster({
+    policy: "p2c",
+    health: { ...DEFAULT_HEALTH, active: false },
+    sites: [{
+      name: "t",
+      endpoints: [{ scheme: "tcp", host: "127.0.0.1", port: 1, basePath: "" }],
+    }],
+  }, runtime);
+  const e = cluster.sites[0][0];
+  const lease = cluster.lease(new Attempt())!;
+  now = 6_000;
+  lease.reached();
+  assert.equal(e.latencyAt, 6_000);
+  assert.ok(e.latencyMs < 30, `connect time, not the neutral 30 ms: ${e.latencyMs}`);
+  now = 9_000;
+  lease.release({ rx: 0, tx: 0, status: 0, error: "none" });
+  assert.equal(e.latencyAt, 6_000, "the session's length is not a latency");
+});
