@@ -74,6 +74,11 @@ export interface LeaseOutcome {
   readonly status: number;
   /** The transport error that ended the attempt, or `none`. */
   readonly error: TransportError;
+  /**
+   * When the final response head arrived (`performance.now()`), or 0 when
+   * none did: an HTTP exchange's latency ends there, not with its body.
+   */
+  readonly answeredAt?: number;
 }
 
 /**

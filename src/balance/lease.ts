@@ -183,7 +183,8 @@ export class Lease implements Disposable {
   /**
    * A connection to the endpoint was made: the request counts on it. For a
    * TCP or UDP endpoint the time to here is the latency its `p2c` cost is
-   * fed with (an HTTP endpoint's is the whole exchange, at the release).
+   * fed with (an HTTP endpoint's is the time to the response head, at the
+   * release).
    */
   reached(): void {
     if (this.#reached || !this.#live) return;
@@ -216,14 +217,18 @@ export class Lease implements Disposable {
   release(outcome: LeaseOutcome): void {
     if (!this.#live) return;
     this.#live = false;
-    const ms = performance.now() - this.#start;
+    const end = performance.now();
     const e = this.#endpoint!;
-    e.settle(outcome, this.#reached, ms / 1000);
+    e.settle(outcome, this.#reached, (end - this.#start) / 1000);
     const error = outcome.error;
     if (
       this.#reached && (e.spec.scheme === "http" || e.spec.scheme === "https") &&
       error !== "stale" && error !== "local"
-    ) this.#owner?.reportLatency(e, ms);
+    ) {
+      // Time to the response head; without one (timeout, reset), the whole wait.
+      const answered = outcome.answeredAt ?? 0;
+      this.#owner?.reportLatency(e, (answered > 0 ? answered : end) - this.#start);
+    }
   }
 
   /** Releases with no outcome, unless released already. */

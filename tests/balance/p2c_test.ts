@@ -172,3 +172,24 @@ Deno.test("p2c: a TCP lease feeds its connect time when it reaches the endpoint,
   lease.release({ rx: 0, tx: 0, status: 0, error: "none" });
   assert.equal(e.latencyAt, 6_000, "the session's length is not a latency");
 });
+
+Deno.test("p2c: an HTTP lease feeds the time to the response head, not the body's streaming time", async () => {
+  const runtime = { now: () => 1_000, random: mulberry32(8) };
+  const cluster = new Cluster({
+    policy: "p2c",
+    health: { ...DEFAULT_HEALTH, active: false },
+    sites: [{ name: "h", endpoints: [spec(1)] }],
+  }, runtime);
+  const e = cluster.sites[0][0];
+  const lease = cluster.lease(new Attempt())!;
+  lease.reached();
+  const answeredAt = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 80)); // the body streams
+  lease.release({ rx: 0, tx: 1e6, status: 200, error: "none", answeredAt });
+  assert.ok(e.latencyMs < 40, `time to the head: ${e.latencyMs} ms`);
+  const timedOut = cluster.lease(new Attempt())!;
+  timedOut.reached();
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  timedOut.release({ rx: 0, tx: 0, status: 0, error: "timeout" });
+  assert.ok(e.latencyMs >= 75, `no head: the whole wait counts (peak): ${e.latencyMs} ms`);
+});
