@@ -84,7 +84,7 @@ Deno.test("parseCommandLine() names the flag or argument in every usage error", 
     [["--health-port", "70000", "h:1"], /^--health-port must be 0\.\.65535, got 70000$/],
     [
       ["--host-balance", "fastest", "h:1"],
-      /^--host-balance must be least, random or round-robin, got 'fastest'$/,
+      /^--host-balance must be least, random, round-robin, p2c or hash, got 'fastest'$/,
     ],
     [["--tls-max", "1.1", "h:1"], /^--tls-max must be 1\.2 or 1\.3, got '1\.1'$/],
     [["--status-code", "99", "h:1"], /^--status-code must be a status 100\.\.599, got '99'$/],

@@ -14,6 +14,7 @@ const ROOT = new URL("../", import.meta.url);
 const STABLE = [
   "DEFAULT_DNS",
   "DEFAULT_GRACE_PERIOD_MS",
+  "DEFAULT_HASH",
   "DEFAULT_HEALTH",
   "DEFAULT_HTTP_LIMITS",
   "DEFAULT_HTTP_TIMEOUTS",
@@ -26,6 +27,7 @@ const STABLE = [
   "httpListener",
   "parseDuration",
   "parseEndpoint",
+  "parseHashKey",
   "parseL4Endpoint",
   "parseListenAddress",
   "parseStatusList",

@@ -17,6 +17,7 @@ import type { UpstreamTls } from "../pool/dial.ts";
 import type { Runtime } from "../pool/runtime.ts";
 import { type HostAddresses, SYSTEM_ADDRESSES } from "../discovery/host_addresses.ts";
 import { Endpoint, endpointKey } from "./endpoint.ts";
+import { decayedLatency } from "./ewma.ts";
 import type { Attempt, Balancer, Lease, LeaseOwner } from "./lease.ts";
 
 /**
@@ -77,6 +78,8 @@ export class Cluster implements Balancer, LeaseOwner {
   #policies: Policy[] = [];
   #now = 0;
   #attempt: Attempt | null = null;
+  /** The time and key of the pick in progress (one object, reused). */
+  readonly #pick = { now: 0, key: -1 };
   readonly #downListeners = new Set<EndpointDownListener>();
   readonly #localListeners = new Set<LocalFailureListener>();
   #localFailures = 0;
@@ -122,7 +125,7 @@ export class Cluster implements Balancer, LeaseOwner {
   update(spec: ClusterSpec): Endpoint[] {
     const old = new Map(this.endpoints.map((e) => [e.key, e]));
     const now = this.#runtime.now();
-    if (spec.policy !== this.spec.policy) this.#policies = [];
+    if (spec.policy !== this.spec.policy || !sameHash(spec, this.spec)) this.#policies = [];
     this.spec = spec;
     const seen = new Set<string>();
     this.sites = spec.sites.map((site) =>
@@ -135,13 +138,14 @@ export class Cluster implements Balancer, LeaseOwner {
         return [endpoint];
       })
     );
+    seedLatencies(this.sites, old, now);
     // A reload is not a recovery: sites available now count as settled.
     this.#since = this.sites.map((site) => site.some((e) => e.isUp(now)) ? now - 1e12 : -1);
     this.#floor = -1;
     // A reload is not a failover either.
     this.#serving = this.#servingNow();
     while (this.#policies.length < this.sites.length) {
-      this.#policies.push(createPolicy(spec.policy));
+      this.#policies.push(createPolicy(spec.policy, spec.hash));
     }
     const removed = [...old.values()].filter((e) => !seen.has(e.key));
     for (const e of removed) e.drain();
@@ -176,12 +180,15 @@ export class Cluster implements Balancer, LeaseOwner {
       from = this.#floor = failbackFloor(this.#since, this.#floor, now, delay);
       if (from < 0) return undefined;
     }
+    this.#pick.now = now;
+    this.#pick.key = attempt.key;
     const e = selectEndpoint(
       this.sites,
       this.#policies,
       this.#eligible,
       this.#runtime.random,
       from,
+      this.#pick,
     );
     this.#attempt = null;
     return e;
@@ -303,6 +310,17 @@ export class Cluster implements Balancer, LeaseOwner {
   }
 
   /**
+   * Feeds one observed latency to an endpoint's peak-EWMA estimate (the
+   * `p2c` cost), stamped with the cluster's clock.
+   *
+   * @param endpoint The endpoint.
+   * @param ms The latency (ms).
+   */
+  reportLatency(endpoint: Endpoint, ms: number): void {
+    endpoint.observeLatency(ms, this.#runtime.now());
+  }
+
+  /**
    * Subscribes to sidekick's own resource failures (the client was shed).
    * A listener that throws does not stop the others.
    *
@@ -338,5 +356,27 @@ export class Cluster implements Balancer, LeaseOwner {
         // a listener's failure is its own
       }
     }
+  }
+}
+
+/** Whether two specs hash alike (the `hash` policy's key and fallback). */
+function sameHash(a: ClusterSpec, b: ClusterSpec): boolean {
+  return a.hash?.key === b.hash?.key && a.hash?.fallback === b.hash?.fallback;
+}
+
+/**
+ * Gives the endpoints a reload added a neutral latency estimate: the median
+ * of their site's known ones (so `p2c` neither floods nor starves them), or
+ * the default when the site has none.
+ */
+function seedLatencies(sites: Endpoint[][], old: Map<string, Endpoint>, now: number): void {
+  if (old.size === 0) return;
+  for (const site of sites) {
+    const known = site.filter((e) => old.has(e.key))
+      .map((e) => decayedLatency(e.latencyMs, e.latencyAt, now))
+      .sort((a, b) => a - b);
+    if (known.length === 0) continue;
+    const median = known[known.length >> 1];
+    for (const e of site) if (!old.has(e.key)) e.seedLatency(median, now);
   }
 }

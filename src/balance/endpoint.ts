@@ -9,6 +9,8 @@
 import type { EndpointSpec } from "../config/schema.ts";
 import type { ProbeOutcome } from "../health/checker.ts";
 import { type HealthState, initialHealthState } from "../health/state.ts";
+import { DEFAULT_LATENCY_MS, observeLatency } from "./ewma.ts";
+import { hashString } from "./key_hash.ts";
 
 /**
  * Upper bounds (seconds) of the request duration histogram kept per
@@ -43,6 +45,14 @@ export const DURATION_BUCKETS: readonly number[] = [
 export interface EndpointLoad {
   /** Requests or connections in flight on this endpoint now. */
   readonly inFlight: number;
+  /** Relative share of traffic. @default 1 */
+  readonly weight?: number;
+  /** Peak-EWMA latency estimate (ms) as of {@linkcode latencyAt} (`p2c`); unknown when absent. */
+  readonly latencyMs?: number;
+  /** When {@linkcode latencyMs} was estimated (ms, injected clock). */
+  readonly latencyAt?: number;
+  /** A stable 32-bit identity for rendezvous hashing (`hash`); by position when absent. */
+  readonly hashId?: number;
 }
 
 /**
@@ -64,6 +74,11 @@ export interface LeaseOutcome {
   readonly status: number;
   /** The transport error that ended the attempt, or `none`. */
   readonly error: TransportError;
+  /**
+   * When the final response head arrived (`performance.now()`), or 0 when
+   * none did: an HTTP exchange's latency ends there, not with its body.
+   */
+  readonly answeredAt?: number;
 }
 
 /**
@@ -93,6 +108,13 @@ export type TransportError = "none" | "connect" | "timeout" | "reset" | "stale" 
 export class Endpoint implements EndpointLoad {
   /** `scheme://host:port`, the identity that live state is keyed by. */
   readonly key: string;
+  /** The hash of {@linkcode key}: its identity for rendezvous hashing. */
+  readonly hashId: number;
+  #weight = 1;
+  #latencyMs: number;
+  #latencyAt: number;
+  /** Whether a latency was observed yet (until then the estimate is a neutral placeholder). */
+  #latencyKnown = false;
   #spec: EndpointSpec;
   #basePath: Uint8Array = new Uint8Array(0);
   #inFlight = 0;
@@ -127,6 +149,9 @@ export class Endpoint implements EndpointLoad {
   constructor(spec: EndpointSpec, startUp: boolean, now: number) {
     this.#spec = spec;
     this.key = endpointKey(spec);
+    this.hashId = hashString(this.key);
+    this.#latencyMs = DEFAULT_LATENCY_MS;
+    this.#latencyAt = now;
     this.#health = initialHealthState(startUp, now);
     this.configure(spec, 0, "/");
   }
@@ -142,6 +167,18 @@ export class Endpoint implements EndpointLoad {
   /** Requests or connections in flight: counted from the pick (a connect in progress included). */
   get inFlight(): number {
     return this.#inFlight;
+  }
+  /** Relative share of traffic (the spec's `weight`, 1 by default). */
+  get weight(): number {
+    return this.#weight;
+  }
+  /** Peak-EWMA latency estimate (ms) as of {@linkcode latencyAt}. */
+  get latencyMs(): number {
+    return this.#latencyMs;
+  }
+  /** When {@linkcode latencyMs} was estimated (ms, injected clock). */
+  get latencyAt(): number {
+    return this.#latencyAt;
   }
   /** Health as last decided by the state machine. */
   get health(): HealthState {
@@ -237,6 +274,36 @@ export class Endpoint implements EndpointLoad {
     this.#maxInFlight = maxInFlight;
     this.#draining = spec.disabled === true;
     this.#healthPath = healthPath;
+    this.#weight = spec.weight ?? 1;
+  }
+
+  /**
+   * Folds one observed latency into the peak-EWMA estimate (owner: the
+   * cluster, when a lease reaches a TCP/UDP endpoint or an HTTP exchange
+   * ends); the first one replaces the neutral estimate it started with.
+   *
+   * @param ms The latency observed (ms).
+   * @param now The current time (ms, injected clock).
+   */
+  observeLatency(ms: number, now: number): void {
+    // The first observation replaces the neutral placeholder outright.
+    this.#latencyMs = this.#latencyKnown
+      ? observeLatency(this.#latencyMs, this.#latencyAt, now, ms)
+      : ms;
+    this.#latencyKnown = true;
+    this.#latencyAt = now;
+  }
+
+  /**
+   * Sets the estimate of an endpoint nothing is known about yet, e.g. the
+   * median of its site's (owner: the cluster, for endpoints a reload adds).
+   *
+   * @param ms The neutral estimate (ms).
+   * @param now The current time (ms).
+   */
+  seedLatency(ms: number, now: number): void {
+    this.#latencyMs = ms;
+    this.#latencyAt = now;
   }
 
   /** Takes nothing new from now on (owner: the cluster, for removed endpoints). */

@@ -8,7 +8,7 @@
  */
 
 import type { EndpointLoad } from "./endpoint.ts";
-import type { Policy, RandomSource } from "./policy.ts";
+import { NO_PICK, type PickContext, type Policy, type RandomSource } from "./pick.ts";
 
 /**
  * Chooses an endpoint from ordered sites.
@@ -18,6 +18,7 @@ import type { Policy, RandomSource } from "./policy.ts";
  * @param eligible Whether an endpoint may be chosen (available, not tried yet).
  * @param random Uniform random source.
  * @param from The first site to consider (see {@linkcode failbackFloor}). @default 0
+ * @param pick The time and the request's key, for the policies that use them. @default NO_PICK
  * @returns The endpoint, or `undefined` when no site has an eligible one.
  *
  * @example Usage
@@ -38,10 +39,11 @@ export function selectEndpoint<T extends EndpointLoad>(
   eligible: (endpoint: T) => boolean,
   random: RandomSource,
   from = 0,
+  pick: PickContext = NO_PICK,
 ): T | undefined {
   for (let s = from; s < sites.length; s++) {
     const site = sites[s];
-    const i = policies[s].select(site, eligible, random);
+    const i = policies[s].select(site, eligible, random, pick);
     if (i >= 0) return site[i];
   }
   return undefined;

@@ -32,6 +32,11 @@ import type { Endpoint, LeaseOutcome } from "./endpoint.ts";
 export class Attempt {
   /** Leases taken for this request so far. */
   count = 0;
+  /**
+   * The request's key hash for the `hash` policy (unsigned 32-bit), or -1
+   * when it has none. Set by the core after {@linkcode Attempt.reset}.
+   */
+  key: number = -1;
   /** Whether the current connection came from the idle pool (HTTP). */
   reused = false;
   /** The next connection to the same endpoint must be a new one (after a stale pooled one). */
@@ -45,6 +50,7 @@ export class Attempt {
     this.count = 0;
     this.reused = false;
     this.fresh = false;
+    this.key = -1;
     this.#tried.length = 0;
   }
 
@@ -111,6 +117,14 @@ export interface LeaseOwner {
    * @param reason What failed, for logs.
    */
   reportTransportFailure(endpoint: Endpoint, reason: string): void;
+  /**
+   * Feeds one observed latency to an endpoint's estimate (the `p2c` cost),
+   * stamped with the owner's clock.
+   *
+   * @param endpoint The endpoint.
+   * @param ms The latency (ms).
+   */
+  reportLatency(endpoint: Endpoint, ms: number): void;
 }
 
 /** An outcome with nothing to account (a lease dropped by `using`). */
@@ -166,11 +180,20 @@ export class Lease implements Disposable {
     endpoint.acquire();
   }
 
-  /** A connection to the endpoint was made: the request counts on it. */
+  /**
+   * A connection to the endpoint was made: the request counts on it. For a
+   * TCP or UDP endpoint the time to here is the latency its `p2c` cost is
+   * fed with (an HTTP endpoint's is the time to the response head, at the
+   * release).
+   */
   reached(): void {
     if (this.#reached || !this.#live) return;
     this.#reached = true;
-    this.#endpoint!.reach();
+    const e = this.#endpoint!;
+    e.reach();
+    if (e.spec.scheme === "tcp" || e.spec.scheme === "udp") {
+      this.#owner?.reportLatency(e, performance.now() - this.#start);
+    }
   }
 
   /**
@@ -194,8 +217,18 @@ export class Lease implements Disposable {
   release(outcome: LeaseOutcome): void {
     if (!this.#live) return;
     this.#live = false;
-    const seconds = (performance.now() - this.#start) / 1000;
-    this.#endpoint!.settle(outcome, this.#reached, seconds);
+    const end = performance.now();
+    const e = this.#endpoint!;
+    e.settle(outcome, this.#reached, (end - this.#start) / 1000);
+    const error = outcome.error;
+    if (
+      this.#reached && (e.spec.scheme === "http" || e.spec.scheme === "https") &&
+      error !== "stale" && error !== "local"
+    ) {
+      // Time to the response head; without one (timeout, reset), the whole wait.
+      const answered = outcome.answeredAt ?? 0;
+      this.#owner?.reportLatency(e, (answered > 0 ? answered : end) - this.#start);
+    }
   }
 
   /** Releases with no outcome, unless released already. */

@@ -1,50 +1,23 @@
 /**
- * The balancing interface: a policy picks one endpoint among the eligible
- * candidates of a site. Policies are pure apart from their own cursor state
- * (round-robin) and an injected random source.
+ * The policies that need no latency or key: least in flight, random and
+ * round robin, each weighted; and {@linkcode createPolicy}, which makes any
+ * policy by name (`p2c` is in `p2c.ts`, `hash` in `rendezvous.ts`).
  *
  * @module
  */
 
-import type { PolicyName } from "../config/schema.ts";
+import type { HashSpec, PolicyName } from "../config/schema.ts";
 import type { EndpointLoad } from "./endpoint.ts";
+import { P2cPolicy } from "./p2c.ts";
+import { type Policy, type RandomSource, weightOf } from "./pick.ts";
+import { HashPolicy } from "./rendezvous.ts";
 
-/** A source of uniform random numbers in [0, 1), like `Math.random`. */
-export type RandomSource = () => number;
-
-/**
- * Picks one endpoint.
- *
- * @example Usage
- * ```ts
- * import { createPolicy } from "./policy.ts";
- * import assert from "node:assert/strict";
- * const p = createPolicy("least");
- * const i = p.select([{ inFlight: 3 }, { inFlight: 1 }], () => true, Math.random);
- * assert.equal(i, 1);
- * ```
- */
-export interface Policy {
-  /** The policy's name. */
-  readonly name: PolicyName;
-  /**
-   * Picks one of the eligible candidates.
-   *
-   * @param candidates The site's endpoints.
-   * @param eligible Whether a candidate may be chosen (available and not tried yet).
-   * @param random Uniform random source.
-   * @returns The chosen index, or -1 when no candidate is eligible.
-   */
-  select<T extends EndpointLoad>(
-    candidates: readonly T[],
-    eligible: (candidate: T) => boolean,
-    random: RandomSource,
-  ): number;
-}
+export { NO_PICK, type PickContext, type Policy, type RandomSource } from "./pick.ts";
 
 /**
- * Fewest in-flight; ties broken uniformly at random (reservoir sampling over
- * the tied candidates, so each has exactly 1/k chance).
+ * Fewest in flight per unit of weight; ties broken at random in proportion
+ * to weight (reservoir sampling over the tied candidates, so with equal
+ * weights each has exactly 1/k chance).
  *
  * @example Usage
  * ```ts
@@ -63,18 +36,23 @@ export class LeastInFlightPolicy implements Policy {
     random: RandomSource,
   ): number {
     let best = -1;
-    let bestLoad = Infinity;
-    let ties = 0;
+    let bestLoad = 0;
+    let bestWeight = 1;
+    let tied = 0;
     for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i];
       if (!eligible(c)) continue;
-      if (c.inFlight < bestLoad) {
+      const w = weightOf(c);
+      // inFlight / w against bestLoad / bestWeight, without dividing.
+      const d = best < 0 ? -1 : c.inFlight * bestWeight - bestLoad * w;
+      if (d < 0) {
         best = i;
         bestLoad = c.inFlight;
-        ties = 1;
-      } else if (c.inFlight === bestLoad) {
-        ties++;
-        if (random() * ties < 1) best = i;
+        bestWeight = w;
+        tied = w;
+      } else if (d === 0) {
+        tied += w;
+        if (random() * tied < w) best = i;
       }
     }
     return best;
@@ -82,7 +60,7 @@ export class LeastInFlightPolicy implements Policy {
 }
 
 /**
- * Uniformly random among the eligible candidates.
+ * Random among the eligible candidates, in proportion to weight.
  *
  * @example Usage
  * ```ts
@@ -94,7 +72,7 @@ export class LeastInFlightPolicy implements Policy {
 export class RandomPolicy implements Policy {
   /** The policy's name. */
   readonly name = "random";
-  /** Picks a uniformly random eligible candidate. */
+  /** Picks a random eligible candidate, weighted. */
   select<T extends EndpointLoad>(
     candidates: readonly T[],
     eligible: (candidate: T) => boolean,
@@ -103,18 +81,24 @@ export class RandomPolicy implements Policy {
     let chosen = -1;
     let seen = 0;
     for (let i = 0; i < candidates.length; i++) {
-      if (!eligible(candidates[i])) continue;
-      seen++;
-      if (random() * seen < 1) chosen = i;
+      const c = candidates[i];
+      if (!eligible(c)) continue;
+      const w = weightOf(c);
+      seen += w;
+      if (random() * seen < w) chosen = i;
     }
     return chosen;
   }
 }
 
 /**
- * Round robin over the eligible candidates. The cursor is taken modulo the
- * current length on every call, so a shrinking list never stalls it (the
- * SideLB bug), and ineligible candidates are skipped.
+ * Smooth weighted round robin (nginx's): each pick adds every eligible
+ * candidate's weight to its running score, takes the highest and subtracts
+ * the total from it. With equal weights this is plain round robin in list
+ * order; with weights 5, 1, 1 the order is a a b a c a a, never five in a
+ * row. Ineligible candidates are skipped, and a list of another length
+ * starts the scores afresh (so a shrinking list never stalls it, the SideLB
+ * bug).
  *
  * @example Usage
  * ```ts
@@ -128,22 +112,28 @@ export class RandomPolicy implements Policy {
 export class RoundRobinPolicy implements Policy {
   /** The policy's name. */
   readonly name = "round-robin";
-  #next = 0;
-  /** Picks the next eligible candidate after the previous pick. */
+  #scores = new Float64Array(0);
+  /** Picks the eligible candidate whose turn it is. */
   select<T extends EndpointLoad>(
     candidates: readonly T[],
     eligible: (candidate: T) => boolean,
     _random: RandomSource,
   ): number {
     const n = candidates.length;
-    for (let k = 0; k < n; k++) {
-      const i = (this.#next + k) % n;
-      if (eligible(candidates[i])) {
-        this.#next = (i + 1) % n;
-        return i;
-      }
+    if (this.#scores.length !== n) this.#scores = new Float64Array(n);
+    const scores = this.#scores;
+    let best = -1;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const c = candidates[i];
+      if (!eligible(c)) continue;
+      const w = weightOf(c);
+      scores[i] += w;
+      total += w;
+      if (best < 0 || scores[i] > scores[best]) best = i;
     }
-    return -1;
+    if (best >= 0) scores[best] -= total;
+    return best;
   }
 }
 
@@ -151,15 +141,17 @@ export class RoundRobinPolicy implements Policy {
  * Makes a fresh policy instance by name.
  *
  * @param name The policy name.
+ * @param hash The `hash` policy's settings (its fallback). @default DEFAULT_HASH
  * @returns A policy with its own state.
  *
  * @example Usage
  * ```ts
  * import { createPolicy } from "./policy.ts";
  * createPolicy("round-robin").name; // "round-robin"
+ * createPolicy("hash", { key: "cookie:session", fallback: "random" }).name; // "hash"
  * ```
  */
-export function createPolicy(name: PolicyName): Policy {
+export function createPolicy(name: PolicyName, hash?: HashSpec): Policy {
   switch (name) {
     case "least":
       return new LeastInFlightPolicy();
@@ -167,5 +159,9 @@ export function createPolicy(name: PolicyName): Policy {
       return new RandomPolicy();
     case "round-robin":
       return new RoundRobinPolicy();
+    case "p2c":
+      return new P2cPolicy();
+    case "hash":
+      return new HashPolicy(createPolicy(hash?.fallback ?? "least"));
   }
 }

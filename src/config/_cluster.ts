@@ -7,15 +7,17 @@
  */
 
 import { isMap, isScalar } from "npm:yaml@^2.9.1";
-import { DEFAULT_DNS } from "./defaults.ts";
+import { DEFAULT_DNS, DEFAULT_HASH } from "./defaults.ts";
 import { expandSite } from "./expand.ts";
-import { parseStatusList } from "./builders.ts";
+import { parseHashKey, parseStatusList } from "./builders.ts";
 import { type Fields, join, type Reader, show, type Val } from "./_reader.ts";
 import {
   type ClusterSpec,
   type EndpointSpec,
+  type HashSpec,
   type HealthSpec,
   POLICY_NAMES,
+  type PolicyName,
   type SiteSpec,
 } from "./schema.ts";
 import { parseEndpoint, parseL4Endpoint } from "./builders.ts";
@@ -84,7 +86,7 @@ export function readCluster(
   const health = readHealth(r, f.get("health"), fullHealth(base.health, kind));
   const dnsFields = r.map(f.get("dns"), ["perAddress", "ttl"]);
   return {
-    policy: r.oneOf(f.get("policy"), POLICY_NAMES, "a policy") ?? base.policy,
+    ...readPolicy(r, f.get("policy"), base),
     sites: readSites(r, f, kind),
     health,
     failbackDelayMs: r.duration(f.get("failbackDelay")) ?? 0,
@@ -93,6 +95,49 @@ export function readCluster(
       ttlMs: r.duration(dnsFields?.get("ttl"), 1) ?? DEFAULT_DNS.ttlMs,
     },
   };
+}
+
+const FALLBACKS = POLICY_NAMES.filter((n): n is HashSpec["fallback"] => n !== "hash");
+
+/** `policy: NAME`, or `policy: {name: hash, key: KEY, fallback: NAME}`. */
+function readPolicy(
+  r: Reader,
+  v: Val | undefined,
+  base: ClusterSpec,
+): { policy: PolicyName; hash?: HashSpec } {
+  if (v === undefined) return { policy: base.policy, ...(base.hash ? { hash: base.hash } : {}) };
+  if (!isMap(v.node)) {
+    const policy = r.oneOf(v, POLICY_NAMES, "a policy") ?? base.policy;
+    return policy === "hash" ? { policy, hash: DEFAULT_HASH } : { policy };
+  }
+  const p = r.map(v, ["name", "key", "fallback"])!;
+  const policy = r.oneOf(
+    p.require("name", `name the policy: ${POLICY_NAMES.join(", ")}`),
+    POLICY_NAMES,
+    "a policy",
+  ) ??
+    base.policy;
+  const keyVal = p.get("key");
+  const fallbackVal = p.get("fallback");
+  if (policy !== "hash") {
+    for (const extra of [keyVal, fallbackVal]) {
+      if (extra !== undefined) {
+        r.problem(extra.at, extra.path, `only the hash policy takes this key; remove it`);
+      }
+    }
+    return { policy };
+  }
+  let key = DEFAULT_HASH.key;
+  const keyText = r.text(keyVal, "use client-ip, header:NAME or cookie:NAME");
+  if (keyText !== undefined) {
+    try {
+      key = parseHashKey(keyText);
+    } catch (e) {
+      r.problem(keyVal!.at, keyVal!.path, (e as Error).message);
+    }
+  }
+  const fallback = r.oneOf(fallbackVal, FALLBACKS, "a fallback policy") ?? DEFAULT_HASH.fallback;
+  return { policy, hash: { key, fallback } };
 }
 
 function readSites(r: Reader, f: Fields, kind: ListenerKind): SiteSpec[] {
@@ -152,10 +197,12 @@ function readEndpoints(
   for (const item of items ?? []) {
     let textVal: Val | undefined = item;
     let disabled = false;
+    let weight = 1;
     if (isMap(item.node)) {
-      const e = r.map(item, ["address", "disabled"]);
+      const e = r.map(item, ["address", "disabled", "weight"]);
       textVal = e?.require("address", `give the endpoint as ${example}`);
       disabled = r.bool(e?.get("disabled")) ?? false;
+      weight = r.int(e?.get("weight"), 1, 65535) ?? 1;
     }
     const text = r.text(textVal, `use ${example}`);
     if (text === undefined || textVal === undefined) continue;
@@ -176,7 +223,11 @@ function readEndpoints(
         continue;
       }
       seen.set(id, textVal.path);
-      out.push(disabled ? { ...endpoint, disabled } : endpoint);
+      out.push({
+        ...endpoint,
+        ...(disabled ? { disabled } : {}),
+        ...(weight !== 1 ? { weight } : {}),
+      });
     }
   }
   return out;

@@ -8,6 +8,7 @@
 import {
   type ClusterSpec,
   type EndpointSpec,
+  type HashKey,
   type HttpListenerSpec,
   type TcpListenerSpec,
   type UdpListenerSpec,
@@ -253,4 +254,34 @@ export function parseStatusList(text: string): [number, number][] {
     }
     return [Number(m[1]), Number(m[2] ?? m[1])];
   });
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Parses what the `hash` policy hashes: `client-ip`, `header:NAME` or
+ * `cookie:NAME` (NAME an HTTP token).
+ *
+ * @param text The key as written.
+ * @returns The key.
+ * @throws {TypeError} Naming what is accepted.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseHashKey } from "./builders.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(parseHashKey("cookie:session"), "cookie:session");
+ * ```
+ */
+export function parseHashKey(text: string): HashKey {
+  if (text === "client-ip") return text;
+  const colon = text.indexOf(":");
+  const kind = text.slice(0, colon);
+  const name = text.slice(colon + 1);
+  if (colon > 0 && (kind === "header" || kind === "cookie") && TOKEN.test(name)) {
+    return `${kind}:${name}`;
+  }
+  throw new TypeError(
+    `'${text}' is not a hash key; use client-ip, header:NAME or cookie:NAME (e.g. cookie:session)`,
+  );
 }

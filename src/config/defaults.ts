@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { HealthSpec, HttpLimits, HttpTimeouts, LogSpec } from "./schema.ts";
+import type { HashSpec, HealthSpec, HttpLimits, HttpTimeouts, LogSpec } from "./schema.ts";
 
 /** Log defaults: health transitions only. */
 export const DEFAULT_LOG: LogSpec = {
@@ -58,3 +58,6 @@ export const DEFAULT_DNS = { perAddress: false, ttlMs: 600_000 } as const;
 
 /** The grace period default, in ms (iaido's too). */
 export const DEFAULT_GRACE_PERIOD_MS = 5_000;
+
+/** The `hash` policy's default: the client IP, and the least loaded endpoint when that one is out. */
+export const DEFAULT_HASH: HashSpec = { key: "client-ip", fallback: "least" };

@@ -9,7 +9,7 @@
 
 import { stringify } from "npm:yaml@^2.9.1";
 import { endpointText, fullHealth } from "./_cluster.ts";
-import { DEFAULT_DNS, DEFAULT_GRACE_PERIOD_MS } from "./defaults.ts";
+import { DEFAULT_DNS, DEFAULT_GRACE_PERIOD_MS, DEFAULT_HASH } from "./defaults.ts";
 import { formatDuration } from "./duration.ts";
 import { formatProblem } from "./problem.ts";
 import {
@@ -96,11 +96,23 @@ function cluster(c: ClusterSpec, kind: ListenerSpec["kind"]): Record<string, unk
   const h = fullHealth(c.health, kind);
   const dns = c.dns ?? DEFAULT_DNS;
   return {
-    policy: c.policy,
+    policy: c.policy === "hash"
+      ? {
+        name: "hash",
+        key: (c.hash ?? DEFAULT_HASH).key,
+        fallback: (c.hash ?? DEFAULT_HASH).fallback,
+      }
+      : c.policy,
     [kind === "http" ? "sites" : "tiers"]: c.sites.map((s) => ({
       name: s.name,
       endpoints: s.endpoints.map((e) =>
-        e.disabled ? { address: endpointText(e), disabled: true } : endpointText(e)
+        e.disabled || (e.weight ?? 1) !== 1
+          ? {
+            address: endpointText(e),
+            ...(e.disabled ? { disabled: true } : {}),
+            ...((e.weight ?? 1) !== 1 ? { weight: e.weight } : {}),
+          }
+          : endpointText(e)
       ),
       ...(s.healthPath === undefined ? {} : { healthPath: s.healthPath }),
       maxConnections: s.maxConnections ?? 0,
@@ -205,7 +217,7 @@ export type CheckResult =
  * assert.equal(
  *   bad.report,
  *   "s.yaml:2:5: listeners[0].tiers: is missing; list the tiers in failover order, each with endpoints: [HOST:PORT]\n" +
- *     "s.yaml:3:13: listeners[0].policy: 'fast' is not a policy; use least, random or round-robin",
+ *     "s.yaml:3:13: listeners[0].policy: 'fast' is not a policy; use least, random, round-robin, p2c or hash",
  * );
  * ```
  */

@@ -9,10 +9,39 @@
  */
 
 /** The algorithm that picks one endpoint among the available ones of a site. */
-export type PolicyName = "least" | "random" | "round-robin";
+export type PolicyName = "least" | "random" | "round-robin" | "p2c" | "hash";
 
 /** All policy names, in the order `--help` lists them. */
-export const POLICY_NAMES: readonly PolicyName[] = ["least", "random", "round-robin"];
+export const POLICY_NAMES: readonly PolicyName[] = [
+  "least",
+  "random",
+  "round-robin",
+  "p2c",
+  "hash",
+];
+
+/**
+ * What the `hash` policy hashes: the client's IP address, a request header
+ * (`header:NAME`) or a cookie (`cookie:NAME`). TCP and UDP listeners hash
+ * the client IP whatever is set.
+ */
+export type HashKey = "client-ip" | `header:${string}` | `cookie:${string}`;
+
+/**
+ * Settings of the `hash` policy (rendezvous hashing).
+ *
+ * @example Usage
+ * ```ts
+ * import type { HashSpec } from "./schema.ts";
+ * const h: HashSpec = { key: "cookie:session", fallback: "least" };
+ * ```
+ */
+export interface HashSpec {
+  /** What is hashed. @default "client-ip" */
+  readonly key: HashKey;
+  /** The policy used when the key's endpoint is not available or a request has no key. @default "least" */
+  readonly fallback: Exclude<PolicyName, "hash">;
+}
 
 /**
  * One dialable backend address, as configured.
@@ -34,6 +63,8 @@ export interface EndpointSpec {
   readonly basePath: string;
   /** Takes no new traffic; its connections drain (iaido's `disabled: true`). @default false */
   readonly disabled?: boolean;
+  /** Relative share of traffic, an integer 1..65535, honoured by every policy. @default 1 */
+  readonly weight?: number;
 }
 
 /**
@@ -122,6 +153,8 @@ export interface HealthSpec {
 export interface ClusterSpec {
   /** How an endpoint is chosen inside a site. */
   readonly policy: PolicyName;
+  /** Settings of the `hash` policy (ignored by the others). @default DEFAULT_HASH */
+  readonly hash?: HashSpec;
   /** Ordered sites; the first with an available endpoint serves. */
   readonly sites: readonly SiteSpec[];
   /** Health checking. */

@@ -7,6 +7,7 @@
  */
 
 import {
+  type HashSpec,
   type HealthSpec,
   type HttpLimits,
   type HttpTimeouts,
@@ -236,6 +237,10 @@ export interface ProxyOptions {
   readonly health?: Partial<HealthSpec>;
   /** Balancing policy. @default "least" */
   readonly policy?: PolicyName;
+  /** The `hash` policy's key and fallback. */
+  readonly hash?: HashSpec;
+  /** Endpoint weights, by site and endpoint index (1 where not given). */
+  readonly weights?: readonly (readonly number[])[];
   /** Health transitions. */
   readonly onHealthEvent?: (event: HealthEvent) => void;
   /** Listen address. @default "127.0.0.1:0" */
@@ -293,10 +298,14 @@ export async function startProxy(
   const spec = httpListener(options.listen ?? `${HOST}:0`, sites, {
     cluster: {
       policy: options.policy ?? "least",
+      ...(options.hash === undefined ? {} : { hash: options.hash }),
       health,
       sites: sites.map((urls, i) => ({
         name: `site${i + 1}`,
-        endpoints: urls.map(parseEndpoint),
+        endpoints: urls.map((url, e) => {
+          const weight = options.weights?.[i]?.[e];
+          return weight === undefined ? parseEndpoint(url) : { ...parseEndpoint(url), weight };
+        }),
         ...(options.siteMaxConnections?.[i] === undefined
           ? {}
           : { maxConnections: options.siteMaxConnections[i] }),

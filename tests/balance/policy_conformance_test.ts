@@ -4,8 +4,9 @@ import { POLICY_NAMES, type PolicyName } from "../../src/config/schema.ts";
 import { mulberry32 } from "../_helpers/random.ts";
 
 interface Candidate {
-  readonly inFlight: number;
+  inFlight: number;
   readonly ok: boolean;
+  readonly weight?: number;
 }
 
 const isOk = (c: Candidate) => c.ok;
@@ -24,8 +25,11 @@ function tally(
   const policy = createPolicy(name);
   const random = mulberry32(seed);
   const counts = new Array<number>(list.length).fill(0);
+  const pick = { now: 0, key: -1 };
   for (let call = 0; call < calls; call++) {
-    const i = policy.select(list, isOk, random);
+    pick.now = call;
+    pick.key = Math.floor(random() * 2 ** 32); // a new client each time (hash)
+    const i = policy.select(list, isOk, random, pick);
     assert.ok(i >= 0 && i < list.length, `index ${i} in range`);
     counts[i]++;
   }
@@ -104,6 +108,43 @@ function policyConformance(name: PolicyName): void {
       } else {
         assert.ok(Math.abs(counts[i] / calls - 1 / 4) < 0.03, `near 1/4 each: ${counts}`);
       }
+    }
+  });
+
+  Deno.test(`${name}: honours weights under load (closed loop, 16 in flight)`, () => {
+    // Weights 1, 2, 5 (and an ineligible 3): each pick holds its candidate
+    // for a while; one random request of those in flight ends before each pick.
+    const list: Candidate[] = [
+      { inFlight: 0, ok: true, weight: 1 },
+      { inFlight: 0, ok: false, weight: 3 },
+      { inFlight: 0, ok: true, weight: 2 },
+      { inFlight: 0, ok: true, weight: 5 },
+    ];
+    const policy = createPolicy(name);
+    const random = mulberry32(0x5eed);
+    const held: number[] = [];
+    const counts = [0, 0, 0, 0];
+    const picks = 16_000;
+    const pick = { now: 0, key: -1 };
+    for (let call = 0; call < picks; call++) {
+      if (held.length === 16) {
+        const done = held.splice(Math.floor(random() * held.length), 1)[0];
+        list[done].inFlight--;
+      }
+      pick.now = call;
+      pick.key = Math.floor(random() * 2 ** 32);
+      const i = policy.select(list, isOk, random, pick);
+      counts[i]++;
+      list[i].inFlight++;
+      held.push(i);
+    }
+    assert.equal(counts[1], 0);
+    const shares = counts.map((c) => c / picks);
+    for (const [i, weight] of [[0, 1], [2, 2], [3, 5]]) {
+      assert.ok(
+        Math.abs(shares[i] - weight / 8) < 0.04,
+        `${name}: share ${shares[i].toFixed(3)} of weight ${weight} near ${weight / 8} (${shares})`,
+      );
     }
   });
 }
@@ -192,6 +233,20 @@ Deno.test("round-robin: does not stall when the candidate list shrinks", () => {
   assert.equal(policy.select(five.slice(0, 1), isOk, random), 0);
   const grown = Array.from({ length: 5 }, () => policy.select(five, isOk, random));
   assert.deepEqual([...grown].sort(), [0, 1, 2, 3, 4]);
+});
+
+Deno.test("round-robin: weights 5, 1, 1 go a a b a c a a, as nginx's smooth weighted round robin", () => {
+  const policy = new RoundRobinPolicy();
+  const list = [5, 1, 1].map((weight) => ({ inFlight: 0, ok: true, weight }));
+  const picks = Array.from({ length: 14 }, () => policy.select(list, isOk, mulberry32(1)));
+  assert.deepEqual(picks, [0, 0, 1, 0, 2, 0, 0, 0, 0, 1, 0, 2, 0, 0]);
+});
+
+Deno.test("least: compares in flight per unit of weight", () => {
+  const policy = new LeastInFlightPolicy();
+  // 4 in flight on weight 4 (1 each) beats 2 on weight 1.
+  const list = [{ inFlight: 2, ok: true, weight: 1 }, { inFlight: 4, ok: true, weight: 4 }];
+  assert.equal(policy.select(list, isOk, mulberry32(2)), 1);
 });
 
 Deno.test("round-robin: never consults the random source", () => {

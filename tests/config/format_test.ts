@@ -10,6 +10,7 @@ import type {
   SidecarConfig,
 } from "../../src/config/schema.ts";
 import { validateConfig } from "../../src/config/validate.ts";
+import { POLICY_NAMES } from "../../src/config/schema.ts";
 import { mulberry32 } from "../_helpers/random.ts";
 
 type Rand = () => number;
@@ -35,7 +36,8 @@ function endpoint(r: Rand, kind: ListenerSpec["kind"], id: number[]): EndpointSp
       basePath: pick(r, ["", "/s3", "/a/b"]),
     }
     : { scheme: kind, host, port: int(r, 1, 65535), basePath: "" };
-  return chance(r) ? base : { ...base, disabled: true };
+  const weighted = chance(r) ? base : { ...base, weight: int(r, 2, 65535) };
+  return chance(r) ? weighted : { ...weighted, disabled: true };
 }
 
 function health(r: Rand): HealthSpec {
@@ -60,8 +62,17 @@ function health(r: Rand): HealthSpec {
 }
 
 function cluster(r: Rand, kind: ListenerSpec["kind"], l: number): ClusterSpec {
+  const policy = pick(r, POLICY_NAMES);
   return {
-    policy: pick(r, ["least", "random", "round-robin"] as const),
+    policy,
+    ...(policy === "hash"
+      ? {
+        hash: {
+          key: pick(r, ["client-ip", "header:X-User", "cookie:session"] as const),
+          fallback: pick(r, ["least", "random", "round-robin", "p2c"] as const),
+        },
+      }
+      : {}),
     sites: Array.from({ length: int(r, 1, 3) }, (_, s) => ({
       name: pick(r, [`site${s}`, `${TRICKY[s]}`]),
       endpoints: Array.from({ length: int(r, 1, 3) }, (_, e) => endpoint(r, kind, [l, s, e])),

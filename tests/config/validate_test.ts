@@ -84,7 +84,7 @@ Deno.test("validateConfig() suggests the key or value that was meant", async (t)
     ],
     [
       listener("http", "policy: rond-robin"),
-      "s.yaml:6:13: listeners[0].policy: 'rond-robin' is not a policy; use least, random or round-robin (did you mean 'round-robin'?)",
+      "s.yaml:6:13: listeners[0].policy: 'rond-robin' is not a policy; use least, random, round-robin, p2c or hash (did you mean 'round-robin'?)",
     ],
     [
       listener("http", "zzz: 1"),
@@ -141,7 +141,7 @@ Deno.test("validateConfig() checks every enum, duration, port and number", async
     ],
     [
       listener("http", "policy: fast"),
-      "s.yaml:6:13: listeners[0].policy: 'fast' is not a policy; use least, random or round-robin",
+      "s.yaml:6:13: listeners[0].policy: 'fast' is not a policy; use least, random, round-robin, p2c or hash",
     ],
     [
       listener("http", "health: {kind: icmp}"),

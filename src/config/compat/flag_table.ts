@@ -110,7 +110,16 @@ export const FLAGS: readonly FlagSpec[] = [
     type: "string",
     default: "least",
     value: "POLICY",
-    help: "endpoint choice inside a site: least, random or round-robin",
+    help: "endpoint choice inside a site: least, random, round-robin, p2c (two random choices, " +
+      "the faster by peak-EWMA latency x load) or hash (sticky by --hash-key)",
+  },
+  {
+    name: "hash-key",
+    type: "string",
+    default: "client-ip",
+    value: "KEY",
+    help: "what --host-balance hash hashes: client-ip, header:NAME or cookie:NAME; " +
+      "the least loaded endpoint serves when the key's endpoint is out",
   },
   {
     name: "log",

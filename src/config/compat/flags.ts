@@ -10,14 +10,23 @@ import { adminConflict, parseAdminAddress } from "../admin.ts";
 import { parseDuration } from "../duration.ts";
 import { envName, FLAGS } from "./flag_table.ts";
 import { expandSite } from "../expand.ts";
-import { type AdminSpec, type LogSpec, type PolicyName, type SidecarConfig } from "../schema.ts";
 import {
+  type AdminSpec,
+  type HashKey,
+  type LogSpec,
+  POLICY_NAMES,
+  type PolicyName,
+  type SidecarConfig,
+} from "../schema.ts";
+import { listChoices } from "../problem.ts";
+import {
+  DEFAULT_HASH,
   DEFAULT_HEALTH,
   DEFAULT_HTTP_LIMITS,
   DEFAULT_HTTP_TIMEOUTS,
   DEFAULT_LOG,
 } from "../defaults.ts";
-import { httpListener, parseStatusList } from "../builders.ts";
+import { httpListener, parseHashKey, parseStatusList } from "../builders.ts";
 
 /** A bad command line: the message names the flag or argument and what is accepted. */
 export class UsageError extends Error {
@@ -125,6 +134,8 @@ const POLICY_ALIASES: Record<string, PolicyName> = {
   random: "random",
   "round-robin": "round-robin",
   roundrobin: "round-robin",
+  p2c: "p2c",
+  hash: "hash",
 };
 
 /**
@@ -169,8 +180,17 @@ export function configFromFlags(
   const policy = POLICY_ALIASES[str(values, "host-balance")];
   if (policy === undefined) {
     throw new UsageError(
-      `--host-balance must be least, random or round-robin, got '${str(values, "host-balance")}'`,
+      `--host-balance must be ${listChoices(POLICY_NAMES)}, got '${str(values, "host-balance")}'`,
     );
+  }
+  let hashKey: HashKey;
+  try {
+    hashKey = parseHashKey(str(values, "hash-key"));
+  } catch (e) {
+    throw new UsageError(`--hash-key: ${(e as Error).message}`);
+  }
+  if (values["hash-key"] !== undefined && policy !== "hash") {
+    warnings.push(`--hash-key applies to --host-balance hash only; it is ignored with ${policy}`);
   }
   const tlsMax = str(values, "tls-max");
   if (tlsMax !== "1.2" && tlsMax !== "1.3") {
@@ -239,6 +259,7 @@ export function configFromFlags(
       cluster: {
         ...base.cluster,
         policy,
+        ...(policy === "hash" ? { hash: { ...DEFAULT_HASH, key: hashKey } } : {}),
         failbackDelayMs,
         dns: { perAddress: values["rr-dns-mode"] === true, ttlMs: dnsTtl },
         sites: base.cluster.sites.map((s, i) =>

@@ -39,6 +39,7 @@ const OVERRIDABLE = new Set([
   "admin",
   "address",
   "host-balance",
+  "hash-key",
   "failback-delay",
   "rr-dns-mode",
   "dns-ttl",
@@ -82,7 +83,13 @@ export function applyFlagOverrides(config: SidecarConfig, values: FlagValues): S
     );
   }
   // The flags' own translation (validation included) against a placeholder site.
-  const fromFlags = configFromFlags({ ...values, admin: undefined }, [
+  const fromFlags = configFromFlags({
+    ...values,
+    admin: undefined,
+    // --hash-key alone sets the key of a file whose policy is hash already.
+    "host-balance": values["host-balance"] ??
+      (values["hash-key"] !== undefined ? "hash" : undefined),
+  }, [
     "http://placeholder.invalid:1",
   ]).config;
   const f = fromFlags.listeners[0] as HttpListenerSpec;
@@ -106,6 +113,12 @@ export function applyFlagOverrides(config: SidecarConfig, values: FlagValues): S
         ...l.cluster,
         health,
         ...(values["host-balance"] !== undefined ? { policy: f.cluster.policy } : {}),
+        ...(f.cluster.hash === undefined ? {} : {
+          // --hash-key wins; else a file's own hash settings stay.
+          hash: values["hash-key"] !== undefined
+            ? f.cluster.hash
+            : l.cluster.hash ?? f.cluster.hash,
+        }),
         ...(values["failback-delay"] !== undefined
           ? { failbackDelayMs: f.cluster.failbackDelayMs }
           : {}),

@@ -11,6 +11,8 @@
  */
 
 import { Attempt, type Lease } from "../../balance/lease.ts";
+import { hashString } from "../../balance/key_hash.ts";
+import { requestHashKey } from "./hash_key.ts";
 import { isLocalResourceError } from "../../pool/dial.ts";
 import { BufferedSocket, writeAll } from "../socket.ts";
 import { bytes, latin1 } from "./ascii.ts";
@@ -76,6 +78,7 @@ export class HttpConnection {
   readonly #reqChunks: ChunkedParser;
   readonly #info: ForwardInfo;
   readonly #clientIp: string;
+  readonly #clientIpHash: number;
   readonly #x: ExchangeState;
   readonly #stall = new StallClock();
   readonly #attempt = new Attempt();
@@ -94,6 +97,7 @@ export class HttpConnection {
     this.#reqChunks = s.reqChunks;
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.#clientIp = addr.hostname ?? "unknown";
+    this.#clientIpHash = hashString(this.#clientIp);
     this.#info = { clientIp: bytes(this.#clientIp), tls: ctx.tls };
   }
 
@@ -330,6 +334,10 @@ export class HttpConnection {
     x.keepAlive = keepAlive;
     const attempt = this.#attempt;
     attempt.reset();
+    const cluster = this.#ctx.cluster.spec;
+    if (cluster.policy === "hash") {
+      attempt.key = requestHashKey(buf, head, cluster.hash?.key ?? "client-ip", this.#clientIpHash);
+    }
     let lastError = "";
     let decision = RETRY;
     while ((decision & RETRY) !== 0) {

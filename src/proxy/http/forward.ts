@@ -70,6 +70,7 @@ export async function forward(
   const isHead = x.isHead, bodyBuffered = x.bodyBuffered;
   let keepAlive = x.keepAlive;
   x.timedOut = false;
+  x.answeredAt = 0;
   x.upstreamError = "";
   x.pumpError = false;
   try {
@@ -127,7 +128,10 @@ export async function forward(
     } catch {
       return await failUpstream(c, x, pump, BAD_RESPONSE);
     }
-    if (res.status >= 200 || res.status === 101) break;
+    if (res.status >= 200 || res.status === 101) {
+      x.answeredAt = performance.now();
+      break;
+    }
     if (s.head.minorVersion === 1) {
       s.out.pos = 0;
       writeClientResponseHead(s.out, up.buf, res, "none", "none");

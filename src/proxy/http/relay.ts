@@ -70,6 +70,8 @@ export class ExchangeState implements LeaseOutcome {
   start = 0;
   /** When the first byte went to the client (`performance.now()`, tracing only). */
   firstByteAt = 0;
+  /** When the current attempt's final response head arrived (`performance.now()`), or 0. */
+  answeredAt = 0;
   /** The status sent to the client (0 before any). */
   status = 0;
   /** How the current attempt failed in transport (for its lease), or `none`. */
@@ -115,6 +117,7 @@ export class ExchangeState implements LeaseOutcome {
     this.tx = 0;
     this.start = performance.now();
     this.firstByteAt = 0;
+    this.answeredAt = 0;
     this.status = 0;
     this.tried = null;
     this.error = "none";

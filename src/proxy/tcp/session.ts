@@ -12,6 +12,7 @@ import type { TcpListenerSpec } from "../../config/schema.ts";
 import type { Cluster } from "../../balance/cluster.ts";
 import type { Endpoint, LeaseOutcome, TransportError } from "../../balance/endpoint.ts";
 import { Attempt, type Lease } from "../../balance/lease.ts";
+import { hashString } from "../../balance/key_hash.ts";
 import { dialEndpoint, isLocalResourceError } from "../../pool/dial.ts";
 import { encodeProxyHeader } from "../proxy_protocol.ts";
 import { BufferedSocket, pipe, writeAll } from "../socket.ts";
@@ -194,6 +195,9 @@ export class TcpSession implements LeaseOutcome {
   async #connect(): Promise<Lease | undefined> {
     const { cluster, spec } = this.#context;
     const attempt = new Attempt();
+    if (cluster.spec.policy === "hash") {
+      attempt.key = hashString((this.client.remoteAddr as Deno.NetAddr).hostname);
+    }
     while (attempt.count < spec.maxAttempts) {
       if (this.closedBy !== undefined) return undefined;
       const lease = cluster.lease(attempt);

@@ -17,6 +17,7 @@ import { bindUdpSocket, udpLocalAddress } from "../../pool/udp_socket.ts";
 import type { Cluster } from "../../balance/cluster.ts";
 import type { Endpoint, TransportError } from "../../balance/endpoint.ts";
 import { Attempt } from "../../balance/lease.ts";
+import { hashString } from "../../balance/key_hash.ts";
 import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
 
 /** Datagrams kept per flow while its upstream socket is still connecting. */
@@ -225,6 +226,7 @@ export class UdpProxy implements Listener {
     const max = this.spec.maxFlows;
     if ((max > 0 && this.#flows.size >= max) || this.#draining) return undefined;
     const attempt = new Attempt();
+    if (this.cluster.spec.policy === "hash") attempt.key = hashString(address);
     const lease = this.cluster.lease(attempt);
     if (lease === undefined) return undefined;
     const endpoint = lease.endpoint;
