@@ -116,7 +116,7 @@ type Plan =
   | { kind: "exit"; code: number }
   | {
     kind: "run";
-    autoTlsHosts?: string[];
+    autoTlsHosts?: string[] | undefined;
     config: SidecarConfig;
     sources: ConfigSources;
     reload: (() => Promise<SidecarConfig>) | null;

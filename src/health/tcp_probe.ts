@@ -26,7 +26,7 @@ export interface TcpProbeOptions {
   /** Cancels the probe (shutdown). */
   readonly signal?: AbortSignal;
   /** Resolves host names with stale-on-error. @default SYSTEM_ADDRESSES */
-  readonly addresses?: HostAddresses;
+  readonly addresses?: HostAddresses | undefined;
 }
 
 /**

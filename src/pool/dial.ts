@@ -118,11 +118,11 @@ export interface DialOptions {
   /** Port to dial instead of the endpoint's (health probes on another port). @default the endpoint's */
   readonly port?: number;
   /** TLS settings for https endpoints. @default the built-in roots, host name checked */
-  readonly tls?: UpstreamTls;
+  readonly tls?: UpstreamTls | undefined;
   /** Cancels the dial. */
   readonly signal?: AbortSignal;
   /** Resolves host names, keeping the last good address when a lookup fails. @default SYSTEM_ADDRESSES */
-  readonly addresses?: HostAddresses;
+  readonly addresses?: HostAddresses | undefined;
 }
 
 /** Where and how to dial. */
@@ -176,11 +176,11 @@ export async function dialEndpoint(endpoint: DialTarget, options: DialOptions): 
       return tcp;
     }
     const tls = options.tls;
-    const common = {
+    const common: Deno.StartTlsOptions = {
       hostname: endpoint.host,
-      caCerts: tls?.caCerts ? [...tls.caCerts] : undefined,
       unsafelyDisableHostnameVerification: tls?.insecure === true,
     };
+    if (tls?.caCerts) common.caCerts = [...tls.caCerts];
     if (tls?.cert !== undefined && tls.key !== undefined) {
       conn = await abortable(
         Deno.connectTls({ ...common, port, cert: tls.cert, key: tls.key }),

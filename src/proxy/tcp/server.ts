@@ -47,7 +47,7 @@ export interface TcpProxyOptions {
   /** Sweeper period. @default a quarter of the shortest timeout, clamped to 25..1000 ms */
   readonly sweepMs?: number;
   /** Time and timers (the sweeper, the grace period). @default SYSTEM_CLOCK */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /** The current time, if not the clock's. @default clock.now */
   readonly now?: () => number;
   /** Uniform randomness in [0, 1), for smearing. @default Math.random */
