@@ -44,7 +44,7 @@ import {
 import { bootstrapConfig, writeBootstrap } from "./src/config/compat/bootstrap.ts";
 import { checkConfigText } from "./src/config/format.ts";
 import { closestMatch, formatProblem } from "./src/config/problem.ts";
-import { parseSideLbArgs } from "./src/config/compat/sidelb.ts";
+import { parseSideLbArgs, SIDELB_KEYS } from "./src/config/compat/sidelb.ts";
 import { normalizeIaidoArgs } from "./src/config/compat/iaido_flags.ts";
 import { parseDuration } from "./src/config/duration.ts";
 import { healthCheckUds, optionalSocketNotice } from "./src/cli/health_socket.ts";
@@ -116,7 +116,7 @@ type Plan =
   | { kind: "exit"; code: number }
   | {
     kind: "run";
-    autoTlsHosts?: string[];
+    autoTlsHosts?: string[] | undefined;
     config: SidecarConfig;
     sources: ConfigSources;
     reload: (() => Promise<SidecarConfig>) | null;
@@ -162,6 +162,17 @@ function planL4(args: readonly string[]): Plan {
     console.log(commandHelp("l4"));
     return { kind: "exit", code: 0 };
   }
+  const flag = args.find((a) => a.startsWith("-"));
+  if (flag !== undefined) {
+    const near = closestMatch(flag.replace(/^-+/, "").replace(/=.*/, ""), SIDELB_KEYS);
+    return fail(
+      `sidekick l4: unknown flag ${flag}${
+        near === undefined ? "" : ` (did you mean ${near}=?)`
+      }; ` +
+        "it takes BIND and key=value arguments (sidekick l4 --help)",
+      2,
+    );
+  }
   try {
     const { listener, healthSocket } = parseSideLbArgs(args, env);
     const used = SIDELB_VARIABLES.filter((n) => env[n] !== undefined);
@@ -183,6 +194,13 @@ async function planCheck(args: readonly string[], invalidCode = 2): Promise<Plan
   if (args.includes("-h") || args.includes("--help")) {
     console.log(commandHelp("check"));
     return { kind: "exit", code: 0 };
+  }
+  const flag = args.find((a) => a.startsWith("-"));
+  if (flag !== undefined) {
+    return fail(
+      `sidekick check: unknown flag ${flag}; it takes only FILE (sidekick check --help)`,
+      2,
+    );
   }
   const file = args[0] ?? DEFAULT_CONFIG_FILE;
   let result;
@@ -228,6 +246,7 @@ async function loadFile(path: string): Promise<SidecarConfig> {
 
 /** `sidekick help [COMMAND]`. */
 function planHelp(args: readonly string[]): Plan {
+  if (args[0] === "--help" || args[0] === "-h") args = ["help"];
   if (args.length === 0) {
     console.log(helpText());
     return { kind: "exit", code: 0 };

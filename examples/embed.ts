@@ -47,7 +47,7 @@ export interface ServiceOptions {
   /** Where the service listens. @default "127.0.0.1" */
   readonly hostname?: string;
   /** Port of the service; 0 picks a free one. @default 8000 */
-  readonly port?: number;
+  readonly port?: number | undefined;
   /** Health path of the backends. @default "/health" */
   readonly healthPath?: string;
   /** Health check interval of the sidecar, in milliseconds. @default 2000 */

@@ -114,17 +114,17 @@ export type Grant = "all" | readonly string[];
  */
 export interface CompileOptions {
   /** `--allow-net`. @default "all" */
-  readonly net?: Grant;
+  readonly net?: Grant | undefined;
   /** `--allow-read`. @default "all" */
-  readonly read?: Grant;
+  readonly read?: Grant | undefined;
   /** `--allow-env`. @default ENV_VARIABLES */
-  readonly env?: Grant;
+  readonly env?: Grant | undefined;
   /** `--allow-write`. @default [] (none) */
-  readonly write?: Grant;
+  readonly write?: Grant | undefined;
   /** `--v8-flags`; empty for none. @default DEFAULT_V8_FLAGS */
-  readonly v8Flags?: readonly string[];
+  readonly v8Flags?: readonly string[] | undefined;
   /** Output directory. @default "dist" */
-  readonly outDir?: string;
+  readonly outDir?: string | undefined;
   /** Entry module. @default "cli.ts" */
   readonly entry?: string;
 }

@@ -44,34 +44,34 @@ export interface SidecarOptions {
    * Time and timers of the proxy cores (deadlines, idle, drain), sweepers,
    * health checkers, fail-back and promotion. @default SYSTEM_CLOCK
    */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /** The cluster's time and randomness. @default the clock's time and Math.random */
-  readonly runtime?: Runtime;
+  readonly runtime?: Runtime | undefined;
   /** Called on every endpoint up/down transition. */
-  readonly onHealthEvent?: (event: HealthEvent) => void;
+  readonly onHealthEvent?: ((event: HealthEvent) => void) | undefined;
   /**
    * Longest wait in `start()` (and in `reload()` for new listeners) for the
    * first DNS answers and the first health round before listening. @default 3000
    */
-  readonly firstProbeWaitMs?: number;
+  readonly firstProbeWaitMs?: number | undefined;
   /**
    * Looks up A and AAAA records of clusters with `dns.perAddress`, and of
    * plain host-name endpoints at each dial and probe (whose last good
    * address stays in use when a lookup fails). @default Deno.resolveDns for
    * `dns.perAddress`; the system's getaddrinfo for plain host names
    */
-  readonly resolver?: DnsResolver;
+  readonly resolver?: DnsResolver | undefined;
   /** Called with each failed or empty DNS lookup; the last good answer stays in use. */
-  readonly onDnsError?: (hostname: string, error: unknown) => void;
+  readonly onDnsError?: ((hostname: string, error: unknown) => void) | undefined;
   /**
    * Takes each traced HTTP request (tracing is on when the config's `log.trace`
    * says so). @default formatted as `log` says and written with `console.log`
    */
-  readonly onTrace?: (record: TraceRecord) => void;
+  readonly onTrace?: ((record: TraceRecord) => void) | undefined;
   /** Hears of server certificate reloads and of reloads that failed. */
-  readonly onNotice?: (message: string) => void;
+  readonly onNotice?: ((message: string) => void) | undefined;
   /** A certificate every HTTP listener serves (e.g. generated for `--auto-tls-host`). */
-  readonly certificate?: CertificatePair;
+  readonly certificate?: CertificatePair | undefined;
 }
 
 /**

@@ -65,3 +65,27 @@ Deno.test("an unknown flag or a flag without its value is one line in our words,
   );
   assert.equal(negative.stderr.trim().split("\n").length, 1);
 });
+
+Deno.test("sidekick help --help prints help's own help", async () => {
+  for (const flag of ["--help", "-h"]) {
+    const own = await runCli([], ["help", flag]);
+    assert.equal(own.code, 0, own.stderr);
+    assert.match(own.stdout, /^sidekick help - show help/);
+  }
+});
+
+Deno.test("a subcommand given an unknown flag says so in one line, exit 2", async () => {
+  const check = await runCli([], ["check", "--strict", "sidekick.yaml"]);
+  assert.equal(check.code, 2);
+  assert.equal(
+    check.stderr.trim(),
+    "sidekick check: unknown flag --strict; it takes only FILE (sidekick check --help)",
+  );
+  const l4 = await runCli([], ["l4", "127.0.0.1:0", "--backend=127.0.0.1:9"]);
+  assert.equal(l4.code, 2);
+  assert.equal(
+    l4.stderr.trim(),
+    "sidekick l4: unknown flag --backend=127.0.0.1:9 (did you mean backends=?); " +
+      "it takes BIND and key=value arguments (sidekick l4 --help)",
+  );
+});

@@ -63,7 +63,7 @@ async function checkTraffic(kind: Kind, port: number): Promise<void> {
       : undefined;
     try {
       await retry(`${kind} listener :${port}`, async () => {
-        const r = await fetch(`${kind}://${HOST}:${port}/bucket`, { client });
+        const r = await fetch(`${kind}://${HOST}:${port}/bucket`, client ? { client } : {});
         return await r.text();
       }, (body) => body === "http:/bucket");
     } finally {

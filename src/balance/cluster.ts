@@ -9,7 +9,7 @@
  */
 
 import type { ClusterSpec } from "../config/schema.ts";
-import { failbackFloor, selectEndpoint } from "./failover.ts";
+import { failbackFloor, selectEndpoint, type SiteChoice } from "./failover.ts";
 import { createPolicy, type Policy } from "./policy.ts";
 import { siteHealthPath } from "../health/probes.ts";
 import { type HealthState, markDown } from "../health/state.ts";
@@ -95,6 +95,8 @@ export class Cluster implements Balancer, LeaseOwner {
   #retries = 0;
   readonly #eligible = (e: Endpoint): boolean =>
     e.isAvailable(this.#now) && !this.#attempt!.hasTried(e);
+  /** What a pick chooses from, kept so a pick allocates nothing (sites and policies set per pick). */
+  readonly #choice: SiteChoice<Endpoint>;
 
   /**
    * Creates the live endpoints of a cluster.
@@ -105,6 +107,7 @@ export class Cluster implements Balancer, LeaseOwner {
   constructor(spec: ClusterSpec, runtime: Runtime) {
     this.spec = spec;
     this.#runtime = runtime;
+    this.#choice = { sites: [], policies: [], eligible: this.#eligible, random: runtime.random };
     this.update(spec);
   }
 
@@ -182,14 +185,10 @@ export class Cluster implements Balancer, LeaseOwner {
     }
     this.#pick.now = now;
     this.#pick.key = attempt.key;
-    const e = selectEndpoint(
-      this.sites,
-      this.#policies,
-      this.#eligible,
-      this.#runtime.random,
-      from,
-      this.#pick,
-    );
+    const choice = this.#choice;
+    choice.sites = this.sites;
+    choice.policies = this.#policies;
+    const e = selectEndpoint(choice, from, this.#pick);
     this.#attempt = null;
     return e;
   }

@@ -11,12 +11,36 @@ import type { EndpointLoad } from "./endpoint.ts";
 import { NO_PICK, type PickContext, type Policy, type RandomSource } from "./pick.ts";
 
 /**
+ * What {@linkcode selectEndpoint} chooses from: built once by its owner (a
+ * cluster) and kept, so a pick allocates nothing.
+ *
+ * @example Usage
+ * ```ts
+ * import type { SiteChoice } from "./failover.ts";
+ * import { createPolicy } from "./policy.ts";
+ * const choice: SiteChoice<{ inFlight: number }> = {
+ *   sites: [[{ inFlight: 0 }]],
+ *   policies: [createPolicy("least")],
+ *   eligible: () => true,
+ *   random: Math.random,
+ * };
+ * ```
+ */
+export interface SiteChoice<T extends EndpointLoad> {
+  /** Endpoints per site, best site first. */
+  sites: readonly (readonly T[])[];
+  /** The policy of each site (one instance per site, so each keeps its own cursor). */
+  policies: readonly Policy[];
+  /** Whether an endpoint may be chosen (available, not tried yet). */
+  eligible: (endpoint: T) => boolean;
+  /** Uniform random source. */
+  random: RandomSource;
+}
+
+/**
  * Chooses an endpoint from ordered sites.
  *
- * @param sites Endpoints per site, best site first.
- * @param policies The policy of each site (one instance per site, so each keeps its own cursor).
- * @param eligible Whether an endpoint may be chosen (available, not tried yet).
- * @param random Uniform random source.
+ * @param choice The sites, their policies, the eligibility predicate and the random source.
  * @param from The first site to consider (see {@linkcode failbackFloor}). @default 0
  * @param pick The time and the request's key, for the policies that use them. @default NO_PICK
  * @returns The endpoint, or `undefined` when no site has an eligible one.
@@ -29,18 +53,16 @@ import { NO_PICK, type PickContext, type Policy, type RandomSource } from "./pic
  * const a = { inFlight: 0, up: false };
  * const b = { inFlight: 0, up: true };
  * const policies = [createPolicy("least"), createPolicy("least")];
- * const chosen = selectEndpoint([[a], [b]], policies, (e) => e.up, Math.random);
+ * const chosen = selectEndpoint({ sites: [[a], [b]], policies, eligible: (e) => e.up, random: Math.random });
  * assert.equal(chosen, b);
  * ```
  */
 export function selectEndpoint<T extends EndpointLoad>(
-  sites: readonly (readonly T[])[],
-  policies: readonly Policy[],
-  eligible: (endpoint: T) => boolean,
-  random: RandomSource,
+  choice: SiteChoice<T>,
   from = 0,
   pick: PickContext = NO_PICK,
 ): T | undefined {
+  const { sites, policies, eligible, random } = choice;
   for (let s = from; s < sites.length; s++) {
     const site = sites[s];
     const i = policies[s].select(site, eligible, random, pick);

@@ -19,7 +19,7 @@
  */
 export interface WatchOptions {
   /** mtime poll interval; 0 = no polling. @default 2000 */
-  readonly pollMs?: number;
+  readonly pollMs?: number | undefined;
   /** Quiet time after the last event before `onChange` runs. @default 200 */
   readonly debounceMs?: number;
   /** Stops watching. */

@@ -212,7 +212,7 @@ interface Tiers {
   /** Whether any host is a name rather than an IP (then every A/AAAA record is a backend). */
   hostnames: boolean;
   ejectMs: number;
-  proto?: "tcp" | "udp";
+  proto?: "tcp" | "udp" | undefined;
 }
 
 function readTiers(r: Reader, pool: Fields | undefined, prefix?: "tcp" | "udp"): Tiers {

@@ -113,9 +113,9 @@ export interface HealthSpec {
    * The probe: an HTTP GET of {@linkcode path}, a TCP connect, or a UDP
    * datagram that must be answered. @default "http" for HTTP listeners, "tcp" for TCP, "udp" for UDP
    */
-  readonly kind?: "http" | "tcp" | "udp";
+  readonly kind?: "http" | "tcp" | "udp" | undefined;
   /** Payload of the UDP probe. @default "ping" */
-  readonly udpPayload?: string;
+  readonly udpPayload?: string | undefined;
   /** Path of the HTTP probe, starting with `/`. */
   readonly path: string;
   /** Port of the probe; 0 uses the endpoint's own port. */
@@ -131,9 +131,9 @@ export interface HealthSpec {
   /** How long an endpoint stays out after a transport error on real traffic when active probes are off. */
   readonly ejectMs: number;
   /** Statuses that pass the HTTP probe, as inclusive ranges. @default [[200, 200]] */
-  readonly statuses?: readonly (readonly [number, number])[];
+  readonly statuses?: readonly (readonly [number, number])[] | undefined;
   /** Stop probing an endpoint once it is up; probe again after a transport error (minio's --health-optimistic). @default false */
-  readonly optimistic?: boolean;
+  readonly optimistic?: boolean | undefined;
 }
 
 /**
@@ -160,7 +160,7 @@ export interface ClusterSpec {
   /** Health checking. */
   readonly health: HealthSpec;
   /** A recovered better site serves again only after it stayed available this long (0 = at once). @default 0 */
-  readonly failbackDelayMs?: number;
+  readonly failbackDelayMs?: number | undefined;
   /** Resolve hostnames and make every A/AAAA record its own endpoint, re-resolved every `ttlMs`. */
   readonly dns?: { readonly perAddress: boolean; readonly ttlMs: number };
 }
@@ -254,9 +254,9 @@ export interface HttpListenerSpec {
   /** Limits. */
   readonly limits: HttpLimits;
   /** Serve TLS to clients. */
-  readonly tls?: ServerTlsSpec;
+  readonly tls?: ServerTlsSpec | undefined;
   /** TLS toward https endpoints. */
-  readonly upstreamTls?: UpstreamTlsSpec;
+  readonly upstreamTls?: UpstreamTlsSpec | undefined;
   /**
    * Send minio/sidekick's identifying headers: `Server: SideKick` on
    * sidekick's own answers (`/v1/health`, the 502) and `X-Proxy: true` on
@@ -286,7 +286,7 @@ export interface ServerTlsSpec {
   /** Private key (PEM). */
   readonly keyFile: string;
   /** Password of an encrypted key (legacy `Proc-Type: 4,ENCRYPTED` PEM or encrypted PKCS#8). */
-  readonly keyPassword?: string;
+  readonly keyPassword?: string | undefined;
 }
 
 /**
@@ -300,11 +300,11 @@ export interface ServerTlsSpec {
  */
 export interface UpstreamTlsSpec {
   /** CA certificates (PEM) to verify endpoints against, instead of the system's. */
-  readonly caFile?: string;
+  readonly caFile?: string | undefined;
   /** Client certificate (PEM) for mTLS. */
-  readonly certFile?: string;
+  readonly certFile?: string | undefined;
   /** Client key (PEM) for mTLS. */
-  readonly keyFile?: string;
+  readonly keyFile?: string | undefined;
   /** Do not verify the endpoint's host name. */
   readonly insecure: boolean;
   /**
@@ -440,7 +440,7 @@ export interface SidecarConfig {
   /** How long in-flight work may finish after SIGTERM, in ms. @default 5000 */
   readonly gracePeriodMs?: number;
   /** Serve SideLB's UDS health check (`HEALTHY`/`UNHEALTHY`) on this socket path. @default none */
-  readonly healthSocket?: string;
+  readonly healthSocket?: string | undefined;
   /**
    * The admin listener (status page, JSON, metrics); off when absent. The
    * command line starts it; an embedding program calls `serveAdmin`.

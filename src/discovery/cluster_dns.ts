@@ -30,9 +30,9 @@ export interface ClusterDnsOptions {
   /** Called after an answer changed the effective spec. A throwing hook cannot stop the watch. */
   readonly onChange: () => void;
   /** The lookup function. @default systemResolver */
-  readonly resolver?: DnsResolver;
+  readonly resolver?: DnsResolver | undefined;
   /** Called with each failed or empty lookup (the last answer stays). */
-  readonly onError?: (hostname: string, error: unknown) => void;
+  readonly onError?: ((hostname: string, error: unknown) => void) | undefined;
   /** Deadline of one lookup, in ms. @default 5000 */
   readonly timeoutMs?: number;
 }

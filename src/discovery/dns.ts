@@ -128,9 +128,9 @@ export interface DnsWatchOptions {
   /** Pause between lookups, in ms. */
   readonly intervalMs: number;
   /** Deadline of one lookup, in ms. @default 5000 */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** The lookup function. @default systemResolver */
-  readonly resolver?: DnsResolver;
+  readonly resolver?: DnsResolver | undefined;
   /** Stops watching (the generator then returns). */
   readonly signal?: AbortSignal;
   /** Called with each failed or empty lookup; the last good answer stays. */

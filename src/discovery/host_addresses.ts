@@ -34,6 +34,15 @@ export interface HostConnectOptions {
   readonly signal?: AbortSignal;
 }
 
+/** `Deno.connect`, whose options take a signal or none (never `signal: undefined`). */
+function connectTo(
+  hostname: string,
+  port: number,
+  signal: AbortSignal | undefined,
+): Promise<Deno.TcpConn> {
+  return Deno.connect(signal === undefined ? { hostname, port } : { hostname, port, signal });
+}
+
 /**
  * Whether an error of `Deno.connect` means the name did not resolve.
  *
@@ -106,7 +115,7 @@ export class HostAddresses {
    */
   async connect(options: HostConnectOptions): Promise<Deno.TcpConn> {
     const { hostname, port, signal } = options;
-    if (isIpLiteral(hostname)) return await Deno.connect({ hostname, port, signal });
+    if (isIpLiteral(hostname)) return await connectTo(hostname, port, signal);
     if (this.#resolver !== undefined) {
       let ip: string;
       try {
@@ -116,17 +125,17 @@ export class HostAddresses {
         if (signal?.aborted) throw e;
         ip = this.#stale(hostname, e);
       }
-      return await Deno.connect({ hostname: ip, port, signal });
+      return await connectTo(ip, port, signal);
     }
     try {
-      const conn = await Deno.connect({ hostname, port, signal });
+      const conn = await connectTo(hostname, port, signal);
       this.#good(hostname, (conn.remoteAddr as Deno.NetAddr).hostname);
       return conn;
     } catch (e) {
       if (!isLookupFailure(e)) throw e;
       const ip = this.#stale(hostname, e);
       try {
-        return await Deno.connect({ hostname: ip, port, signal });
+        return await connectTo(ip, port, signal);
       } catch (again) {
         throw again instanceof Deno.errors.NotCapable ? e : again;
       }

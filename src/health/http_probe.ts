@@ -105,11 +105,11 @@ export interface HttpProbeOptions {
   /** Cancels the probe (shutdown). */
   readonly signal?: AbortSignal;
   /** TLS settings for https endpoints (the proxy's). */
-  readonly tls?: UpstreamTls;
+  readonly tls?: UpstreamTls | undefined;
   /** Resolves host names with stale-on-error. @default SYSTEM_ADDRESSES */
-  readonly addresses?: HostAddresses;
+  readonly addresses?: HostAddresses | undefined;
   /** Statuses that pass, as inclusive ranges. @default [[200, 200]] */
-  readonly statuses?: readonly (readonly [number, number])[];
+  readonly statuses?: readonly (readonly [number, number])[] | undefined;
 }
 
 /**

@@ -30,9 +30,9 @@ export interface TcpProbeOptions {
   /** Cancels the probe (shutdown). */
   readonly signal?: AbortSignal;
   /** Resolves host names with stale-on-error. @default SYSTEM_ADDRESSES */
-  readonly addresses?: HostAddresses;
+  readonly addresses?: HostAddresses | undefined;
   /** Complete a TLS handshake with these settings after the connect. @default plain TCP */
-  readonly tls?: UpstreamTls;
+  readonly tls?: UpstreamTls | undefined;
 }
 
 /**

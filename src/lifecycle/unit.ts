@@ -41,9 +41,9 @@ export interface UnitContext {
   /** Every endpoint up/down transition. */
   readonly onHealthEvent: (event: HealthEvent) => void;
   /** DNS lookups of per-address clusters. @default systemResolver */
-  readonly resolver?: DnsResolver;
+  readonly resolver?: DnsResolver | undefined;
   /** A failed or empty DNS lookup (the last answer stays). */
-  readonly onDnsError?: (hostname: string, error: unknown) => void;
+  readonly onDnsError?: ((hostname: string, error: unknown) => void) | undefined;
   /** What HTTP listeners share (tracing sink, metrics, TLS notices, certificate). */
   readonly http?: SharedHttpOptions;
 }

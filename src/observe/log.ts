@@ -46,9 +46,9 @@ export interface TraceRecord {
   /** Time to the first response byte (ms). */
   readonly ttfbMs: number;
   /** Request header lines as sent by the client (`--debug` only). */
-  readonly requestHeaders?: readonly (readonly [string, string])[];
+  readonly requestHeaders?: readonly (readonly [string, string])[] | undefined;
   /** Response header lines as sent by the endpoint (`--debug` only). */
-  readonly responseHeaders?: readonly (readonly [string, string])[];
+  readonly responseHeaders?: readonly (readonly [string, string])[] | undefined;
   /** Why a traced health check failed (`callStats.healthError`); absent for requests. */
   readonly healthError?: string;
 }

@@ -35,7 +35,7 @@ export type Fields = Readonly<Record<string, unknown>>;
 export function formatLine(
   level: Level,
   message: string,
-  options: { readonly json: boolean; readonly now: number; readonly fields?: Fields },
+  options: { readonly json: boolean; readonly now: number; readonly fields?: Fields | undefined },
 ): string {
   if (options.json) {
     return JSON.stringify({

@@ -31,7 +31,7 @@ export interface MonitorOptions {
   /** How often the stats are read (ms). @default 1000 */
   readonly intervalMs?: number;
   /** How often an outage warning repeats while it lasts (ms). @default 30000 */
-  readonly repeatMs?: number;
+  readonly repeatMs?: number | undefined;
   /** The clock. @default Date.now */
   readonly now?: () => number;
 }

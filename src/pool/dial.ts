@@ -149,11 +149,11 @@ export interface DialOptions {
   /** Port to dial instead of the endpoint's (health probes on another port). @default the endpoint's */
   readonly port?: number;
   /** TLS settings for https endpoints (every endpoint with `allEndpoints`). @default the built-in roots, host name checked */
-  readonly tls?: UpstreamTls;
+  readonly tls?: UpstreamTls | undefined;
   /** Cancels the dial. */
   readonly signal?: AbortSignal;
   /** Resolves host names, keeping the last good address when a lookup fails. @default SYSTEM_ADDRESSES */
-  readonly addresses?: HostAddresses;
+  readonly addresses?: HostAddresses | undefined;
 }
 
 /** Where and how to dial. */
@@ -215,11 +215,11 @@ export async function dialEndpoint(endpoint: DialTarget, options: DialOptions): 
       tcp.setNoDelay(true);
       return tcp;
     }
-    const common = {
+    const common: Deno.StartTlsOptions = {
       hostname: endpoint.host,
-      caCerts: tls?.caCerts ? [...tls.caCerts] : undefined,
       unsafelyDisableHostnameVerification: tls?.insecure === true,
     };
+    if (tls?.caCerts) common.caCerts = [...tls.caCerts];
     if (tls?.cert !== undefined && tls.key !== undefined) {
       if (tls.serverName !== undefined) {
         throw new TypeError("Cannot dial with TLS: serverName cannot go with a client certificate");

@@ -34,7 +34,7 @@ import { readPem } from "../pool/dial.ts";
  */
 export interface ServerTlsFiles extends ServerTlsSpec {
   /** Decrypts an encrypted key (legacy `Proc-Type: 4,ENCRYPTED` PEM or encrypted PKCS#8). */
-  readonly keyPassword?: string;
+  readonly keyPassword?: string | undefined;
 }
 
 /**
@@ -101,9 +101,9 @@ export interface TlsListenerOptions {
   /** Port (0 picks one, kept across reloads). */
   readonly port: number;
   /** Certificate files, watched for changes. */
-  readonly files?: ServerTlsFiles;
+  readonly files?: ServerTlsFiles | undefined;
   /** A fixed certificate (used when `files` is not given). */
-  readonly certificate?: CertificatePair;
+  readonly certificate?: CertificatePair | undefined;
   /** How often the files are checked (ms). */
   readonly checkMs: number;
   /** ALPN protocols offered to clients (HTTP: `["http/1.1"]`). @default none */

@@ -128,10 +128,11 @@ export interface FdHog extends Disposable {
  * `ulimit -n` on a busy machine. Dispose it at once after the step that
  * must see the shortage.
  *
- * @param path A file under /tmp to open (created empty).
+ * @param path A file under /tmp to open (created empty; per process, so that parallel runs do
+ *   not remove each other's).
  * @returns The held descriptors.
  */
-export function exhaustFileDescriptors(path = "/tmp/sidekick_test_fd_hog"): FdHog {
+export function exhaustFileDescriptors(path = `/tmp/sidekick_test_fd_hog_${Deno.pid}`): FdHog {
   Deno.writeTextFileSync(path, "");
   const files: Deno.FsFile[] = [];
   try {

@@ -35,7 +35,11 @@ function http(
   urls: readonly string[],
   options: { port?: number; name?: string; health?: HealthSpec } = {},
 ): HttpListenerSpec {
-  const spec = httpListener(`127.0.0.1:${options.port ?? 0}`, [urls], { name: options.name });
+  const spec = httpListener(
+    `127.0.0.1:${options.port ?? 0}`,
+    [urls],
+    options.name === undefined ? {} : { name: options.name },
+  );
   return { ...spec, cluster: { ...spec.cluster, health: options.health ?? HEALTH } };
 }
 

@@ -56,7 +56,7 @@ const te = new TextEncoder();
 const LIMITS: HeadLimits = { maxHeadBytes: 2048, maxHeaders: 12, maxTargetBytes: 128 };
 const WIDE: HeadLimits = { maxHeadBytes: 1 << 20, maxHeaders: 200, maxTargetBytes: 1 << 20 };
 const REQUEST_STATUSES = new Set([400, 405, 414, 431, 501, 505]);
-const INFO = { clientIp: te.encode("10.0.0.7"), tls: false };
+const INFO = { clientIp: te.encode("10.0.0.7"), tls: false, basePath: new Uint8Array(0) };
 
 /** Bytes that matter to the grammar, plus some that do not. */
 const INTERESTING = [
@@ -198,7 +198,7 @@ function checkOffsets(head: MessageHead, start: number, end: number, maxHeaders:
 
 function tryRequest(buf: Uint8Array, start: number, end: number, head: MessageHead): boolean {
   try {
-    parseRequestHead(buf, start, end, head, LIMITS);
+    parseRequestHead({ buf, start }, end, head, LIMITS);
     return true;
   } catch (e) {
     if (!(e instanceof HttpParseError)) throw e;
@@ -209,7 +209,7 @@ function tryRequest(buf: Uint8Array, start: number, end: number, head: MessageHe
 
 function tryResponse(buf: Uint8Array, start: number, end: number, head: MessageHead): boolean {
   try {
-    parseResponseHead(buf, start, end, head, 12);
+    parseResponseHead({ buf, start }, end, head, 12);
     return true;
   } catch (e) {
     if (!(e instanceof HttpParseError)) throw e;
@@ -245,16 +245,13 @@ Deno.test("property: request heads parse or fail with a request status", () => {
     }
     // What goes upstream is itself a valid head with the same framing.
     w.pos = 0;
-    writeUpstreamRequestHead(
-      w,
-      buf,
-      head,
-      g.chance(0.5) ? te.encode("/base") : new Uint8Array(0),
-      INFO,
-    );
+    writeUpstreamRequestHead(w, buf, head, {
+      ...INFO,
+      basePath: g.chance(0.5) ? te.encode("/base") : new Uint8Array(0),
+    });
     const out = w.view().slice();
     assert.equal(findHeadEnd(out, 0, 0, out.length), out.length);
-    parseRequestHead(out, 0, out.length, again, WIDE);
+    parseRequestHead({ buf: out, start: 0 }, out.length, again, WIDE);
     assert.equal(again.minorVersion, 1);
     assert.equal(again.contentLength, head.contentLength);
     assert.equal(again.chunked, head.chunked);
@@ -288,10 +285,14 @@ Deno.test("property: response heads parse or fail with 502", () => {
     let framing = g.pick(framings);
     if (framing === "length" && head.contentLength < 0) framing = "close";
     w.pos = 0;
-    writeClientResponseHead(w, buf, head, framing, g.pick(connections));
+    writeClientResponseHead(w, buf, head, {
+      framing,
+      connection: g.pick(connections),
+      extra: null,
+    });
     const out = w.view().slice();
     assert.equal(findHeadEnd(out, 0, 0, out.length), out.length);
-    parseResponseHead(out, 0, out.length, again, 100);
+    parseResponseHead({ buf: out, start: 0 }, out.length, again, 100);
     assert.equal(again.status, head.status);
     if (framing === "length") assert.equal(again.contentLength, head.contentLength);
     if (framing === "chunked") assert.equal(again.chunked, true);
@@ -487,9 +488,9 @@ Deno.test("property: header kinds survive the writer only where allowed", () => 
   const hop = /^(connection|keep-alive|proxy-connection|trailer|x-hop):/im;
   for (let n = 0; n < 200; n++) {
     const raw = latin1(g.pick(VALID_REQUESTS));
-    parseRequestHead(raw, 0, raw.length, head, LIMITS);
+    parseRequestHead({ buf: raw, start: 0 }, raw.length, head, LIMITS);
     w.pos = 0;
-    writeUpstreamRequestHead(w, raw, head, new Uint8Array(0), INFO);
+    writeUpstreamRequestHead(w, raw, head, INFO);
     const text = String.fromCharCode(...w.view());
     assert.equal(hop.test(text.replace(/^Connection: Upgrade\r$/m, "")), false, text);
     assert.equal(text.match(/^x-forwarded-for:/gim)?.length, 1);

@@ -39,7 +39,7 @@ function request(raw: string, limits = LIMITS, capacity = 100): MessageHead | nu
   assert.ok(end > 0, `head of ${JSON.stringify(raw)} should be complete`);
   const head = new MessageHead(capacity);
   try {
-    parseRequestHead(buf, 0, end, head, limits);
+    parseRequestHead({ buf, start: 0 }, end, head, limits);
     return head;
   } catch (e) {
     if (e instanceof HttpParseError) return e.status;
@@ -53,7 +53,7 @@ function response(raw: string, maxHeaders = 100): MessageHead | number {
   assert.ok(end > 0, `head of ${JSON.stringify(raw)} should be complete`);
   const head = new MessageHead(100);
   try {
-    parseResponseHead(buf, 0, end, head, maxHeaders);
+    parseResponseHead({ buf, start: 0 }, end, head, maxHeaders);
     return head;
   } catch (e) {
     if (e instanceof HttpParseError) return e.status;
@@ -541,7 +541,7 @@ Deno.test("parseRequestHead: start-line and field offsets", () => {
   const head = new MessageHead(10);
   const end = findHeadEnd(buf, 0, 0, buf.length);
   assert.equal(end, buf.length);
-  parseRequestHead(buf, 0, end, head, LIMITS);
+  parseRequestHead({ buf, start: 0 }, end, head, LIMITS);
   assert.equal(text(buf, head.methodStart, head.methodEnd), "POST");
   assert.equal(text(buf, head.targetStart, head.targetEnd), "/a?b");
   assert.equal(head.pathStart, head.targetStart);
@@ -573,7 +573,7 @@ Deno.test("parseRequestHead: absolute-form offsets", () => {
   for (const [target, authority, rest] of cases) {
     const buf = latin1(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
     const head = new MessageHead(10);
-    parseRequestHead(buf, 0, buf.length, head, LIMITS);
+    parseRequestHead({ buf, start: 0 }, buf.length, head, LIMITS);
     assert.equal(text(buf, head.authorityStart, head.authorityEnd), authority, target);
     assert.equal(text(buf, head.pathStart, head.targetEnd), rest, target);
   }
@@ -609,10 +609,10 @@ Deno.test("markConnectionNamed: case folding is ASCII letters only", () => {
 Deno.test("parseRequestHead: the same head instance is reusable", () => {
   const head = new MessageHead(10);
   const a = latin1(post("Transfer-Encoding: chunked\r\nConnection: close\r\nTE: trailers\r\n"));
-  parseRequestHead(a, 0, a.length, head, LIMITS);
+  parseRequestHead({ buf: a, start: 0 }, a.length, head, LIMITS);
   assert.equal(head.chunked, true);
   const b = latin1(get("", "GET http://h/x HTTP/1.0"));
-  parseRequestHead(b, 0, b.length, head, LIMITS);
+  parseRequestHead({ buf: b, start: 0 }, b.length, head, LIMITS);
   assert.equal(head.chunked, false);
   assert.equal(head.transferCodings, 0);
   assert.equal(head.connectionClose, false);
@@ -621,7 +621,7 @@ Deno.test("parseRequestHead: the same head instance is reusable", () => {
   assert.equal(head.minorVersion, 0);
   assert.equal(head.authorityStart, 11);
   const c = latin1(get(H));
-  parseRequestHead(c, 0, c.length, head, LIMITS);
+  parseRequestHead({ buf: c, start: 0 }, c.length, head, LIMITS);
   assert.equal(head.authorityStart, -1);
   assert.equal(head.minorVersion, 1);
 });
@@ -645,10 +645,10 @@ Deno.test("parseResponseHead: derived facts", () => {
   assert.equal(h.upgrade, true);
   const buf = latin1("HTTP/1.1 200\r\n\r\n");
   h = new MessageHead(4);
-  parseResponseHead(buf, 0, buf.length, h, 4);
+  parseResponseHead({ buf, start: 0 }, buf.length, h, 4);
   assert.equal(text(buf, h.statusStart, h.startLineEnd), "200");
   const buf2 = latin1("HTTP/1.1 503 Slow Down\r\n\r\n");
-  parseResponseHead(buf2, 0, buf2.length, h, 4);
+  parseResponseHead({ buf: buf2, start: 0 }, buf2.length, h, 4);
   assert.equal(text(buf2, h.statusStart, h.startLineEnd), "503 Slow Down");
   assert.equal(h.status, 503);
 });

@@ -23,9 +23,9 @@ function upstream(
 ): string {
   const buf = latin1(raw);
   const head = new MessageHead(100);
-  parseRequestHead(buf, 0, buf.length, head, LIMITS);
+  parseRequestHead({ buf, start: 0 }, buf.length, head, LIMITS);
   const w = new ByteWriter(16);
-  writeUpstreamRequestHead(w, buf, head, latin1(base), { clientIp: latin1(ip), tls });
+  writeUpstreamRequestHead(w, buf, head, { clientIp: latin1(ip), tls, basePath: latin1(base) });
   return text(w.view());
 }
 
@@ -36,9 +36,9 @@ function client(
 ): string {
   const buf = latin1(raw);
   const head = new MessageHead(100);
-  parseResponseHead(buf, 0, buf.length, head, 100);
+  parseResponseHead({ buf, start: 0 }, buf.length, head, 100);
   const w = new ByteWriter(16);
-  writeClientResponseHead(w, buf, head, framing, connection);
+  writeClientResponseHead(w, buf, head, { framing, connection, extra: null });
   return text(w.view());
 }
 
@@ -254,15 +254,12 @@ Deno.test("client: extra lines (X-Proxy: true) come last, after Connection", () 
   const w = new ByteWriter(16);
   const buf = new TextEncoder().encode(res);
   const head = new MessageHead(16);
-  parseResponseHead(buf, 0, buf.length, head, 16);
-  writeClientResponseHead(
-    w,
-    buf,
-    head,
-    "length",
-    "close",
-    new TextEncoder().encode("X-Proxy: true\r\n"),
-  );
+  parseResponseHead({ buf, start: 0 }, buf.length, head, 16);
+  writeClientResponseHead(w, buf, head, {
+    framing: "length",
+    connection: "close",
+    extra: new TextEncoder().encode("X-Proxy: true\r\n"),
+  });
   assert.equal(
     new TextDecoder().decode(w.view()),
     OK + "Content-Length: 5\r\nX-A: 1\r\nConnection: close\r\nX-Proxy: true\r\n\r\n",

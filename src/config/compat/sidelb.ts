@@ -56,6 +56,9 @@ const MODES: Record<string, PolicyName> = {
 };
 const KEYS = ["backends", "mode", "proto", "ring_domain", "health_socket"] as const;
 type Key = typeof KEYS[number];
+
+/** The `key=value` options of `sidekick l4`, in SideLB's spelling. */
+export const SIDELB_KEYS: readonly string[] = KEYS;
 const ENV: Record<Key | "bind", string> = {
   bind: "SIDELB_BIND_ADDR",
   backends: "SIDELB_BACKENDS",

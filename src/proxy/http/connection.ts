@@ -50,7 +50,12 @@ import {
 import { captureRequest, emitTrace, type HttpTracer } from "./trace.ts";
 import { checkStall, STALL_DEADLINE, STALL_NONE, StallClock } from "./stall.ts";
 import type { HttpConnectionContext } from "./context.ts";
-import { type ByteWriter, type ForwardInfo, writeUpstreamRequestHead } from "./writer.ts";
+import {
+  type ByteWriter,
+  type ForwardInfo,
+  NO_BASE_PATH,
+  writeUpstreamRequestHead,
+} from "./writer.ts";
 
 export type { HttpConnectionContext } from "./context.ts";
 
@@ -98,7 +103,7 @@ export class HttpConnection {
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.#clientIp = addr.hostname ?? "unknown";
     this.#clientIpHash = hashString(this.#clientIp);
-    this.#info = { clientIp: bytes(this.#clientIp), tls: ctx.tls };
+    this.#info = { clientIp: bytes(this.#clientIp), tls: ctx.tls, basePath: NO_BASE_PATH };
   }
 
   readonly #onClientEarlyRead = (n: number | null): void => {
@@ -170,7 +175,7 @@ export class HttpConnection {
         const c = this.client;
         const headStart = c.start;
         try {
-          parseRequestHead(c.buf, c.start, end, this.#head, this.#ctx.spec.limits);
+          parseRequestHead(c, end, this.#head, this.#ctx.spec.limits);
         } catch (e) {
           if (!(e instanceof HttpParseError)) throw e;
           countOwn(this.#ctx.ownResponses, e.status);
@@ -211,7 +216,8 @@ export class HttpConnection {
   async #attemptOn(lease: Lease, attempt: Attempt): Promise<ExchangeOutcome> {
     const x = this.#x, endpoint = lease.endpoint, w = this.#out, c = this.client;
     w.pos = 0;
-    writeUpstreamRequestHead(w, c.buf, this.#head, endpoint.basePath, this.#info);
+    this.#info.basePath = endpoint.basePath;
+    writeUpstreamRequestHead(w, c.buf, this.#head, this.#info);
     const bodyStart = this.#head.end;
     if (x.bodyBuffered > 0) w.range(c.buf, bodyStart, bodyStart + x.bodyBuffered);
     let up = attempt.fresh ? undefined : this.#ctx.pool.take(endpoint);
@@ -389,13 +395,11 @@ export class HttpConnection {
     const status = x.timedOut ? 504 : 502;
     await this.#reply(
       status,
-      backendDownResponse(
-        message,
-        requestPath(buf, head),
-        !keepAlive,
+      backendDownResponse(message, requestPath(buf, head), {
         status,
-        this.#ctx.spec.proxyHeaders !== false,
-      ),
+        close: !keepAlive,
+        identify: this.#ctx.spec.proxyHeaders !== false,
+      }),
     );
     return keepAlive;
   }

@@ -93,26 +93,24 @@ const W_100_CONTINUE = bytes("100-continue");
 const COMMA = 44;
 
 /**
- * Parses the field lines of a head from `i` (the line after the start line)
- * to `end`, recording offsets and kinds in `head.fields` and applying the
- * framing rules of the kinds the proxy acts on.
+ * Parses the field lines of a head, from the line after its start line
+ * (`head.startLineEnd` + CRLF) to `head.end`, recording offsets and kinds in
+ * `head.fields` and applying the framing rules of the kinds the proxy acts on.
  *
  * @param buf The buffer holding the head.
- * @param i Start of the first field line.
- * @param end One past the empty line.
- * @param head Receives the fields.
+ * @param head Receives the fields; its `startLineEnd` and `end` are set.
  * @param maxHeaders Most field lines (at most the capacity of `head`).
  * @param tooMany The status for too many lines: 431 for requests (then malformed is 400), 502 for responses.
  * @throws {HttpParseError} For a malformed or disallowed field line.
  */
 export function parseFields(
   buf: Uint8Array,
-  i: number,
-  end: number,
   head: MessageHead,
   maxHeaders: number,
   tooMany: number,
 ): void {
+  let i = head.startLineEnd + 2;
+  const end = head.end;
   const f = head.fields;
   const bad = tooMany === 431 ? 400 : 502;
   const capacity = f.length / FIELD_STRIDE;
@@ -161,7 +159,7 @@ export function parseFields(
     f[o + F_VALUE] = valueStart;
     f[o + F_VALUE_END] = valueEnd;
     f[o + F_KIND] = kind;
-    if (kind !== H_OTHER) applyField(buf, head, n, kind, valueStart, valueEnd, bad);
+    if (kind !== H_OTHER) applyField(buf, head, n, bad);
     n++;
     i += 2;
   }
@@ -199,16 +197,11 @@ function nextElement(buf: Uint8Array, i: number, end: number): number {
   return -1;
 }
 
-function applyField(
-  buf: Uint8Array,
-  head: MessageHead,
-  index: number,
-  kind: number,
-  vs: number,
-  ve: number,
-  bad: number,
-): void {
-  switch (kind) {
+/** Applies the rules of field line `index`, a kind the proxy acts on (its offsets are recorded). */
+function applyField(buf: Uint8Array, head: MessageHead, index: number, bad: number): void {
+  const f = head.fields, o = index * FIELD_STRIDE;
+  const vs = f[o + F_VALUE], ve = f[o + F_VALUE_END];
+  switch (f[o + F_KIND]) {
     case H_CONTENT_LENGTH: {
       // RFC 9110 8.6: 1*DIGIT; a list of identical values (`5, 5`) may be taken as one.
       let seen = false;
@@ -319,7 +312,7 @@ export function checkTransferEncoding(head: MessageHead, bad: number): void {
  * import assert from "node:assert/strict";
  * const buf = new TextEncoder().encode("HTTP/1.1 200 OK\r\nConnection: x-a\r\nX-A: 1\r\n\r\n");
  * const head = new MessageHead(10);
- * parseResponseHead(buf, 0, buf.length, head, 10);
+ * parseResponseHead({ buf, start: 0 }, buf.length, head, 10);
  * assert.equal(head.fields[5 + F_KIND], H_NAMED_HOP);
  * ```
  */

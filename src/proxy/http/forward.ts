@@ -36,11 +36,19 @@ import {
   SEND_FAILED,
   TIMED_OUT,
 } from "./retry.ts";
-import { type ResponseFraming, writeClientResponseHead } from "./writer.ts";
+import {
+  AS_SENT,
+  type ClientHeadOptions,
+  type ResponseFraming,
+  writeClientResponseHead,
+} from "./writer.ts";
 import { X_PROXY_TRUE } from "./responses.ts";
 
 /** Largest response head accepted from an endpoint. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
+
+/** How the final head is re-done, set just before each (synchronous) write: no allocation. */
+const FINAL_HEAD: ClientHeadOptions = { framing: "none", connection: "none", extra: null };
 
 /**
  * Sends the request (head in `s.out`) on `x.upstream` and relays the response.
@@ -124,7 +132,7 @@ export async function forward(
       }
     }
     try {
-      parseResponseHead(up.buf, up.start, headEnd, res, MAX_RESPONSE_HEADERS);
+      parseResponseHead(up, headEnd, res, MAX_RESPONSE_HEADERS);
     } catch {
       return await failUpstream(c, x, pump, BAD_RESPONSE);
     }
@@ -134,7 +142,7 @@ export async function forward(
     }
     if (s.head.minorVersion === 1) {
       s.out.pos = 0;
-      writeClientResponseHead(s.out, up.buf, res, "none", "none");
+      writeClientResponseHead(s.out, up.buf, res, AS_SENT);
       await sendToClient(x, c.conn, s.out.view());
     }
     up.start = headEnd;
@@ -161,14 +169,11 @@ export async function forward(
   if (framing === "close" || framing === "dechunk" || ctx.draining) keepAlive = false;
   const w = s.out;
   w.pos = 0;
-  writeClientResponseHead(
-    w,
-    up.buf,
-    res,
-    framing,
-    !keepAlive ? "close" : s.head.minorVersion === 0 ? "keep-alive" : "none",
-    ctx.spec.proxyHeaders === false ? null : X_PROXY_TRUE,
-  );
+  const options = FINAL_HEAD;
+  options.framing = framing;
+  options.connection = !keepAlive ? "close" : s.head.minorVersion === 0 ? "keep-alive" : "none";
+  options.extra = ctx.spec.proxyHeaders === false ? null : X_PROXY_TRUE;
+  writeClientResponseHead(w, up.buf, res, options);
   const complete = await relayResponseBody(x, c, s, framing);
   if (pump !== null && !x.pumpDone) {
     // The endpoint answered before reading the whole request body: neither side can be reused.

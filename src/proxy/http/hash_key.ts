@@ -61,7 +61,7 @@ function compile(key: HashKey): CompiledKey {
  * import assert from "node:assert/strict";
  * const buf = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\nCookie: a=1; sid=xyz\r\n\r\n");
  * const head = new MessageHead(10);
- * parseRequestHead(buf, 0, buf.length, head, { maxHeadBytes: 4096, maxHeaders: 10, maxTargetBytes: 100 });
+ * parseRequestHead({ buf, start: 0 }, buf.length, head, { maxHeadBytes: 4096, maxHeaders: 10, maxTargetBytes: 100 });
  * assert.equal(requestHashKey(buf, head, "cookie:sid", 0), hashString("xyz"));
  * assert.equal(requestHashKey(buf, head, "header:x-user", 0), -1);
  * ```

@@ -103,10 +103,26 @@ export function findHeadEnd(buf: Uint8Array, start: number, from: number, end: n
 }
 
 /**
- * Parses a complete request head in `buf[start, end)` strictly.
+ * Where a head is parsed from: a buffer and the index where the head starts.
+ * A `BufferedSocket` is one (its unconsumed bytes start the head).
  *
- * @param buf The buffer holding the head.
- * @param start First byte of the head.
+ * @example Usage
+ * ```ts
+ * import type { HeadSource } from "./head.ts";
+ * const src: HeadSource = { buf: new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), start: 0 };
+ * ```
+ */
+export interface HeadSource {
+  /** The buffer holding the head. */
+  readonly buf: Uint8Array;
+  /** First byte of the head. */
+  readonly start: number;
+}
+
+/**
+ * Parses a complete request head in `src.buf[src.start, end)` strictly.
+ *
+ * @param src The buffer and where the head starts in it.
  * @param end One past the empty line (from {@linkcode findHeadEnd}).
  * @param head Receives the parse.
  * @param limits Size limits.
@@ -118,17 +134,17 @@ export function findHeadEnd(buf: Uint8Array, start: number, from: number, end: n
  * import assert from "node:assert/strict";
  * const buf = new TextEncoder().encode("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n");
  * const head = new MessageHead(100);
- * parseRequestHead(buf, 0, buf.length, head, { maxHeadBytes: 65536, maxHeaders: 100, maxTargetBytes: 8192 });
+ * parseRequestHead({ buf, start: 0 }, buf.length, head, { maxHeadBytes: 65536, maxHeaders: 100, maxTargetBytes: 8192 });
  * assert.equal(head.contentLength, 3);
  * ```
  */
 export function parseRequestHead(
-  buf: Uint8Array,
-  start: number,
+  src: HeadSource,
   end: number,
   head: MessageHead,
   limits: HeadLimits,
 ): void {
+  const buf = src.buf, start = src.start;
   head.reset();
   head.end = end;
   if (end - start > limits.maxHeadBytes) {
@@ -161,17 +177,16 @@ export function parseRequestHead(
     throw new HttpParseError(405, "CONNECT is not supported by this proxy");
   }
   parseTarget(buf, head);
-  parseFields(buf, i + 2, end, head, limits.maxHeaders, 431);
+  parseFields(buf, head, limits.maxHeaders, 431);
   applyRequestRules(buf, head);
 }
 
 /**
- * Parses a complete response head in `buf[start, end)` strictly. A status
- * line without the space after the code (`HTTP/1.1 200\r\n`) is accepted, as
- * many servers send it; the writer adds the space back.
+ * Parses a complete response head in `src.buf[src.start, end)` strictly. A
+ * status line without the space after the code (`HTTP/1.1 200\r\n`) is
+ * accepted, as many servers send it; the writer adds the space back.
  *
- * @param buf The buffer holding the head.
- * @param start First byte of the head.
+ * @param src The buffer and where the head starts in it.
  * @param end One past the empty line (from {@linkcode findHeadEnd}).
  * @param head Receives the parse.
  * @param maxHeaders Most header lines (at most the capacity of `head`).
@@ -183,20 +198,20 @@ export function parseRequestHead(
  * import assert from "node:assert/strict";
  * const buf = new TextEncoder().encode("HTTP/1.1 204 No Content\r\n\r\n");
  * const head = new MessageHead(100);
- * parseResponseHead(buf, 0, buf.length, head, 100);
+ * parseResponseHead({ buf, start: 0 }, buf.length, head, 100);
  * assert.equal(head.status, 204);
  * ```
  */
 export function parseResponseHead(
-  buf: Uint8Array,
-  start: number,
+  src: HeadSource,
   end: number,
   head: MessageHead,
   maxHeaders: number,
 ): void {
+  const buf = src.buf;
   head.reset();
   head.end = end;
-  let i = parseVersion(buf, start, head, true);
+  let i = parseVersion(buf, src.start, head, true);
   if (buf[i] !== SP) {
     throw new HttpParseError(502, "upstream status line has no space after the version");
   }
@@ -216,7 +231,7 @@ export function parseResponseHead(
     throw new HttpParseError(502, "upstream status line has a bad reason phrase or line end");
   }
   head.startLineEnd = i;
-  parseFields(buf, i + 2, end, head, maxHeaders, 502);
+  parseFields(buf, head, maxHeaders, 502);
   checkTransferEncoding(head, 502);
   markConnectionNamed(buf, head);
 }

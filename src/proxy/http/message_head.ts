@@ -30,7 +30,7 @@ export const F_KIND = 4;
  * import assert from "node:assert/strict";
  * const buf = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
  * const head = new MessageHead(100);
- * parseRequestHead(buf, 0, buf.length, head, { maxHeadBytes: 65536, maxHeaders: 100, maxTargetBytes: 8192 });
+ * parseRequestHead({ buf, start: 0 }, buf.length, head, { maxHeadBytes: 65536, maxHeaders: 100, maxTargetBytes: 8192 });
  * assert.equal(head.headerCount, 1);
  * ```
  */

@@ -12,7 +12,12 @@ import { type BufferedSocket, pipe, writeAll } from "../socket.ts";
 import { HttpParseError } from "./errors.ts";
 import type { ConnectionScratch } from "./scratch.ts";
 import type { UpstreamConn } from "./upstream_pool.ts";
-import { type ResponseFraming, writeClientResponseHead } from "./writer.ts";
+import {
+  AS_SENT,
+  AS_SENT_UPGRADE,
+  type ResponseFraming,
+  writeClientResponseHead,
+} from "./writer.ts";
 
 /** Between requests. */
 export const IDLE = 0;
@@ -336,7 +341,7 @@ export async function tunnel(
   const up = x.upstream!, w = s.out, res = s.res, upgrade = s.head.upgrade;
   if (pump !== null) await pump;
   w.pos = 0;
-  writeClientResponseHead(w, up.buf, res, "none", upgrade ? "upgrade" : "none");
+  writeClientResponseHead(w, up.buf, res, upgrade ? AS_SENT_UPGRADE : AS_SENT);
   await sendToClient(x, c.conn, w.view());
   const [sent, received] = await Promise.all([pipe(c, up.conn), pipe(up, c.conn)]);
   x.rx += sent;

@@ -68,31 +68,47 @@ function escapeXml(s: string): string {
 }
 
 /**
+ * How sidekick's own error answer ends its head.
+ *
+ * @example Usage
+ * ```ts
+ * import type { OwnReplyOptions } from "./responses.ts";
+ * const options: OwnReplyOptions = { status: 504, close: true, identify: true };
+ * ```
+ */
+export interface OwnReplyOptions {
+  /** The status (502, or 504 for a response-header timeout). */
+  readonly status: number;
+  /** Whether to announce `Connection: close`. */
+  readonly close: boolean;
+  /** Whether to send `Server: SideKick`. */
+  readonly identify: boolean;
+}
+
+/**
  * The minio/sidekick 502: `Retry-After: 120`, `Content-Type: application/xml`
  * (which the original forgot), `Server: SideKick`, and its body byte for
  * byte: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>BackendDown</Code>...`.
  *
  * @param message What failed: {@linkcode ALL_OFFLINE} or "The remote server returned an error (...)".
  * @param resource The request path.
- * @param close Whether to announce `Connection: close`.
- * @param status The status (502, or 504 for a response-header timeout).
- * @param identify Whether to send `Server: SideKick`.
+ * @param options The status, whether to close, whether to send `Server: SideKick`.
  * @returns The response bytes.
  *
  * @example Usage
  * ```ts
  * import { ALL_OFFLINE, backendDownResponse } from "./responses.ts";
- * const text = new TextDecoder().decode(backendDownResponse(ALL_OFFLINE, "/bucket", false));
+ * const options = { status: 502, close: false, identify: true };
+ * const text = new TextDecoder().decode(backendDownResponse(ALL_OFFLINE, "/bucket", options));
  * text.endsWith("<Resource>/bucket</Resource></Error>"); // true
  * ```
  */
 export function backendDownResponse(
   message: string,
   resource: string,
-  close: boolean,
-  status = 502,
-  identify = true,
+  options: OwnReplyOptions,
 ): Uint8Array {
+  const { status, close, identify } = options;
   const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>BackendDown</Code>` +
     `<Message>${escapeXml(message)}</Message><Resource>${escapeXml(resource)}</Resource></Error>`;
   const length = new TextEncoder().encode(body).length;
@@ -138,7 +154,7 @@ export function healthResponse(
     return close ? HEALTH_OK_ANON_CLOSE : HEALTH_OK_ANON;
   }
   if (state === "draining") return textResponse(503, "sidekick is shutting down", close);
-  return backendDownResponse(ALL_OFFLINE, "/v1/health", close, 502, identify);
+  return backendDownResponse(ALL_OFFLINE, "/v1/health", { status: 502, close, identify });
 }
 
 const PATH_HEALTH = bytes("/v1/health");

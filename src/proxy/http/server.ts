@@ -41,17 +41,17 @@ export interface HttpProxyOptions {
    * Log settings: tracing is on when `trace` is not "off" (and not `quiet`),
    * filtered and formatted as they say. @default no tracing
    */
-  readonly log?: LogSpec;
+  readonly log?: LogSpec | undefined;
   /**
    * Takes each traced request. @default each record formatted as `log` says
    * and written with `console.log`
    */
-  readonly onTrace?: (record: TraceRecord) => void;
+  readonly onTrace?: ((record: TraceRecord) => void) | undefined;
   /**
    * Renders `/.prometheus/metrics` (e.g. every listener of a sidecar).
    * @default this listener's cluster
    */
-  readonly metrics?: () => string;
+  readonly metrics?: (() => string) | undefined;
   /**
    * Upstream TLS material for https endpoints; also installed as the
    * cluster's `tls`, so health probes use it. @default loaded once, now,
@@ -62,13 +62,13 @@ export interface HttpProxyOptions {
    * A certificate to serve instead of `spec.tls`'s files (e.g. a generated
    * one); it is also served at `/v1/certificates`.
    */
-  readonly certificate?: CertificatePair;
+  readonly certificate?: CertificatePair | undefined;
   /** How often the `spec.tls` files are checked for changes (ms). @default 5000 */
   readonly certCheckMs?: number;
   /** Hears of certificate reloads and of reloads that failed. */
-  readonly onNotice?: (message: string) => void;
+  readonly onNotice?: ((message: string) => void) | undefined;
   /** Time and timers: deadlines, the sweeper, the grace period. @default SYSTEM_CLOCK */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
 }
 
 /**

@@ -44,7 +44,7 @@ export interface HttpTracer {
  * import assert from "node:assert/strict";
  * const buf = new TextEncoder().encode("HTTP/1.1 200 OK\r\nA: 1\r\n\r\n");
  * const head = new MessageHead(4);
- * parseResponseHead(buf, 0, buf.length, head, 4);
+ * parseResponseHead({ buf, start: 0 }, buf.length, head, 4);
  * assert.deepEqual(headerPairs(buf, head), [["A", "1"]]);
  * ```
  */

@@ -62,11 +62,11 @@ export interface UpstreamPoolOptions {
   /** Connect timeout (TCP connect and TLS handshake together). */
   readonly connectMs: number;
   /** TLS settings for https endpoints. @default the built-in roots, host name checked */
-  readonly tls?: UpstreamTls;
+  readonly tls?: UpstreamTls | undefined;
   /** Resolves host names with stale-on-error. @default SYSTEM_ADDRESSES */
   readonly addresses?: HostAddresses;
   /** Hears of an endpoint that sent stray bytes (once per cool-down). @default console.error */
-  readonly onNotice?: (message: string) => void;
+  readonly onNotice?: ((message: string) => void) | undefined;
 }
 
 /**

@@ -123,13 +123,22 @@ export class ByteWriter {
   }
 }
 
+/** The base path of an endpoint that has none. */
+export const NO_BASE_PATH: Uint8Array = new Uint8Array(0);
+
 /**
- * Facts about the client connection that go into forwarding headers.
+ * How a request head is rewritten for an endpoint: facts about the client
+ * connection that go into the forwarding headers, and the endpoint's base
+ * path. A connection keeps one and sets `basePath` for each attempt.
  *
  * @example Usage
  * ```ts
  * import type { ForwardInfo } from "./writer.ts";
- * const info: ForwardInfo = { clientIp: new TextEncoder().encode("127.0.0.1"), tls: false };
+ * const info: ForwardInfo = {
+ *   clientIp: new TextEncoder().encode("127.0.0.1"),
+ *   tls: false,
+ *   basePath: new Uint8Array(0),
+ * };
  * ```
  */
 export interface ForwardInfo {
@@ -137,6 +146,8 @@ export interface ForwardInfo {
   readonly clientIp: Uint8Array;
   /** Whether the client connection is TLS. */
   readonly tls: boolean;
+  /** The endpoint's base path bytes (may be empty; no trailing slash). */
+  basePath: Uint8Array;
 }
 
 /**
@@ -162,8 +173,7 @@ export interface ForwardInfo {
  * @param w The writer (appended to).
  * @param buf The buffer holding the client's head.
  * @param head The client's parsed head.
- * @param basePath The endpoint's base path bytes (may be empty; no trailing slash).
- * @param info Client facts for the forwarding headers.
+ * @param info Client facts for the forwarding headers, and the endpoint's base path.
  *
  * @example Usage
  * ```ts
@@ -173,9 +183,13 @@ export interface ForwardInfo {
  * const te = new TextEncoder();
  * const buf = te.encode("GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
  * const head = new MessageHead(10);
- * parseRequestHead(buf, 0, buf.length, head, { maxHeadBytes: 1000, maxHeaders: 10, maxTargetBytes: 100 });
+ * parseRequestHead({ buf, start: 0 }, buf.length, head, { maxHeadBytes: 1000, maxHeaders: 10, maxTargetBytes: 100 });
  * const w = new ByteWriter(256);
- * writeUpstreamRequestHead(w, buf, head, new Uint8Array(0), { clientIp: te.encode("10.0.0.1"), tls: false });
+ * writeUpstreamRequestHead(w, buf, head, {
+ *   clientIp: te.encode("10.0.0.1"),
+ *   tls: false,
+ *   basePath: new Uint8Array(0),
+ * });
  * assert.equal(
  *   new TextDecoder().decode(w.view()),
  *   "GET /a HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Host: h\r\n" +
@@ -187,10 +201,9 @@ export function writeUpstreamRequestHead(
   w: ByteWriter,
   buf: Uint8Array,
   head: MessageHead,
-  basePath: Uint8Array,
   info: ForwardInfo,
 ): void {
-  const f = head.fields;
+  const f = head.fields, basePath = info.basePath;
   w.range(buf, head.methodStart, head.methodEnd + 1);
   const ps = head.pathStart, te = head.targetEnd;
   // The authority of an absolute-form target, which then stands for Host.
@@ -263,23 +276,56 @@ export function writeUpstreamRequestHead(
 export type ResponseFraming = "none" | "length" | "chunked" | "dechunk" | "close";
 
 /**
+ * How a response head is re-done for the client. A connection keeps one and
+ * sets it for each final response; {@linkcode AS_SENT} and
+ * {@linkcode AS_SENT_UPGRADE} cover 1xx and 101 heads.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ClientHeadOptions } from "./writer.ts";
+ * const options: ClientHeadOptions = { framing: "length", connection: "none", extra: null };
+ * ```
+ */
+export interface ClientHeadOptions {
+  /** How the body will be framed toward the client. */
+  framing: ResponseFraming;
+  /** What to say about the connection: keep-alive (for an HTTP/1.0 client), close, or nothing. */
+  connection: "keep-alive" | "close" | "upgrade" | "none";
+  /** Whole header lines (each ending in CRLF) to add, e.g. `X-Proxy: true`, or null. */
+  extra: Uint8Array | null;
+}
+
+/** A head relayed as the endpoint framed it, saying nothing about the connection (1xx, 101). */
+export const AS_SENT: Readonly<ClientHeadOptions> = Object.freeze({
+  framing: "none",
+  connection: "none",
+  extra: null,
+});
+
+/** A 101 head relayed with its Upgrade header and `Connection: Upgrade`. */
+export const AS_SENT_UPGRADE: Readonly<ClientHeadOptions> = Object.freeze({
+  framing: "none",
+  connection: "upgrade",
+  extra: null,
+});
+
+/**
  * Writes the response head sent to the client, always as HTTP/1.1. Header
  * lines keep their case, order and bytes (repeated ones such as Set-Cookie
  * stay separate, in order), except the hop-by-hop ones: Connection and the
  * headers it names, Keep-Alive, Proxy-Connection, TE, Trailer, and Upgrade
- * unless `connection` is "upgrade". Content-Length and Transfer-Encoding pass
- * as they are only when `framing` is "none" (HEAD, 1xx, 204, 304, 101);
+ * unless `options.connection` is "upgrade". Content-Length and
+ * Transfer-Encoding pass as they are only when `options.framing` is "none"
+ * (HEAD, 1xx, 204, 304, 101);
  * otherwise the framing is re-done in place, where the endpoint's first
  * framing header stood (at the end when it sent none): "length" sends
  * Content-Length, "chunked" sends `Transfer-Encoding: chunked`, "dechunk" and
- * "close" send neither. Then the Connection line and `extra`, if any.
+ * "close" send neither. Then the Connection line and `options.extra`, if any.
  *
  * @param w The writer (appended to).
  * @param buf The buffer holding the endpoint's head.
  * @param head The endpoint's parsed head.
- * @param framing How the body will be framed toward the client.
- * @param connection What to say about the connection: keep-alive (for an HTTP/1.0 client), close, or nothing.
- * @param extra Whole header lines (each ending in CRLF) to add, e.g. `X-Proxy: true`.
+ * @param options The framing, what to say about the connection, and extra lines.
  *
  * @example Usage
  * ```ts
@@ -288,9 +334,9 @@ export type ResponseFraming = "none" | "length" | "chunked" | "dechunk" | "close
  * import assert from "node:assert/strict";
  * const buf = new TextEncoder().encode("HTTP/1.1 200 OK\r\nKeep-Alive: 5\r\nContent-Length: 2\r\nETag: x\r\n\r\n");
  * const head = new MessageHead(10);
- * parseResponseHead(buf, 0, buf.length, head, 10);
+ * parseResponseHead({ buf, start: 0 }, buf.length, head, 10);
  * const w = new ByteWriter(64);
- * writeClientResponseHead(w, buf, head, "length", "none");
+ * writeClientResponseHead(w, buf, head, { framing: "length", connection: "none", extra: null });
  * assert.equal(new TextDecoder().decode(w.view()), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nETag: x\r\n\r\n");
  * ```
  */
@@ -298,11 +344,9 @@ export function writeClientResponseHead(
   w: ByteWriter,
   buf: Uint8Array,
   head: MessageHead,
-  framing: ResponseFraming,
-  connection: "keep-alive" | "close" | "upgrade" | "none",
-  extra: Uint8Array | null = null,
+  options: Readonly<ClientHeadOptions>,
 ): void {
-  const f = head.fields;
+  const f = head.fields, framing = options.framing, connection = options.connection;
   w.put(HTTP11_STATUS);
   w.range(buf, head.statusStart, head.startLineEnd);
   // `HTTP/1.1 200` without the SP before an empty reason was accepted; send it conformant.
@@ -330,7 +374,7 @@ export function writeClientResponseHead(
   if (connection === "close") w.put(CONN_CLOSE);
   else if (connection === "keep-alive") w.put(CONN_KEEP_ALIVE);
   else if (connection === "upgrade") w.put(CONN_UPGRADE);
-  if (extra !== null) w.put(extra);
+  if (options.extra !== null) w.put(options.extra);
   w.put(CRLF);
 }
 

@@ -52,15 +52,15 @@ export interface TcpProxyOptions {
   /** Sweeper period. @default a quarter of the shortest timeout, clamped to 25..1000 ms */
   readonly sweepMs?: number;
   /** Time and timers (the sweeper, the grace period). @default SYSTEM_CLOCK */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /** The current time, if not the clock's. @default clock.now */
   readonly now?: () => number;
   /** Uniform randomness in [0, 1), for smearing. @default Math.random */
   readonly random?: () => number;
   /** How often the `spec.tls` files are checked for changes (ms). @default 5000 */
-  readonly certCheckMs?: number;
+  readonly certCheckMs?: number | undefined;
   /** Hears of certificate reloads and of failed ones. @default ignored */
-  readonly onNotice?: (message: string) => void;
+  readonly onNotice?: ((message: string) => void) | undefined;
 }
 
 /**

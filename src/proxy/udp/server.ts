@@ -58,11 +58,11 @@ interface Flow {
  */
 export interface UdpProxyOptions {
   /** Time and timers (the sweeper, the drain). @default SYSTEM_CLOCK */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /** The current time, if not the clock's. @default clock.now */
   readonly now?: () => number;
   /** Told once per local address when a flow's socket may not bind (a missing `--allow-net`). */
-  readonly onNotice?: (message: string) => void;
+  readonly onNotice?: ((message: string) => void) | undefined;
 }
 
 /**
