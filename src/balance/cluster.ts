@@ -16,8 +16,12 @@ import { type HealthState, markDown } from "../health/state.ts";
 import type { UpstreamTls } from "../pool/dial.ts";
 import type { Runtime } from "../pool/runtime.ts";
 import { type HostAddresses, SYSTEM_ADDRESSES } from "../discovery/host_addresses.ts";
-import { Endpoint, endpointKey } from "./endpoint.ts";
+import { Endpoint, endpointKey, type LeaseOutcome, type TransportError } from "./endpoint.ts";
 import type { Attempt, Balancer, Lease, LeaseOwner } from "./lease.ts";
+import { DEFAULT_PASSIVE } from "../config/defaults.ts";
+import { mayEject } from "./outlier.ts";
+import { recoveredAt, slowStartAdmits } from "./slow_start.ts";
+import { selectGuarded, type Selection } from "./select.ts";
 
 /**
  * Called when real traffic takes an endpoint down (a transport error while
@@ -92,6 +96,17 @@ export class Cluster implements Balancer, LeaseOwner {
   #retries = 0;
   readonly #eligible = (e: Endpoint): boolean =>
     e.isAvailable(this.#now) && !this.#attempt!.hasTried(e);
+  /** Slow start: eligible, and admitted with the share of its warm-up elapsed. */
+  readonly #warm = (e: Endpoint): boolean =>
+    this.#eligible(e) &&
+    slowStartAdmits(
+      this.#now - recoveredAt(e),
+      this.spec.health.slowStartMs ?? 0,
+      this.#runtime.random,
+    );
+  readonly #suspectListeners = new Set<EndpointDownListener>();
+  /** The guarded pick's inputs, refilled per pick (slow start or panic on). */
+  readonly #sel: Selection<Endpoint>;
 
   /**
    * Creates the live endpoints of a cluster.
@@ -102,6 +117,19 @@ export class Cluster implements Balancer, LeaseOwner {
   constructor(spec: ClusterSpec, runtime: Runtime) {
     this.spec = spec;
     this.#runtime = runtime;
+    this.#sel = {
+      sites: [],
+      policies: [],
+      eligible: this.#eligible,
+      warm: null,
+      up: (e) => e.isUp(this.#now),
+      usable: (e) =>
+        !e.draining && (e.maxInFlight === 0 || e.inFlight < e.maxInFlight) &&
+        !this.#attempt!.hasTried(e),
+      panicShare: 0,
+      random: runtime.random,
+      from: 0,
+    };
     this.update(spec);
   }
 
@@ -174,8 +202,22 @@ export class Cluster implements Balancer, LeaseOwner {
     if (delay > 0) {
       this.#trackSites(now);
       from = this.#floor = failbackFloor(this.#since, this.#floor, now, delay);
-      if (from < 0) return undefined;
     }
+    const h = this.spec.health;
+    const slow = (h.slowStartMs ?? 0) > 0;
+    const panic = (h.panicPercent ?? 0) > 0;
+    if (slow || panic) {
+      const sel = this.#sel;
+      sel.sites = this.sites;
+      sel.policies = this.#policies;
+      sel.warm = slow ? this.#warm : null;
+      sel.panicShare = panic ? h.panicPercent! / 100 : 0;
+      sel.from = from;
+      const picked = selectGuarded(sel);
+      this.#attempt = null;
+      return picked;
+    }
+    if (from < 0) return undefined;
     const e = selectEndpoint(
       this.sites,
       this.#policies,
@@ -284,9 +326,26 @@ export class Cluster implements Balancer, LeaseOwner {
    * @param endpoint The endpoint that failed.
    * @param reason What failed, for logs. @default "transport error"
    */
-  reportTransportFailure(endpoint: Endpoint, reason = "transport error"): void {
+  reportTransportFailure(
+    endpoint: Endpoint,
+    reason = "transport error",
+    kind: TransportError = "connect",
+  ): void {
     const now = this.#runtime.now();
-    if (!this.spec.health.active) {
+    const h = this.spec.health;
+    if (kind !== "connect") {
+      // Evidence after a connection was made is ambiguous: count it first.
+      if (!endpoint.countPassiveFailure(now, h.passive ?? DEFAULT_PASSIVE)) {
+        endpoint.blame(0);
+        return;
+      }
+      if (this.#lastUpWithProbes(endpoint, now)) {
+        endpoint.blame(0);
+        this.#tellSuspect(endpoint, reason);
+        return;
+      }
+    }
+    if (!h.active) {
       endpoint.blame(now + this.spec.health.ejectMs);
       this.servingSite(); // tracks sites and counts a failover
       return;
@@ -300,6 +359,77 @@ export class Cluster implements Balancer, LeaseOwner {
         // a listener's failure is its own
       }
     }
+  }
+
+  /**
+   * Whether passive evidence must leave `endpoint` in: probes are on, its
+   * last probe passed, and no other endpoint of its site is up.
+   */
+  #lastUpWithProbes(endpoint: Endpoint, now: number): boolean {
+    if (!this.spec.health.active || endpoint.lastProbe?.passed === false) return false;
+    if (!endpoint.isUp(now)) return false;
+    const site = this.sites.find((s) => s.includes(endpoint));
+    return site !== undefined && !site.some((e) => e !== endpoint && e.isUp(now));
+  }
+
+  /**
+   * Subscribes to endpoints that real traffic makes suspect but that stay in
+   * (the last up endpoint of a site while its probes pass): a health checker
+   * probes them at once to confirm.
+   *
+   * @param listener Called with the endpoint and what failed.
+   * @returns Unsubscribes when disposed.
+   */
+  onEndpointSuspect(listener: EndpointDownListener): Disposable {
+    this.#suspectListeners.add(listener);
+    return { [Symbol.dispose]: () => this.#suspectListeners.delete(listener) };
+  }
+
+  #tellSuspect(endpoint: Endpoint, reason: string): void {
+    for (const listener of this.#suspectListeners) {
+      try {
+        listener(endpoint, reason);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  }
+
+  /**
+   * Hears how a lease ended: the passive counts, and outlier ejection when
+   * it is on (owner of the decision; the endpoint keeps the counts).
+   *
+   * @param endpoint The endpoint.
+   * @param outcome What the attempt did.
+   * @param reached Whether a connection to the endpoint was made.
+   */
+  settled(endpoint: Endpoint, outcome: LeaseOutcome, reached: boolean): void {
+    const e = outcome.error;
+    if (e === "stale" || e === "local") return;
+    const failed = e !== "none";
+    if (!failed && !reached) return; // nothing was learned of the endpoint
+    const rules = this.spec.health.outlier;
+    if (!endpoint.noteOutcome(outcome.status, failed, rules) || rules === undefined) return;
+    const now = this.#runtime.now();
+    if (endpoint.ejectedUntil > now) return;
+    let ejected = 0, total = 0;
+    for (const site of this.sites) {
+      for (const x of site) {
+        total++;
+        if (x.ejectedUntil > now) ejected++;
+      }
+    }
+    if (!mayEject(ejected, total, rules.maxEjectedPercent)) return;
+    if (this.#lastUpWithProbes(endpoint, now)) return;
+    endpoint.ejectOutlier(now, rules);
+    this.servingSite(); // tracks sites and counts a failover
+  }
+
+  /** Outlier ejections in this cluster so far. */
+  get ejections(): number {
+    let n = 0;
+    for (const site of this.sites) for (const e of site) n += e.ejections;
+    return n;
   }
 
   /**

@@ -6,7 +6,14 @@
  * @module
  */
 
-import type { HealthSpec, HttpLimits, HttpTimeouts, LogSpec } from "./schema.ts";
+import type {
+  HealthSpec,
+  HttpLimits,
+  HttpTimeouts,
+  LogSpec,
+  OutlierSpec,
+  PassiveSpec,
+} from "./schema.ts";
 
 /** Log defaults: health transitions only. */
 export const DEFAULT_LOG: LogSpec = {
@@ -58,3 +65,15 @@ export const DEFAULT_DNS = { perAddress: false, ttlMs: 600_000 } as const;
 
 /** The grace period default, in ms (iaido's too). */
 export const DEFAULT_GRACE_PERIOD_MS = 5_000;
+
+/** Passive health's default threshold: 3 failures in a row within 10 s take an endpoint out. */
+export const DEFAULT_PASSIVE: PassiveSpec = { failures: 3, windowMs: 10_000 };
+
+/** Outlier ejection's settings when it is turned on without details (Envoy's defaults). */
+export const DEFAULT_OUTLIER: OutlierSpec = {
+  consecutive5xx: 5,
+  consecutiveGatewayErrors: 5,
+  baseEjectionMs: 30_000,
+  maxEjectionMs: 300_000,
+  maxEjectedPercent: 10,
+};

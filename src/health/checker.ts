@@ -122,6 +122,14 @@ export interface CheckedCluster {
    * @returns Unsubscribes when disposed.
    */
   onEndpointDown(listener: (endpoint: CheckedEndpoint, reason: string) => void): Disposable;
+  /**
+   * Subscribes to endpoints that real traffic makes suspect but leaves in
+   * (the last up endpoint of a site): the checker probes them at once.
+   *
+   * @param listener Called with the endpoint and what failed.
+   * @returns Unsubscribes when disposed.
+   */
+  onEndpointSuspect?(listener: (endpoint: CheckedEndpoint, reason: string) => void): Disposable;
 }
 
 /**
@@ -149,6 +157,7 @@ export class HealthChecker {
   readonly #resting = new Set<CheckedEndpoint>();
   readonly #ac = new AbortController();
   readonly #subscription: Disposable;
+  readonly #suspicion: Disposable | undefined;
 
   /**
    * @param cluster The cluster whose endpoints are probed.
@@ -170,6 +179,16 @@ export class HealthChecker {
     this.#onEvent = onEvent;
     this.#probe = probe ?? createProbe("http", cluster);
     this.#subscription = cluster.onEndpointDown((e, reason) => this.#trafficDown(e, reason));
+    this.#suspicion = cluster.onEndpointSuspect?.((e) => this.#confirm(e));
+  }
+
+  /** Real traffic made an endpoint suspect: probe it now (unless a probe is under way). */
+  #confirm(endpoint: CheckedEndpoint): void {
+    if (this.#ac.signal.aborted || this.#probing.has(endpoint)) return;
+    this.#timers.get(endpoint)?.cancel();
+    this.#timers.delete(endpoint);
+    this.#resting.delete(endpoint);
+    this.#check(endpoint);
   }
 
   /** Real traffic took an endpoint down: log it, and probe it again if probing had stopped. */
@@ -287,6 +306,7 @@ export class HealthChecker {
    */
   async stop(): Promise<void> {
     this.#subscription[Symbol.dispose]();
+    this.#suspicion?.[Symbol.dispose]();
     this.#ac.abort();
     for (const t of this.#timers.values()) t.cancel();
     this.#timers.clear();
