@@ -335,11 +335,10 @@ export class Cluster implements Balancer, LeaseOwner {
     const h = this.spec.health;
     if (kind !== "connect") {
       // Evidence after a connection was made is ambiguous: count it first.
-      if (!endpoint.countPassiveFailure(now, h.passive ?? DEFAULT_PASSIVE)) {
-        endpoint.blame(0);
-        return;
-      }
-      if (this.#lastUpWithProbes(endpoint, now)) {
+      if (
+        !endpoint.countPassiveFailure(now, h.passive ?? DEFAULT_PASSIVE) ||
+        this.#lastUpWithProbes(endpoint, now)
+      ) {
         endpoint.blame(0);
         this.#tellSuspect(endpoint, reason);
         return;
@@ -374,8 +373,9 @@ export class Cluster implements Balancer, LeaseOwner {
 
   /**
    * Subscribes to endpoints that real traffic makes suspect but that stay in
-   * (the last up endpoint of a site while its probes pass): a health checker
-   * probes them at once to confirm.
+   * (below the passive threshold, or the last up endpoint of a site while its
+   * probes pass): a health checker that had stopped probing them
+   * (optimistic) probes them again.
    *
    * @param listener Called with the endpoint and what failed.
    * @returns Unsubscribes when disposed.

@@ -15,7 +15,7 @@ import type { UpstreamTls } from "../pool/dial.ts";
 import type { Runtime } from "../pool/runtime.ts";
 import { failedProbe, type ProbeResult } from "./http_probe.ts";
 import { createProbe, type Probe, type ProbeTarget } from "./probes.ts";
-import { type HealthState, nextHealthState } from "./state.ts";
+import { type HealthState, nextHealthState, thresholdsNow } from "./state.ts";
 import { type Clock, SYSTEM_CLOCK, type Timer } from "../pool/clock.ts";
 
 /**
@@ -80,6 +80,8 @@ export interface CheckedEndpoint extends ProbeTarget {
   readonly health: HealthState;
   /** The last completed down period (ms); 0 when it never came back from one. */
   readonly lastDowntimeMs: number;
+  /** Times it went up; 0 means its first passing probe brings it up whatever the rise. @default 1 */
+  readonly wentUp?: number;
   /**
    * Records what one probe saw (for status pages and `sidekick_health_error_counts`).
    *
@@ -124,7 +126,8 @@ export interface CheckedCluster {
   onEndpointDown(listener: (endpoint: CheckedEndpoint, reason: string) => void): Disposable;
   /**
    * Subscribes to endpoints that real traffic makes suspect but leaves in
-   * (the last up endpoint of a site): the checker probes them at once.
+   * (below the passive threshold, or the last up endpoint of a site): an
+   * optimistic checker probes them again.
    *
    * @param listener Called with the endpoint and what failed.
    * @returns Unsubscribes when disposed.
@@ -182,12 +185,13 @@ export class HealthChecker {
     this.#suspicion = cluster.onEndpointSuspect?.((e) => this.#confirm(e));
   }
 
-  /** Real traffic made an endpoint suspect: probe it now (unless a probe is under way). */
+  /**
+   * Real traffic made an endpoint suspect without taking it out: when
+   * optimistic checking rests it, probe it now (a probe that passes lets it
+   * rest again); otherwise the regular probes decide.
+   */
   #confirm(endpoint: CheckedEndpoint): void {
-    if (this.#ac.signal.aborted || this.#probing.has(endpoint)) return;
-    this.#timers.get(endpoint)?.cancel();
-    this.#timers.delete(endpoint);
-    this.#resting.delete(endpoint);
+    if (this.#ac.signal.aborted || !this.#resting.delete(endpoint)) return;
     this.#check(endpoint);
   }
 
@@ -282,7 +286,10 @@ export class HealthChecker {
     const now = this.#runtime.now();
     endpoint.recordProbe({ passed: result.passed, detail: result.detail, at: now });
     const before = endpoint.health;
-    if (this.#cluster.setHealth(endpoint, nextHealthState(before, result.passed, h, now))) {
+    const thresholds = thresholdsNow(h, (endpoint.wentUp ?? 1) > 0);
+    if (
+      this.#cluster.setHealth(endpoint, nextHealthState(before, result.passed, thresholds, now))
+    ) {
       this.#emit({
         endpoint: endpoint.key,
         status: endpoint.health.status,
