@@ -18,8 +18,7 @@ import type { Runtime } from "../pool/runtime.ts";
 import { type HostAddresses, SYSTEM_ADDRESSES } from "../discovery/host_addresses.ts";
 import { Endpoint, endpointKey, type LeaseOutcome, type TransportError } from "./endpoint.ts";
 import type { Attempt, Balancer, Lease, LeaseOwner } from "./lease.ts";
-import { DEFAULT_PASSIVE } from "../config/defaults.ts";
-import { mayEject } from "./outlier.ts";
+import { PassiveHealth } from "./passive.ts";
 import { recoveredAt, slowStartAdmits } from "./slow_start.ts";
 import { selectGuarded, type Selection } from "./select.ts";
 
@@ -104,7 +103,7 @@ export class Cluster implements Balancer, LeaseOwner {
       this.spec.health.slowStartMs ?? 0,
       this.#runtime.random,
     );
-  readonly #suspectListeners = new Set<EndpointDownListener>();
+  readonly #passive = new PassiveHealth(this);
   /** The guarded pick's inputs, refilled per pick (slow start or panic on). */
   readonly #sel: Selection<Endpoint>;
 
@@ -332,19 +331,11 @@ export class Cluster implements Balancer, LeaseOwner {
     kind: TransportError = "connect",
   ): void {
     const now = this.#runtime.now();
-    const h = this.spec.health;
-    if (kind !== "connect") {
-      // Evidence after a connection was made is ambiguous: count it first.
-      if (
-        !endpoint.countPassiveFailure(now, h.passive ?? DEFAULT_PASSIVE) ||
-        this.#lastUpWithProbes(endpoint, now)
-      ) {
-        endpoint.blame(0);
-        this.#tellSuspect(endpoint, reason);
-        return;
-      }
+    if (this.#passive.absorbs(endpoint, kind, reason, now)) {
+      endpoint.blame(0); // counted; evidence after a connection was made, not proof
+      return;
     }
-    if (!h.active) {
+    if (!this.spec.health.active) {
       endpoint.blame(now + this.spec.health.ejectMs);
       this.servingSite(); // tracks sites and counts a failover
       return;
@@ -361,17 +352,6 @@ export class Cluster implements Balancer, LeaseOwner {
   }
 
   /**
-   * Whether passive evidence must leave `endpoint` in: probes are on, its
-   * last probe passed, and no other endpoint of its site is up.
-   */
-  #lastUpWithProbes(endpoint: Endpoint, now: number): boolean {
-    if (!this.spec.health.active || endpoint.lastProbe?.passed === false) return false;
-    if (!endpoint.isUp(now)) return false;
-    const site = this.sites.find((s) => s.includes(endpoint));
-    return site !== undefined && !site.some((e) => e !== endpoint && e.isUp(now));
-  }
-
-  /**
    * Subscribes to endpoints that real traffic makes suspect but that stay in
    * (below the passive threshold, or the last up endpoint of a site while its
    * probes pass): a health checker that had stopped probing them
@@ -381,48 +361,21 @@ export class Cluster implements Balancer, LeaseOwner {
    * @returns Unsubscribes when disposed.
    */
   onEndpointSuspect(listener: EndpointDownListener): Disposable {
-    this.#suspectListeners.add(listener);
-    return { [Symbol.dispose]: () => this.#suspectListeners.delete(listener) };
-  }
-
-  #tellSuspect(endpoint: Endpoint, reason: string): void {
-    for (const listener of this.#suspectListeners) {
-      try {
-        listener(endpoint, reason);
-      } catch {
-        // a listener's failure is its own
-      }
-    }
+    return this.#passive.onSuspect(listener);
   }
 
   /**
-   * Hears how a lease ended: the passive counts, and outlier ejection when
-   * it is on (owner of the decision; the endpoint keeps the counts).
+   * Hears how a lease ended: passive health notes it, and ejects the
+   * endpoint as an outlier when that is on and called for.
    *
    * @param endpoint The endpoint.
    * @param outcome What the attempt did.
    * @param reached Whether a connection to the endpoint was made.
    */
   settled(endpoint: Endpoint, outcome: LeaseOutcome, reached: boolean): void {
-    const e = outcome.error;
-    if (e === "stale" || e === "local") return;
-    const failed = e !== "none";
-    if (!failed && !reached) return; // nothing was learned of the endpoint
-    const rules = this.spec.health.outlier;
-    if (!endpoint.noteOutcome(outcome.status, failed, rules) || rules === undefined) return;
-    const now = this.#runtime.now();
-    if (endpoint.ejectedUntil > now) return;
-    let ejected = 0, total = 0;
-    for (const site of this.sites) {
-      for (const x of site) {
-        total++;
-        if (x.ejectedUntil > now) ejected++;
-      }
+    if (this.#passive.settled(endpoint, outcome, reached, this.#runtime.now())) {
+      this.servingSite(); // tracks sites and counts a failover
     }
-    if (!mayEject(ejected, total, rules.maxEjectedPercent)) return;
-    if (this.#lastUpWithProbes(endpoint, now)) return;
-    endpoint.ejectOutlier(now, rules);
-    this.servingSite(); // tracks sites and counts a failover
   }
 
   /** Outlier ejections in this cluster so far. */
