@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { DEFAULT_OUTLIER } from "../../src/config/defaults.ts";
+import { statusDocument } from "../../src/operator/status.ts";
 import { startNamedBackend, startProxy, startRawBackend } from "../_helpers/http.ts";
 
 /** Probes pass; the first `bad` requests get `status`, then 200. */
@@ -41,6 +42,9 @@ Deno.test("outlier ejection: five 503s in a row eject an endpoint while its prob
   assert.equal(e.status, "down", "ejected (probes still pass)");
   const unit = proxy.sidecar.stats().listeners[0];
   assert.equal(unit.endpoints.find((x) => x.endpoint === e.endpoint)?.ejections, 1);
+  const doc = statusDocument(proxy.sidecar.stats(), { listeners: [] }, Date.now());
+  const shown = doc.listeners[0].sites.flatMap((s) => s.endpoints);
+  assert.equal(shown.find((x) => x.endpoint === e.endpoint)?.ejections, 1, "in /status");
   const metrics = await proxy.get("/.prometheus/metrics");
   assert.match(
     metrics.text(),
