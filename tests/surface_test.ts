@@ -19,6 +19,8 @@ const STABLE = [
   "DEFAULT_HTTP_LIMITS",
   "DEFAULT_HTTP_TIMEOUTS",
   "DEFAULT_LOG",
+  "DEFAULT_OUTLIER",
+  "DEFAULT_PASSIVE",
   "POLICY_NAMES",
   "createSidecar",
   "expandPattern",

@@ -16,9 +16,12 @@ import { type HealthState, markDown } from "../health/state.ts";
 import type { UpstreamTls } from "../pool/dial.ts";
 import type { Runtime } from "../pool/runtime.ts";
 import { type HostAddresses, SYSTEM_ADDRESSES } from "../discovery/host_addresses.ts";
-import { Endpoint, endpointKey } from "./endpoint.ts";
+import { Endpoint, endpointKey, type LeaseOutcome, type TransportError } from "./endpoint.ts";
 import { decayedLatency } from "./ewma.ts";
 import type { Attempt, Balancer, Lease, LeaseOwner } from "./lease.ts";
+import { PassiveHealth } from "./passive.ts";
+import { recoveredAt, slowStartAdmits } from "./slow_start.ts";
+import { selectGuarded, type Selection } from "./select.ts";
 
 /**
  * Called when real traffic takes an endpoint down (a transport error while
@@ -97,6 +100,17 @@ export class Cluster implements Balancer, LeaseOwner {
     e.isAvailable(this.#now) && !this.#attempt!.hasTried(e);
   /** What a pick chooses from, kept so a pick allocates nothing (sites and policies set per pick). */
   readonly #choice: SiteChoice<Endpoint>;
+  /** Slow start: eligible, and admitted with the share of its warm-up elapsed. */
+  readonly #warm = (e: Endpoint): boolean =>
+    this.#eligible(e) &&
+    slowStartAdmits(
+      this.#now - recoveredAt(e),
+      this.spec.health.slowStartMs ?? 0,
+      this.#runtime.random,
+    );
+  readonly #passive = new PassiveHealth(this);
+  /** The guarded pick's inputs, refilled per pick (slow start or panic on). */
+  readonly #sel: Selection<Endpoint>;
 
   /**
    * Creates the live endpoints of a cluster.
@@ -108,6 +122,20 @@ export class Cluster implements Balancer, LeaseOwner {
     this.spec = spec;
     this.#runtime = runtime;
     this.#choice = { sites: [], policies: [], eligible: this.#eligible, random: runtime.random };
+    this.#sel = {
+      sites: [],
+      policies: [],
+      eligible: this.#eligible,
+      warm: null,
+      up: (e) => e.isUp(this.#now),
+      usable: (e) =>
+        !e.draining && (e.maxInFlight === 0 || e.inFlight < e.maxInFlight) &&
+        !this.#attempt!.hasTried(e),
+      panicShare: 0,
+      random: runtime.random,
+      from: 0,
+      pick: this.#pick,
+    };
     this.update(spec);
   }
 
@@ -181,10 +209,24 @@ export class Cluster implements Balancer, LeaseOwner {
     if (delay > 0) {
       this.#trackSites(now);
       from = this.#floor = failbackFloor(this.#since, this.#floor, now, delay);
-      if (from < 0) return undefined;
     }
     this.#pick.now = now;
     this.#pick.key = attempt.key;
+    const h = this.spec.health;
+    const slow = (h.slowStartMs ?? 0) > 0;
+    const panic = (h.panicPercent ?? 0) > 0;
+    if (slow || panic) {
+      const sel = this.#sel;
+      sel.sites = this.sites;
+      sel.policies = this.#policies;
+      sel.warm = slow ? this.#warm : null;
+      sel.panicShare = panic ? h.panicPercent! / 100 : 0;
+      sel.from = from;
+      const picked = selectGuarded(sel);
+      this.#attempt = null;
+      return picked;
+    }
+    if (from < 0) return undefined;
     const choice = this.#choice;
     choice.sites = this.sites;
     choice.policies = this.#policies;
@@ -290,8 +332,16 @@ export class Cluster implements Balancer, LeaseOwner {
    * @param endpoint The endpoint that failed.
    * @param reason What failed, for logs. @default "transport error"
    */
-  reportTransportFailure(endpoint: Endpoint, reason = "transport error"): void {
+  reportTransportFailure(
+    endpoint: Endpoint,
+    reason = "transport error",
+    kind: TransportError = "connect",
+  ): void {
     const now = this.#runtime.now();
+    if (this.#passive.absorbs(endpoint, kind, reason, now)) {
+      endpoint.blame(0); // counted; evidence after a connection was made, not proof
+      return;
+    }
     if (!this.spec.health.active) {
       endpoint.blame(now + this.spec.health.ejectMs);
       this.servingSite(); // tracks sites and counts a failover
@@ -317,6 +367,40 @@ export class Cluster implements Balancer, LeaseOwner {
    */
   reportLatency(endpoint: Endpoint, ms: number): void {
     endpoint.observeLatency(ms, this.#runtime.now());
+  }
+
+  /**
+   * Subscribes to endpoints that real traffic makes suspect but that stay in
+   * (below the passive threshold, or the last up endpoint of a site while its
+   * probes pass): a health checker that had stopped probing them
+   * (optimistic) probes them again.
+   *
+   * @param listener Called with the endpoint and what failed.
+   * @returns Unsubscribes when disposed.
+   */
+  onEndpointSuspect(listener: EndpointDownListener): Disposable {
+    return this.#passive.onSuspect(listener);
+  }
+
+  /**
+   * Hears how a lease ended: passive health notes it, and ejects the
+   * endpoint as an outlier when that is on and called for.
+   *
+   * @param endpoint The endpoint.
+   * @param outcome What the attempt did.
+   * @param reached Whether a connection to the endpoint was made.
+   */
+  settled(endpoint: Endpoint, outcome: LeaseOutcome, reached: boolean): void {
+    if (this.#passive.settled(endpoint, outcome, reached, this.#runtime.now())) {
+      this.servingSite(); // tracks sites and counts a failover
+    }
+  }
+
+  /** Outlier ejections in this cluster so far. */
+  get ejections(): number {
+    let n = 0;
+    for (const site of this.sites) for (const e of site) n += e.ejections;
+    return n;
   }
 
   /**

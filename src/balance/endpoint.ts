@@ -11,6 +11,8 @@ import type { ProbeOutcome } from "../health/checker.ts";
 import { type HealthState, initialHealthState } from "../health/state.ts";
 import { DEFAULT_LATENCY_MS, observeLatency } from "./ewma.ts";
 import { hashString } from "./key_hash.ts";
+import type { OutlierSpec, PassiveSpec } from "../config/schema.ts";
+import { countFailure, eject, noteOutcome, outlierTripped, PassiveRecord } from "./outlier.ts";
 
 /**
  * Upper bounds (seconds) of the request duration histogram kept per
@@ -138,6 +140,7 @@ export class Endpoint implements EndpointLoad {
   #healthErrors = 0;
   #lastProbe: ProbeOutcome | null = null;
   #healthPath = "/";
+  readonly #passive = new PassiveRecord();
 
   /**
    * Creates an endpoint with fresh live state.
@@ -259,6 +262,50 @@ export class Endpoint implements EndpointLoad {
   /** The health check path of this endpoint's site (base path not included). */
   get healthPath(): string {
     return this.#healthPath;
+  }
+  /** Outlier ejections over its life (`sidekick_endpoint_ejections_total`). */
+  get ejections(): number {
+    return this.#passive.ejections;
+  }
+  /** Failures in a row after a connection was made, in the current passive window. */
+  get passiveFailures(): number {
+    return this.#passive.failures;
+  }
+
+  /**
+   * Counts a failure seen after a connection was made (owner: the cluster).
+   *
+   * @param now The current time (ms).
+   * @param threshold The passive failure threshold.
+   * @returns Whether the threshold is reached.
+   */
+  countPassiveFailure(now: number, threshold: PassiveSpec): boolean {
+    return countFailure(this.#passive, now, threshold);
+  }
+
+  /**
+   * Notes how an attempt ended, for the passive counts (owner: the cluster, at a lease's release).
+   *
+   * @param status The HTTP status relayed (0 for none).
+   * @param failed Whether it ended in a transport failure blamed on the endpoint.
+   * @param rules Outlier ejection, when on.
+   * @returns Whether a run of 5xx or gateway errors now calls for an outlier ejection.
+   */
+  noteOutcome(status: number, failed: boolean, rules: OutlierSpec | undefined): boolean {
+    noteOutcome(this.#passive, status, failed);
+    return rules !== undefined && outlierTripped(this.#passive, rules);
+  }
+
+  /**
+   * Ejects the endpoint as an outlier (owner: the cluster).
+   *
+   * @param now The current time (ms).
+   * @param rules Outlier ejection settings.
+   * @returns When the ejection ends (ms).
+   */
+  ejectOutlier(now: number, rules: OutlierSpec): number {
+    this.#ejectedUntil = eject(this.#passive, now, rules);
+    return this.#ejectedUntil;
   }
 
   /**

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { Endpoint, LeaseOutcome } from "./endpoint.ts";
+import type { Endpoint, LeaseOutcome, TransportError } from "./endpoint.ts";
 
 /**
  * The per-request (or per-connection, per-flow) retry state: which
@@ -115,8 +115,10 @@ export interface LeaseOwner {
    *
    * @param endpoint The endpoint.
    * @param reason What failed, for logs.
+   * @param kind The kind of failure: `connect` takes the endpoint out at once,
+   *   a failure after the connection was made counts toward a threshold.
    */
-  reportTransportFailure(endpoint: Endpoint, reason: string): void;
+  reportTransportFailure(endpoint: Endpoint, reason: string, kind?: TransportError): void;
   /**
    * Feeds one observed latency to an endpoint's estimate (the `p2c` cost),
    * stamped with the owner's clock.
@@ -125,6 +127,14 @@ export interface LeaseOwner {
    * @param ms The latency (ms).
    */
   reportLatency(endpoint: Endpoint, ms: number): void;
+  /**
+   * Hears how a lease ended (passive health and outlier ejection).
+   *
+   * @param endpoint The endpoint.
+   * @param outcome What the attempt did.
+   * @param reached Whether a connection to the endpoint was made.
+   */
+  settled?(endpoint: Endpoint, outcome: LeaseOutcome, reached: boolean): void;
 }
 
 /** An outcome with nothing to account (a lease dropped by `using`). */
@@ -201,10 +211,11 @@ export class Lease implements Disposable {
    * goes down (or is ejected when probes are off).
    *
    * @param reason What failed, for logs.
+   * @param kind The kind of failure (see {@linkcode LeaseOwner.reportTransportFailure}). @default "connect"
    */
-  blame(reason: string): void {
+  blame(reason: string, kind: TransportError = "connect"): void {
     if (this.#owner !== null && this.#endpoint !== null) {
-      this.#owner.reportTransportFailure(this.#endpoint, reason);
+      this.#owner.reportTransportFailure(this.#endpoint, reason, kind);
     }
   }
 
@@ -229,6 +240,7 @@ export class Lease implements Disposable {
       const answered = outcome.answeredAt ?? 0;
       this.#owner?.reportLatency(e, (answered > 0 ? answered : end) - this.#start);
     }
+    this.#owner?.settled?.(e, outcome, this.#reached);
   }
 
   /** Releases with no outcome, unless released already. */

@@ -21,6 +21,7 @@ import {
   type SiteSpec,
 } from "./schema.ts";
 import { parseEndpoint, parseL4Endpoint } from "./builders.ts";
+import { readResilience, RESILIENCE_KEYS } from "./_resilience.ts";
 
 /** The kind of a listener, which decides how endpoints are written. */
 export type ListenerKind = "http" | "tcp" | "udp";
@@ -48,6 +49,7 @@ export const HEALTH_KEYS = [
   "statuses",
   "optimistic",
   "udpPayload",
+  ...RESILIENCE_KEYS,
 ] as const;
 
 /** Health with the optional fields filled in. */
@@ -276,6 +278,7 @@ function readHealth(r: Reader, v: Val | undefined, base: HealthSpec): HealthSpec
     statuses: readStatuses(r, h.get("statuses")) ?? base.statuses,
     optimistic: r.bool(h.get("optimistic")) ?? base.optimistic,
     udpPayload: r.text(h.get("udpPayload"), "use the text to send, like ping") ?? base.udpPayload,
+    ...readResilience(r, h, base),
   };
 }
 

@@ -6,7 +6,15 @@
  * @module
  */
 
-import type { HashSpec, HealthSpec, HttpLimits, HttpTimeouts, LogSpec } from "./schema.ts";
+import type {
+  HashSpec,
+  HealthSpec,
+  HttpLimits,
+  HttpTimeouts,
+  LogSpec,
+  OutlierSpec,
+  PassiveSpec,
+} from "./schema.ts";
 
 /** Log defaults: health transitions only. */
 export const DEFAULT_LOG: LogSpec = {
@@ -61,3 +69,15 @@ export const DEFAULT_GRACE_PERIOD_MS = 5_000;
 
 /** The `hash` policy's default: the client IP, and the least loaded endpoint when that one is out. */
 export const DEFAULT_HASH: HashSpec = { key: "client-ip", fallback: "least" };
+
+/** Passive health's default threshold: 3 failures in a row within 10 s take an endpoint out. */
+export const DEFAULT_PASSIVE: PassiveSpec = { failures: 3, windowMs: 10_000 };
+
+/** Outlier ejection's settings when it is turned on without details (Envoy's defaults). */
+export const DEFAULT_OUTLIER: OutlierSpec = {
+  consecutive5xx: 5,
+  consecutiveGatewayErrors: 5,
+  baseEjectionMs: 30_000,
+  maxEjectionMs: 300_000,
+  maxEjectedPercent: 10,
+};

@@ -9,6 +9,7 @@
 
 import { stringify } from "npm:yaml@^2.9.1";
 import { endpointText, fullHealth } from "./_cluster.ts";
+import { formatResilience } from "./_resilience.ts";
 import { DEFAULT_DNS, DEFAULT_GRACE_PERIOD_MS, DEFAULT_HASH } from "./defaults.ts";
 import { formatDuration } from "./duration.ts";
 import { formatProblem } from "./problem.ts";
@@ -131,6 +132,7 @@ function cluster(c: ClusterSpec, kind: ListenerSpec["kind"]): Record<string, unk
       statuses: (h.statuses ?? []).map(([lo, hi]) => lo === hi ? `${lo}` : `${lo}-${hi}`).join(","),
       optimistic: h.optimistic,
       udpPayload: h.udpPayload,
+      ...formatResilience(h, d),
     },
     failbackDelay: d(c.failbackDelayMs ?? 0),
     dns: { perAddress: dns.perAddress, ttl: d(dns.ttlMs) },

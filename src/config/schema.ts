@@ -134,6 +134,70 @@ export interface HealthSpec {
   readonly statuses?: readonly (readonly [number, number])[] | undefined;
   /** Stop probing an endpoint once it is up; probe again after a transport error (minio's --health-optimistic). @default false */
   readonly optimistic?: boolean | undefined;
+  /**
+   * Slow start: after an endpoint recovers (down to up, or the end of an
+   * ejection) its share of traffic ramps up from 10% over this window; 0 =
+   * off. Recommended for MinIO (a restarted node answers its readiness check
+   * before it serves every object). @default 0
+   */
+  readonly slowStartMs?: number | undefined;
+  /**
+   * Panic threshold, in percent: when less than this share of a site's
+   * endpoints is healthy and no later site can serve, every endpoint of the
+   * site takes traffic, healthy or not; 0 = off. @default 0
+   */
+  readonly panicPercent?: number | undefined;
+  /** When failures on real traffic take an endpoint out. @default DEFAULT_PASSIVE */
+  readonly passive?: PassiveSpec | undefined;
+  /** Outlier ejection on runs of 5xx or gateway errors; off when absent. */
+  readonly outlier?: OutlierSpec | undefined;
+}
+
+/**
+ * Passive health's failure threshold: failures seen after a connection was
+ * made (a reset, a truncated body, no response, a response-header timeout)
+ * take an endpoint out only when `failures` of them come in a row within
+ * `windowMs`, and never the last up endpoint of a site while its probes
+ * pass. A refused connect takes an endpoint out at once.
+ *
+ * @example Usage
+ * ```ts
+ * import type { PassiveSpec } from "./schema.ts";
+ * const p: PassiveSpec = { failures: 3, windowMs: 10_000 };
+ * ```
+ */
+export interface PassiveSpec {
+  /** Failures in a row that take an endpoint out (>= 1; 1 = at once). */
+  readonly failures: number;
+  /** ... within this time of the first (ms). */
+  readonly windowMs: number;
+}
+
+/**
+ * Outlier ejection (Envoy's model): runs of 5xx responses or of gateway
+ * errors (502/503/504, transport failures) eject an endpoint for
+ * `baseEjectionMs` times its ejections in a row, at most `maxEjectionMs`;
+ * probes go on meanwhile. At most `maxEjectedPercent` of the cluster is
+ * ejected at once (one endpoint always may be), and never the last up
+ * endpoint of a site while its probes pass.
+ *
+ * @example Usage
+ * ```ts
+ * import { DEFAULT_OUTLIER } from "./defaults.ts";
+ * const o = { ...DEFAULT_OUTLIER, consecutive5xx: 3 };
+ * ```
+ */
+export interface OutlierSpec {
+  /** 5xx responses (or transport failures) in a row that eject; 0 = this rule off. */
+  readonly consecutive5xx: number;
+  /** 502/503/504 responses (or transport failures) in a row that eject; 0 = this rule off. */
+  readonly consecutiveGatewayErrors: number;
+  /** The first ejection's length (ms); the n-th in a row lasts n times this. */
+  readonly baseEjectionMs: number;
+  /** The longest an ejection lasts (ms). */
+  readonly maxEjectionMs: number;
+  /** Most of the cluster ejected at once, in percent. */
+  readonly maxEjectedPercent: number;
 }
 
 /**

@@ -15,7 +15,7 @@ import type { UpstreamTls } from "../pool/dial.ts";
 import type { Runtime } from "../pool/runtime.ts";
 import { failedProbe, type ProbeResult } from "./http_probe.ts";
 import { createProbe, type Probe, type ProbeTarget } from "./probes.ts";
-import { type HealthState, nextHealthState } from "./state.ts";
+import { type HealthState, nextHealthState, thresholdsNow } from "./state.ts";
 import { type Clock, SYSTEM_CLOCK, type Timer } from "../pool/clock.ts";
 
 /**
@@ -80,6 +80,8 @@ export interface CheckedEndpoint extends ProbeTarget {
   readonly health: HealthState;
   /** The last completed down period (ms); 0 when it never came back from one. */
   readonly lastDowntimeMs: number;
+  /** Times it went up; 0 means its first passing probe brings it up whatever the rise. @default 1 */
+  readonly wentUp?: number;
   /**
    * Records what one probe saw (for status pages and `sidekick_health_error_counts`).
    *
@@ -122,6 +124,15 @@ export interface CheckedCluster {
    * @returns Unsubscribes when disposed.
    */
   onEndpointDown(listener: (endpoint: CheckedEndpoint, reason: string) => void): Disposable;
+  /**
+   * Subscribes to endpoints that real traffic makes suspect but leaves in
+   * (below the passive threshold, or the last up endpoint of a site): an
+   * optimistic checker probes them again.
+   *
+   * @param listener Called with the endpoint and what failed.
+   * @returns Unsubscribes when disposed.
+   */
+  onEndpointSuspect?(listener: (endpoint: CheckedEndpoint, reason: string) => void): Disposable;
 }
 
 /**
@@ -149,6 +160,7 @@ export class HealthChecker {
   readonly #resting = new Set<CheckedEndpoint>();
   readonly #ac = new AbortController();
   readonly #subscription: Disposable;
+  readonly #suspicion: Disposable | undefined;
 
   /**
    * @param cluster The cluster whose endpoints are probed.
@@ -170,6 +182,17 @@ export class HealthChecker {
     this.#onEvent = onEvent;
     this.#probe = probe ?? createProbe("http", cluster);
     this.#subscription = cluster.onEndpointDown((e, reason) => this.#trafficDown(e, reason));
+    this.#suspicion = cluster.onEndpointSuspect?.((e) => this.#confirm(e));
+  }
+
+  /**
+   * Real traffic made an endpoint suspect without taking it out: when
+   * optimistic checking rests it, probe it now (a probe that passes lets it
+   * rest again); otherwise the regular probes decide.
+   */
+  #confirm(endpoint: CheckedEndpoint): void {
+    if (this.#ac.signal.aborted || !this.#resting.delete(endpoint)) return;
+    this.#check(endpoint);
   }
 
   /** Real traffic took an endpoint down: log it, and probe it again if probing had stopped. */
@@ -263,7 +286,10 @@ export class HealthChecker {
     const now = this.#runtime.now();
     endpoint.recordProbe({ passed: result.passed, detail: result.detail, at: now });
     const before = endpoint.health;
-    if (this.#cluster.setHealth(endpoint, nextHealthState(before, result.passed, h, now))) {
+    const thresholds = thresholdsNow(h, (endpoint.wentUp ?? 1) > 0);
+    if (
+      this.#cluster.setHealth(endpoint, nextHealthState(before, result.passed, thresholds, now))
+    ) {
       this.#emit({
         endpoint: endpoint.key,
         status: endpoint.health.status,
@@ -287,6 +313,7 @@ export class HealthChecker {
    */
   async stop(): Promise<void> {
     this.#subscription[Symbol.dispose]();
+    this.#suspicion?.[Symbol.dispose]();
     this.#ac.abort();
     for (const t of this.#timers.values()) t.cancel();
     this.#timers.clear();

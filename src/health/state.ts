@@ -117,3 +117,24 @@ export function markDown(state: HealthState, now: number): HealthState {
   }
   return { status: "down", streak: 0, since: now };
 }
+
+/**
+ * The thresholds that apply to an endpoint now: rise guards a recovery, so
+ * an endpoint that was never up (at start, or added by a reload) comes up on
+ * its first passing probe, as Envoy adds hosts; fall always applies.
+ *
+ * @param thresholds The configured rise and fall.
+ * @param everUp Whether the endpoint has been up before.
+ * @returns The thresholds to apply.
+ *
+ * @example Usage
+ * ```ts
+ * import { thresholdsNow } from "./state.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(thresholdsNow({ rise: 3, fall: 2 }, false), { rise: 1, fall: 2 });
+ * assert.deepEqual(thresholdsNow({ rise: 3, fall: 2 }, true), { rise: 3, fall: 2 });
+ * ```
+ */
+export function thresholdsNow(thresholds: HealthThresholds, everUp: boolean): HealthThresholds {
+  return everUp || thresholds.rise === 1 ? thresholds : { rise: 1, fall: thresholds.fall };
+}

@@ -64,6 +64,7 @@ export function unitStats(unit: ListenerUnit, now: number): ListenerStats {
           wentDown: e.wentDown,
           lastProbe: e.lastProbe,
           latency: { bounds: DURATION_BUCKETS, counts: [...e.durationCounts], sum: e.durationSum },
+          ejections: e.ejections,
         };
       })
     ),

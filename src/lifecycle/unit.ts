@@ -14,7 +14,7 @@ import type { DnsResolver } from "../discovery/dns.ts";
 import { HostAddresses } from "../discovery/host_addresses.ts";
 import { HealthChecker, type HealthEvent } from "../health/checker.ts";
 import type { ProbeResult } from "../health/http_probe.ts";
-import { initialHealthState, nextHealthState } from "../health/state.ts";
+import { initialHealthState, nextHealthState, thresholdsNow } from "../health/state.ts";
 import { Cluster } from "../balance/cluster.ts";
 
 import { type Runtime } from "../pool/runtime.ts";
@@ -199,7 +199,8 @@ export class ListenerUnit {
     for (const e of this.cluster.endpoints) {
       const result = warm.get(e.key);
       if (before.has(e) || result === undefined || !result.passed) continue;
-      const next = nextHealthState(e.health, true, spec.cluster.health, now);
+      const rules = thresholdsNow(spec.cluster.health, e.wentUp > 0);
+      const next = nextHealthState(e.health, true, rules, now);
       if (this.cluster.setHealth(e, next) && next.status === "up") {
         const event = {
           endpoint: e.key,

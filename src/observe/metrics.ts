@@ -97,7 +97,8 @@ function family(name: string, type: Family["type"], help: string): Family {
  * `sidekick_errors_total` (answered with a status >= 400, or failed in
  * transport), `sidekick_rx_bytes_total` / `sidekick_tx_bytes_total` (bytes
  * from / to clients), `sidekick_transport_failures_total`,
- * `sidekick_health_transitions_total{to}`, `sidekick_health_error_counts`
+ * `sidekick_health_transitions_total{to}`, `sidekick_outlier_ejections_total`,
+ * `sidekick_health_error_counts`
  * (failed health checks), `sidekick_endpoint_up` (1 when
  * healthy, not ejected, not draining), `sidekick_endpoint_in_flight`,
  * `sidekick_request_duration_seconds` (histogram), `sidekick_site_serving`
@@ -142,6 +143,11 @@ export function renderMetrics(sources: readonly MetricsSource[], now: number): s
     "sidekick_health_transitions_total",
     "counter",
     "Changes of the endpoint's health status, by new status.",
+  );
+  const ejections = family(
+    "sidekick_outlier_ejections_total",
+    "counter",
+    "Times the endpoint was ejected as an outlier (runs of 5xx or gateway errors).",
   );
   const healthErrors = family(
     "sidekick_health_error_counts",
@@ -204,6 +210,7 @@ export function renderMetrics(sources: readonly MetricsSource[], now: number): s
         transitions.lines.push(
           `sidekick_health_transitions_total{${labels},to="down"} ${e.wentDown}`,
         );
+        ejections.lines.push(`sidekick_outlier_ejections_total{${labels}} ${e.ejections}`);
         healthErrors.lines.push(`sidekick_health_error_counts{${labels}} ${e.healthErrors}`);
         up.lines.push(`sidekick_endpoint_up{${labels}} ${e.isUp(now) ? 1 : 0}`);
         inFlight.lines.push(`sidekick_endpoint_in_flight{${labels}} ${e.inFlight}`);
@@ -236,6 +243,7 @@ export function renderMetrics(sources: readonly MetricsSource[], now: number): s
       tx,
       failures,
       transitions,
+      ejections,
       healthErrors,
       up,
       inFlight,

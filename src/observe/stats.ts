@@ -85,6 +85,8 @@ export interface EndpointDetails {
   readonly lastProbe?: ProbeOutcome | null;
   /** Durations of the work it served. */
   readonly latency?: LatencyHistogram;
+  /** Outlier ejections over its life. @default 0 */
+  readonly ejections?: number;
 }
 
 /**

@@ -51,6 +51,8 @@ export interface EndpointStatus {
   readonly lastProbe:
     | { readonly passed: boolean; readonly detail: string; readonly at: string }
     | null;
+  /** Outlier ejections over its life; present once there was one. */
+  readonly ejections?: number;
 }
 
 /**
@@ -191,6 +193,7 @@ function endpointStatus(e: EndpointStats): EndpointStatus {
     lastProbe: probe === null
       ? null
       : { passed: probe.passed, detail: probe.detail, at: iso(probe.at)! },
+    ...((e.ejections ?? 0) > 0 ? { ejections: e.ejections } : {}),
   };
 }
 

@@ -28,11 +28,14 @@ const DYING_RESPONSES = {
 
 for (const [framing, partial] of Object.entries(DYING_RESPONSES)) {
   Deno.test(`an endpoint killed mid-response (${framing}): the client sees it truncated, the next request goes elsewhere`, async () => {
+    const dies = { now: () => {} };
     await using dying = startRawBackend(async (peer) => {
       await peer.readRequest();
       await peer.write(partial);
+      dies.now(); // dead: new connections are refused
       // returning closes the connection mid-body
     });
+    dies.now = () => dying.stopListening();
     await using healthy = startNamedBackend("b");
     // Separate sites make the dying endpoint the first choice.
     await using proxy = await startProxy([[dying.url], [healthy.url]]);
@@ -47,7 +50,8 @@ for (const [framing, partial] of Object.entries(DYING_RESPONSES)) {
     const next = await proxy.get("/next");
     assert.equal(next.status, 200);
     assert.equal(next.text(), "b:/next");
-    assert.equal(proxy.endpoint(dying).failures, 1);
+    // The cut alone counts toward the passive threshold; the refused connect takes it out.
+    assert.equal(proxy.endpoint(dying).failures, 2);
     assert.equal(proxy.endpoint(dying).status, "down");
   });
 }

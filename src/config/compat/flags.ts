@@ -27,6 +27,7 @@ import {
   DEFAULT_LOG,
 } from "../defaults.ts";
 import { httpListener, parseHashKey, parseStatusList } from "../builders.ts";
+import { healthFromFlags } from "./health_flags.ts";
 
 /** A bad command line: the message names the flag or argument and what is accepted. */
 export class UsageError extends Error {
@@ -119,6 +120,15 @@ function statusesFlag(text: string): [number, number][] {
     return parseStatusList(text);
   } catch (e) {
     throw new UsageError(`--health-status: ${(e as Error).message}`);
+  }
+}
+
+/** The resilience flags, or a usage error naming the flag. */
+function resilienceFlags(values: FlagValues): ReturnType<typeof healthFromFlags> {
+  try {
+    return healthFromFlags(values);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
 }
 
@@ -276,6 +286,7 @@ export function configFromFlags(
           timeoutMs,
           statuses: statusesFlag(str(values, "health-status")),
           optimistic: values["health-optimistic"] === true,
+          ...resilienceFlags(values),
         },
       },
       timeouts: {

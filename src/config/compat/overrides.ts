@@ -9,6 +9,7 @@
 import { adminConflict } from "../admin.ts";
 import { adminFromFlag, configFromFlags, type FlagValues, UsageError } from "./flags.ts";
 import type { HttpListenerSpec, SidecarConfig } from "../schema.ts";
+import { RESILIENCE_FLAGS } from "./health_flags.ts";
 
 const HEALTH_FLAGS: Readonly<Record<string, keyof HttpListenerSpec["cluster"]["health"]>> = {
   "health-path": "path",
@@ -17,6 +18,7 @@ const HEALTH_FLAGS: Readonly<Record<string, keyof HttpListenerSpec["cluster"]["h
   "health-timeout": "timeoutMs",
   "health-optimistic": "optimistic",
   "health-status": "statuses",
+  ...RESILIENCE_FLAGS,
 };
 const LOG_FLAGS = ["log", "trace", "errors", "status-code", "quiet", "json", "debug"];
 const UPSTREAM_TLS_FLAGS = ["insecure", "cacert", "client-cert", "client-key"];

@@ -366,7 +366,7 @@ export class HttpConnection {
             : x.upstreamError || "connection to the endpoint failed";
         } else lastError = x.upstreamError;
         x.error = transportError(outcome, attempt.reused);
-        if ((decision & BLAME) !== 0) lease.blame(lastError);
+        if ((decision & BLAME) !== 0) lease.blame(lastError, x.error);
       } finally {
         lease.release(x);
       }
