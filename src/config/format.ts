@@ -11,11 +11,13 @@ import { stringify } from "npm:yaml@^2.9.1";
 import { endpointText, fullHealth } from "./_cluster.ts";
 import { DEFAULT_DNS, DEFAULT_GRACE_PERIOD_MS } from "./defaults.ts";
 import { formatDuration } from "./duration.ts";
+import { formatRate } from "./rate.ts";
 import { formatProblem } from "./problem.ts";
 import {
   type ClusterSpec,
   type HttpListenerSpec,
   type ListenerSpec,
+  type PerClientLimits,
   type SidecarConfig,
 } from "./schema.ts";
 import { DEFAULT_LOG } from "./defaults.ts";
@@ -83,9 +85,25 @@ function listener(l: ListenerSpec): Record<string, unknown> {
       maxConnections: l.maxConnections,
       proxyProtocol: l.proxyProtocol,
       drainDelay: d(l.drainDelayMs ?? 0),
+      limits: perClient(l.perClient),
     };
   }
-  return { ...head, flowIdle: d(l.flowIdleMs), maxFlows: l.maxFlows };
+  return {
+    ...head,
+    flowIdle: d(l.flowIdleMs),
+    maxFlows: l.maxFlows,
+    limits: perClient(l.perClient),
+  };
+}
+
+/** Per-client limits, written out even when off (0), so that every key shows. */
+function perClient(p: PerClientLimits | undefined): Record<string, unknown> {
+  if (p === undefined) return { perClientConnections: 0, perClientRate: "0" };
+  return {
+    perClientConnections: p.connections,
+    perClientRate: formatRate(p.ratePerSec),
+    ...(p.ratePerSec > 0 ? { perClientBurst: p.burst } : {}),
+  };
 }
 
 function cluster(c: ClusterSpec, kind: ListenerSpec["kind"]): Record<string, unknown> {
@@ -143,6 +161,7 @@ function http(l: HttpListenerSpec): Record<string, unknown> {
       maxAttempts: m.maxAttempts,
       poolIdlePerEndpoint: m.poolIdlePerEndpoint,
       poolIdle: d(m.poolIdleMs),
+      ...perClient(l.perClient),
     },
     ...(l.tls === undefined ? {} : {
       tls: {

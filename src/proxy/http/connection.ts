@@ -49,6 +49,7 @@ import { captureRequest, emitTrace, type HttpTracer } from "./trace.ts";
 import { checkStall, STALL_DEADLINE, STALL_NONE, StallClock } from "./stall.ts";
 import type { HttpConnectionContext } from "./context.ts";
 import { type ByteWriter, type ForwardInfo, writeUpstreamRequestHead } from "./writer.ts";
+import { admitClient, type ClientLimit, tooManyRequests } from "./client_limit.ts";
 
 export type { HttpConnectionContext } from "./context.ts";
 
@@ -79,6 +80,8 @@ export class HttpConnection {
   readonly #x: ExchangeState;
   readonly #stall = new StallClock();
   readonly #attempt = new Attempt();
+  /** Per-client limits: this connection's standing, or null when they are off. */
+  readonly #limit: ClientLimit | null;
 
   /**
    * @param ctx The listener.
@@ -95,6 +98,7 @@ export class HttpConnection {
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.#clientIp = addr.hostname ?? "unknown";
     this.#info = { clientIp: bytes(this.#clientIp), tls: ctx.tls };
+    this.#limit = admitClient(ctx.limiter, this.#clientIp, ctx.now());
   }
 
   readonly #onClientEarlyRead = (n: number | null): void => {
@@ -188,6 +192,7 @@ export class HttpConnection {
     } finally {
       this.#x.deadline = 0;
       this.#x.upstream?.close();
+      this.#limit?.release();
       this.client.close();
       await this.client.settle();
       this.#ctx.scratch.release(this.#scratch);
@@ -320,6 +325,16 @@ export class HttpConnection {
       return keepAlive;
     }
     if (x.tracing) captureRequest(x, buf, head, this.#ctx.tracer!.spec.debug);
+    const limit = this.#limit;
+    if (limit !== null) {
+      const wait = limit.check(this.#ctx.now());
+      if (wait > 0) {
+        keepAlive &&= bodyBuffered >= 0 && limit.admitted;
+        if (bodyBuffered >= 0) c.start = bodyStart + bodyBuffered;
+        await this.#reply(429, tooManyRequests(wait, !keepAlive));
+        return keepAlive;
+      }
+    }
     if (bodyBuffered >= 0) {
       c.start = bodyStart + bodyBuffered;
       x.rx += bodyBuffered;
