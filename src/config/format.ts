@@ -8,7 +8,7 @@
  */
 
 import { stringify } from "npm:yaml@^2.9.1";
-import { endpointText, fullHealth } from "./_cluster.ts";
+import { endpointText, fullHealth, srvText } from "./_cluster.ts";
 import { DEFAULT_DNS, DEFAULT_GRACE_PERIOD_MS } from "./defaults.ts";
 import { formatDuration } from "./duration.ts";
 import { formatRate } from "./rate.ts";
@@ -109,17 +109,19 @@ function perClient(p: PerClientLimits | undefined): Record<string, unknown> {
 function cluster(c: ClusterSpec, kind: ListenerSpec["kind"]): Record<string, unknown> {
   const h = fullHealth(c.health, kind);
   const dns = c.dns ?? DEFAULT_DNS;
+  const sites = c.srv !== undefined && c.sites.length === 0 ? undefined : c.sites.map((s) => ({
+    name: s.name,
+    endpoints: s.endpoints.map((e) =>
+      e.disabled ? { address: endpointText(e), disabled: true } : endpointText(e)
+    ),
+    ...(s.healthPath === undefined ? {} : { healthPath: s.healthPath }),
+    maxConnections: s.maxConnections ?? 0,
+    forcePromotionAfter: d(s.forcePromotionAfterMs ?? 0),
+  }));
   return {
     policy: c.policy,
-    [kind === "http" ? "sites" : "tiers"]: c.sites.map((s) => ({
-      name: s.name,
-      endpoints: s.endpoints.map((e) =>
-        e.disabled ? { address: endpointText(e), disabled: true } : endpointText(e)
-      ),
-      ...(s.healthPath === undefined ? {} : { healthPath: s.healthPath }),
-      maxConnections: s.maxConnections ?? 0,
-      forcePromotionAfter: d(s.forcePromotionAfterMs ?? 0),
-    })),
+    ...(sites === undefined ? {} : { [kind === "http" ? "sites" : "tiers"]: sites }),
+    ...(c.srv === undefined ? {} : { discovery: { srv: srvText(c.srv) } }),
     health: {
       active: h.active,
       kind: h.kind,

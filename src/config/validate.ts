@@ -43,6 +43,7 @@ const COMMON_KEYS = [
   "health",
   "failbackDelay",
   "dns",
+  "discovery",
 ];
 const KINDS = ["http", "tcp", "udp"] as const;
 const HTTP_KEYS = [

@@ -5,6 +5,7 @@ import { checkConfigText } from "../../src/config/format.ts";
 import { configFromFlags, UsageError } from "../../src/config/compat/flags.ts";
 import { applyFlagOverrides } from "../../src/config/compat/overrides.ts";
 import { parseRate } from "../../src/config/rate.ts";
+import { requiredPermissions } from "../../src/cli/permissions.ts";
 
 const HTTP = `listeners:
   - kind: http
@@ -144,4 +145,75 @@ Deno.test("rates: units, fractions and spaces", () => {
   assert.equal(parseRate("1.5 / 1s"), 1.5);
   assert.throws(() => parseRate("1/0s"), /zero time/);
   assert.throws(() => parseRate("-1/s"), /not a rate/);
+});
+
+const SRV = `listeners:
+  - kind: http
+    address: 127.0.0.1:8080
+    discovery:
+      srv: https://_minio._tcp.minio.default.svc.cluster.local/s3
+    dns:
+      ttl: 30s
+  - kind: tcp
+    address: 127.0.0.1:5432
+    discovery:
+      srv: _postgres._tcp.db.svc.
+`;
+
+Deno.test("discovery.srv: a listener's endpoints from SRV records, written back the same", () => {
+  const r = validateConfig(SRV, "s.yaml");
+  assert.ok("config" in r, JSON.stringify(r));
+  const [http, tcp] = r.config.listeners;
+  assert.deepEqual(http.cluster.srv, {
+    name: "_minio._tcp.minio.default.svc.cluster.local",
+    scheme: "https",
+    basePath: "/s3",
+  });
+  assert.deepEqual(http.cluster.sites, []);
+  assert.equal(http.cluster.dns?.ttlMs, 30_000);
+  assert.deepEqual(tcp.cluster.srv, { name: "_postgres._tcp.db.svc", scheme: "tcp" });
+  const check = checkConfigText(SRV, "s.yaml");
+  assert.ok(check.ok);
+  assert.match(
+    check.normalized,
+    /discovery:\n {6}srv: https:\/\/_minio\._tcp\.minio\.default\.svc\.cluster\.local\/s3\n/,
+  );
+  assert.doesNotMatch(check.normalized, /sites:|tiers:/);
+  const again = validateConfig(check.normalized, "n.yaml");
+  assert.ok("config" in again, JSON.stringify(again));
+  assert.deepEqual(again.config.listeners.map((l) => l.cluster.srv), [
+    http.cluster.srv,
+    tcp.cluster.srv,
+  ]);
+});
+
+Deno.test("discovery.srv: bad names and clashes with sites say what to do", () => {
+  assert.deepEqual(problems(SRV.replace("_postgres._tcp.db.svc.", "http://_pg._tcp.db")), [
+    "s.yaml:11:12: listeners[1].discovery.srv: 'http://_pg._tcp.db' is not an SRV name; use an SRV name like _postgres._tcp.db.svc",
+  ]);
+  assert.deepEqual(problems(SRV.replace("_postgres._tcp.db.svc.", "nodots")), [
+    "s.yaml:11:12: listeners[1].discovery.srv: 'nodots' is not an SRV name; use an SRV name like _postgres._tcp.db.svc",
+  ]);
+  assert.deepEqual(
+    problems(
+      SRV.replace(
+        "    discovery:\n      srv: _postgres",
+        "    tiers:\n      - endpoints: [127.0.0.1:1]\n    discovery:\n      srv: _postgres",
+      ),
+    ),
+    ["s.yaml:10:5: listeners[1].tiers: 'tiers' and 'discovery.srv' both list endpoints; use one of them"],
+  );
+  assert.deepEqual(problems(SRV.replace("      srv: _postgres._tcp.db.svc.\n", "      sr: x\n")), [
+    "s.yaml:11:7: listeners[1].discovery.sr: unknown key 'sr'; use srv",
+    "s.yaml:11:7: listeners[1].discovery.srv: is missing; use an SRV name like _postgres._tcp.db.svc",
+  ]);
+});
+
+Deno.test("discovery.srv: the permissions name the name server and say the targets need a grant", () => {
+  const r = validateConfig(SRV, "s.yaml");
+  assert.ok("config" in r);
+  const p = requiredPermissions(r.config, { nameservers: ["10.96.0.10"] });
+  const ns = p.net.find((e) => e.value === "10.96.0.10:53");
+  assert.match(ns?.why ?? "", /look up SRV _minio\._tcp\.minio\.default\.svc\.cluster\.local/);
+  assert.match(ns?.why ?? "", /grant their HOST:PORT too/);
 });
