@@ -176,6 +176,33 @@ Deno.test("HTTP: the bucket refills on the listener's clock (fake clock)", async
   }
 });
 
+Deno.test("HTTP: a connection over the cap that sends nothing is closed after a second (fake clock)", async () => {
+  const clock = new FakeClock();
+  await using backend = startServeBackend(() => new Response("ok"));
+  const spec = limited(httpListener("127.0.0.1:0", [[backend.url]]), {
+    connections: 1,
+    ratePerSec: 0,
+    burst: 1,
+  });
+  const [sidecar, port] = await started(spec, clock);
+  try {
+    const admitted = new Client(port, GREEDY);
+    assert.equal((await admitted.get())?.status, 200);
+    const idle = new Client(port, GREEDY);
+    let closed = false;
+    idle.closed.then(() => closed = true);
+    await clock.advance(900);
+    assert.equal(closed, false);
+    await clock.advance(200);
+    await within(idle.closed, 5_000, "the idle refused connection to close");
+    await clock.advance(30_000);
+    assert.equal((await admitted.get())?.status, 200, "the admitted one waits the idle timeout");
+    await admitted.close();
+  } finally {
+    await sidecar.close();
+  }
+});
+
 Deno.test("TCP: a greedy client's connections over its cap are closed, a polite one's are not", async () => {
   const echo = echoServer();
   const spec = limited(tcpListener("127.0.0.1:0", [[`127.0.0.1:${echo.port}`]]), {

@@ -243,7 +243,9 @@ export class HttpConnection {
     if (c.available === 0) {
       if (this.#ctx.draining) return -1;
       this.#x.phase = IDLE;
-      this.#x.deadline = timeouts.idleMs > 0 ? this.#x.now() + timeouts.idleMs : 0;
+      // A connection over its client's cap is only waited for briefly (it holds a descriptor).
+      const idleMs = this.#limit?.admitted === false ? REFUSED_WAIT_MS : timeouts.idleMs;
+      this.#x.deadline = idleMs > 0 ? this.#x.now() + idleMs : 0;
     } else {
       this.#startHeadClock();
     }
@@ -442,6 +444,9 @@ function requestPath(buf: Uint8Array, head: MessageHead): string {
   const q = t.indexOf("?");
   return q >= 0 ? t.slice(0, q) : t;
 }
+
+/** How long a connection over its client's cap may take to send the request its 429 answers. */
+const REFUSED_WAIT_MS = 1_000;
 
 /** What a shed client is told when sidekick itself is out of resources. */
 const SHED = "sidekick is out of file descriptors or memory; try again shortly";
