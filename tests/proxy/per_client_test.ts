@@ -146,16 +146,26 @@ Deno.test("HTTP: a greedy client gets 429 with Retry-After, a polite one never d
   }
 });
 
-Deno.test("HTTP: the bucket refills on the listener's clock (fake clock)", async () => {
+/** An HTTP listener with limits in front of an `ok` backend, on a fake clock; closes both after `fn`. */
+async function onFakeClock(
+  perClient: PerClientLimits,
+  fn: (port: number, clock: FakeClock) => Promise<void>,
+): Promise<void> {
   const clock = new FakeClock();
   await using backend = startServeBackend(() => new Response("ok"));
-  const spec = limited(httpListener("127.0.0.1:0", [[backend.url]]), {
-    connections: 0,
-    ratePerSec: 0.5,
-    burst: 2,
-  });
-  const [sidecar, port] = await started(spec, clock);
+  const [sidecar, port] = await started(
+    limited(httpListener("127.0.0.1:0", [[backend.url]]), perClient),
+    clock,
+  );
   try {
+    await fn(port, clock);
+  } finally {
+    await sidecar.close();
+  }
+}
+
+Deno.test("HTTP: the bucket refills on the listener's clock (fake clock)", () =>
+  onFakeClock({ connections: 0, ratePerSec: 0.5, burst: 2 }, async (port, clock) => {
     const c = new Client(port, GREEDY);
     const statuses = async (n: number) => {
       const out: (number | undefined)[] = [];
@@ -171,21 +181,10 @@ Deno.test("HTTP: the bucket refills on the listener's clock (fake clock)", async
     await clock.advance(1_000); // a whole token
     assert.deepEqual(await statuses(2), [200, 429]);
     await c.close();
-  } finally {
-    await sidecar.close();
-  }
-});
+  }));
 
-Deno.test("HTTP: a connection over the cap that sends nothing is closed after a second (fake clock)", async () => {
-  const clock = new FakeClock();
-  await using backend = startServeBackend(() => new Response("ok"));
-  const spec = limited(httpListener("127.0.0.1:0", [[backend.url]]), {
-    connections: 1,
-    ratePerSec: 0,
-    burst: 1,
-  });
-  const [sidecar, port] = await started(spec, clock);
-  try {
+Deno.test("HTTP: a connection over the cap that sends nothing is closed after a second (fake clock)", () =>
+  onFakeClock({ connections: 1, ratePerSec: 0, burst: 1 }, async (port, clock) => {
     const admitted = new Client(port, GREEDY);
     assert.equal((await admitted.get())?.status, 200);
     const idle = new Client(port, GREEDY);
@@ -198,10 +197,7 @@ Deno.test("HTTP: a connection over the cap that sends nothing is closed after a 
     await clock.advance(30_000);
     assert.equal((await admitted.get())?.status, 200, "the admitted one waits the idle timeout");
     await admitted.close();
-  } finally {
-    await sidecar.close();
-  }
-});
+  }));
 
 Deno.test("TCP: a greedy client's connections over its cap are closed, a polite one's are not", async () => {
   const echo = echoServer();
