@@ -40,6 +40,7 @@ export {
   type SidecarStats,
 } from "./src/sidecar.ts";
 export type { DnsRecordType, DnsResolver } from "./src/discovery/dns.ts";
+export type { SrvResolver } from "./src/discovery/srv.ts";
 export type { CertificatePair } from "./src/proxy/tls_listener.ts";
 export type { TraceRecord } from "./src/observe/log.ts";
 export type { HealthEvent } from "./src/health/checker.ts";

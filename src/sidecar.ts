@@ -10,6 +10,7 @@
 import { type Clock, runtimeOf, SYSTEM_CLOCK } from "./pool/clock.ts";
 import type { SidecarConfig } from "./config/schema.ts";
 import type { DnsResolver } from "./discovery/dns.ts";
+import type { SrvResolver } from "./discovery/srv.ts";
 import type { HealthEvent } from "./health/checker.ts";
 import { bindProxy } from "./lifecycle/proxies.ts";
 import { ListenerUnit, type UnitContext } from "./lifecycle/unit.ts";
@@ -61,6 +62,8 @@ export interface SidecarOptions {
    * `dns.perAddress`; the system's getaddrinfo for plain host names
    */
   readonly resolver?: DnsResolver | undefined;
+  /** Looks up SRV records of clusters with `srv`. @default Deno.resolveDns */
+  readonly srvResolver?: SrvResolver | undefined;
   /** Called with each failed or empty DNS lookup; the last good answer stays in use. */
   readonly onDnsError?: ((hostname: string, error: unknown) => void) | undefined;
   /**
@@ -164,6 +167,7 @@ class SidecarImpl implements Sidecar {
       runtime: options.runtime ?? runtimeOf(clock),
       onHealthEvent: options.onHealthEvent ?? (() => {}),
       resolver: options.resolver,
+      srvResolver: options.srvResolver,
       onDnsError: options.onDnsError,
       http: {
         onTrace: options.onTrace,

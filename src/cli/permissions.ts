@@ -143,6 +143,18 @@ export function requiredPermissions(
         }
       }
     }
+    if (l.cluster.srv !== undefined) {
+      for (const ns of sources.nameservers ?? []) {
+        const key = hostPort(ns, 53);
+        if (!net.has(key)) {
+          net.set(
+            key,
+            `look up SRV ${l.cluster.srv.name} (name server in /etc/resolv.conf); its targets ` +
+              "are dialled by name: grant their HOST:PORT too, or a CIDR like 10.0.0.0/8",
+          );
+        }
+      }
+    }
     if (l.cluster.dns?.perAddress) {
       const named = l.cluster.sites.flatMap((s) => s.endpoints.filter((e) => !isIpLiteral(e.host)));
       if (named.length > 0) {

@@ -19,6 +19,7 @@ import {
   POLICY_NAMES,
   type PolicyName,
   type SiteSpec,
+  type SrvSpec,
 } from "./schema.ts";
 import { parseEndpoint, parseL4Endpoint } from "./builders.ts";
 import { readResilience, RESILIENCE_KEYS } from "./_resilience.ts";
@@ -87,9 +88,12 @@ export function readCluster(
 ): ClusterSpec {
   const health = readHealth(r, f.get("health"), fullHealth(base.health, kind));
   const dnsFields = r.map(f.get("dns"), ["perAddress", "ttl"]);
+  const srv = readSrv(r, f, kind);
   return {
     ...readPolicy(r, f.get("policy"), base),
-    sites: readSites(r, f, kind),
+    // With discovery (even a bad one: no cascade of problems), sites are optional.
+    sites: f.has("discovery") && !f.has("sites") && !f.has("tiers") ? [] : readSites(r, f, kind),
+    ...(srv === undefined ? {} : { srv }),
     health,
     failbackDelayMs: r.duration(f.get("failbackDelay")) ?? 0,
     dns: {
@@ -140,6 +144,43 @@ function readPolicy(
   }
   const fallback = r.oneOf(fallbackVal, FALLBACKS, "a fallback policy") ?? DEFAULT_HASH.fallback;
   return { policy, hash: { key, fallback } };
+}
+
+/**
+ * `discovery: {srv: NAME}`: for HTTP the name may be written as a URL to
+ * give the scheme and a base path (`https://_minio._tcp.minio.svc/s3`).
+ */
+function readSrv(r: Reader, f: Fields, kind: ListenerKind): SrvSpec | undefined {
+  const d = r.map(f.get("discovery"), ["srv"]);
+  if (d === undefined) return undefined;
+  const hint = kind === "http"
+    ? "use an SRV name like _minio._tcp.minio.svc (or https://_minio._tcp.minio.svc/base)"
+    : "use an SRV name like _postgres._tcp.db.svc";
+  const v = d.require("srv", hint);
+  const text = r.text(v, hint);
+  if (text === undefined || v === undefined) return undefined;
+  const m = /^(?:(https?):\/\/)?([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+)\.?(\/[^\s?#]*)?$/.exec(text);
+  if (m === null || (kind !== "http" && (m[1] !== undefined || m[3] !== undefined))) {
+    return r.problem(v.at, v.path, `'${text}' is not an SRV name; ${hint}`);
+  }
+  for (const key of ["sites", "tiers"]) {
+    if (f.has(key)) {
+      r.problem(
+        f.keyAt(key),
+        join(f.path, key),
+        `'${key}' and 'discovery.srv' both list endpoints; use one of them`,
+      );
+    }
+  }
+  const scheme = kind === "http" ? (m[1] as "http" | "https" | undefined) ?? "http" : kind;
+  const basePath = (m[3] ?? "").replace(/\/+$/, "");
+  return { name: m[2], scheme, ...(basePath === "" ? {} : { basePath }) };
+}
+
+/** `discovery.srv` as a user writes it again. */
+export function srvText(srv: SrvSpec): string {
+  if (srv.scheme !== "https" && (srv.basePath ?? "") === "") return srv.name;
+  return `${srv.scheme}://${srv.name}${srv.basePath ?? ""}`;
 }
 
 function readSites(r: Reader, f: Fields, kind: ListenerKind): SiteSpec[] {

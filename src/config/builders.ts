@@ -94,6 +94,7 @@ export function httpListener(
     },
     timeouts: overrides.timeouts ?? DEFAULT_HTTP_TIMEOUTS,
     limits: overrides.limits ?? DEFAULT_HTTP_LIMITS,
+    ...(overrides.perClient === undefined ? {} : { perClient: overrides.perClient }),
   };
 }
 

@@ -8,15 +8,17 @@
  */
 
 import { stringify } from "npm:yaml@^2.9.1";
-import { endpointText, fullHealth } from "./_cluster.ts";
+import { endpointText, fullHealth, srvText } from "./_cluster.ts";
 import { formatResilience } from "./_resilience.ts";
 import { DEFAULT_DNS, DEFAULT_GRACE_PERIOD_MS, DEFAULT_HASH } from "./defaults.ts";
 import { formatDuration } from "./duration.ts";
+import { formatRate } from "./rate.ts";
 import { formatProblem } from "./problem.ts";
 import {
   type ClusterSpec,
   type HttpListenerSpec,
   type ListenerSpec,
+  type PerClientLimits,
   type ServerTlsSpec,
   type SidecarConfig,
   type UpstreamTlsSpec,
@@ -88,14 +90,45 @@ function listener(l: ListenerSpec): Record<string, unknown> {
       drainDelay: d(l.drainDelayMs ?? 0),
       ...(l.tls === undefined ? {} : { tls: serverTls(l.tls) }),
       ...(l.upstreamTls === undefined ? {} : { upstreamTls: upstreamTls(l.upstreamTls) }),
+      limits: perClient(l.perClient),
     };
   }
-  return { ...head, flowIdle: d(l.flowIdleMs), maxFlows: l.maxFlows };
+  return {
+    ...head,
+    flowIdle: d(l.flowIdleMs),
+    maxFlows: l.maxFlows,
+    limits: perClient(l.perClient),
+  };
+}
+
+/** Per-client limits, written out even when off (0), so that every key shows. */
+function perClient(p: PerClientLimits | undefined): Record<string, unknown> {
+  if (p === undefined) return { perClientConnections: 0, perClientRate: "0" };
+  return {
+    perClientConnections: p.connections,
+    perClientRate: formatRate(p.ratePerSec),
+    ...(p.ratePerSec > 0 ? { perClientBurst: p.burst } : {}),
+  };
 }
 
 function cluster(c: ClusterSpec, kind: ListenerSpec["kind"]): Record<string, unknown> {
   const h = fullHealth(c.health, kind);
   const dns = c.dns ?? DEFAULT_DNS;
+  const sites = c.srv !== undefined && c.sites.length === 0 ? undefined : c.sites.map((s) => ({
+    name: s.name,
+    endpoints: s.endpoints.map((e) =>
+      e.disabled || (e.weight ?? 1) !== 1
+        ? {
+          address: endpointText(e),
+          ...(e.disabled ? { disabled: true } : {}),
+          ...((e.weight ?? 1) !== 1 ? { weight: e.weight } : {}),
+        }
+        : endpointText(e)
+    ),
+    ...(s.healthPath === undefined ? {} : { healthPath: s.healthPath }),
+    maxConnections: s.maxConnections ?? 0,
+    forcePromotionAfter: d(s.forcePromotionAfterMs ?? 0),
+  }));
   return {
     policy: c.policy === "hash"
       ? {
@@ -104,21 +137,8 @@ function cluster(c: ClusterSpec, kind: ListenerSpec["kind"]): Record<string, unk
         fallback: (c.hash ?? DEFAULT_HASH).fallback,
       }
       : c.policy,
-    [kind === "http" ? "sites" : "tiers"]: c.sites.map((s) => ({
-      name: s.name,
-      endpoints: s.endpoints.map((e) =>
-        e.disabled || (e.weight ?? 1) !== 1
-          ? {
-            address: endpointText(e),
-            ...(e.disabled ? { disabled: true } : {}),
-            ...((e.weight ?? 1) !== 1 ? { weight: e.weight } : {}),
-          }
-          : endpointText(e)
-      ),
-      ...(s.healthPath === undefined ? {} : { healthPath: s.healthPath }),
-      maxConnections: s.maxConnections ?? 0,
-      forcePromotionAfter: d(s.forcePromotionAfterMs ?? 0),
-    })),
+    ...(sites === undefined ? {} : { [kind === "http" ? "sites" : "tiers"]: sites }),
+    ...(c.srv === undefined ? {} : { discovery: { srv: srvText(c.srv) } }),
     health: {
       active: h.active,
       kind: h.kind,
@@ -160,6 +180,7 @@ function http(l: HttpListenerSpec): Record<string, unknown> {
       maxAttempts: m.maxAttempts,
       poolIdlePerEndpoint: m.poolIdlePerEndpoint,
       poolIdle: d(m.poolIdleMs),
+      ...perClient(l.perClient),
     },
     ...(l.tls === undefined ? {} : { tls: serverTls(l.tls) }),
     upstreamTls: upstreamTls(l.upstreamTls ?? { insecure: false }),

@@ -63,7 +63,7 @@ export interface EndpointSpec {
   readonly basePath: string;
   /** Takes no new traffic; its connections drain (iaido's `disabled: true`). @default false */
   readonly disabled?: boolean;
-  /** Relative share of traffic, an integer 1..65535, honoured by every policy. @default 1 */
+  /** Relative share of traffic, an integer 1..65535 (an SRV record's weight; 0 counts as 1), honoured by every policy. @default 1 */
   readonly weight?: number;
 }
 
@@ -227,6 +227,53 @@ export interface ClusterSpec {
   readonly failbackDelayMs?: number | undefined;
   /** Resolve hostnames and make every A/AAAA record its own endpoint, re-resolved every `ttlMs`. */
   readonly dns?: { readonly perAddress: boolean; readonly ttlMs: number };
+  /**
+   * Endpoints from DNS SRV records instead of (or after) `sites`: one site
+   * per record priority, lowest first; re-resolved every `dns.ttlMs`.
+   */
+  readonly srv?: SrvSpec;
+}
+
+/**
+ * A DNS SRV name whose records are a cluster's endpoints (Kubernetes
+ * headless services, Consul): each record's target and port make an
+ * endpoint, its weight the endpoint's weight, and its priority the site
+ * (lower priority first, as failover tiers).
+ *
+ * @example Usage
+ * ```ts
+ * import type { SrvSpec } from "./schema.ts";
+ * const srv: SrvSpec = { name: "_minio._tcp.minio.default.svc.cluster.local", scheme: "http" };
+ * ```
+ */
+export interface SrvSpec {
+  /** The SRV name, like `_minio._tcp.minio.svc`. */
+  readonly name: string;
+  /** The scheme of the endpoints made from it (`http`/`https` for HTTP, the listener's kind for TCP/UDP). */
+  readonly scheme: EndpointSpec["scheme"];
+  /** The path prefix of HTTP endpoints ("" for none). @default "" */
+  readonly basePath?: string;
+}
+
+/**
+ * Per-client limits of a listener, by client IP (SideLB's roadmap). An HTTP
+ * client over its request rate, or with too many connections, is answered
+ * 429 with `Retry-After`; a TCP client's new connection is closed; a UDP
+ * client's new flow is dropped. Absent or all 0: no limits, and no cost.
+ *
+ * @example Usage
+ * ```ts
+ * import type { PerClientLimits } from "./schema.ts";
+ * const limits: PerClientLimits = { connections: 20, ratePerSec: 100, burst: 200 };
+ * ```
+ */
+export interface PerClientLimits {
+  /** Most connections (UDP: flows) one client IP has open at once; 0 = unlimited. */
+  readonly connections: number;
+  /** Requests (TCP: connections, UDP: new flows) per second one client IP may start on average; 0 = unlimited. */
+  readonly ratePerSec: number;
+  /** How many may come at once after a quiet spell (the token bucket's size); at least 1. */
+  readonly burst: number;
 }
 
 /**
@@ -333,6 +380,8 @@ export interface HttpListenerSpec {
    * @default true
    */
   readonly metrics?: boolean;
+  /** Per-client connection and rate limits (by client IP); off when absent. */
+  readonly perClient?: PerClientLimits;
 }
 
 /**
@@ -453,6 +502,8 @@ export interface TcpListenerSpec {
    * 0 or absent: they are closed over the proxy's drain smear (a few seconds).
    */
   readonly drainDelayMs?: number;
+  /** Per-client connection and rate limits (by client IP); off when absent. */
+  readonly perClient?: PerClientLimits;
 }
 
 /**
@@ -479,6 +530,8 @@ export interface UdpListenerSpec {
   readonly flowIdleMs: number;
   /** Most flows (clients) at once; datagrams of further clients are dropped. */
   readonly maxFlows: number;
+  /** Per-client connection and rate limits (by client IP); off when absent. */
+  readonly perClient?: PerClientLimits;
 }
 
 /** Any listener. */

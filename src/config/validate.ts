@@ -20,11 +20,13 @@ import {
   type HttpListenerSpec,
   type ListenerSpec,
   type LogSpec,
+  type PerClientLimits,
   type ServerTlsSpec,
   type SidecarConfig,
   type UpstreamTlsSpec,
 } from "./schema.ts";
 import { DEFAULT_HTTP_LIMITS, DEFAULT_HTTP_TIMEOUTS, DEFAULT_LOG } from "./defaults.ts";
+import { PER_CLIENT_KEYS, readPerClient } from "./_limits.ts";
 import { httpListener, parseListenAddress, tcpListener, udpListener } from "./builders.ts";
 
 export { DEFAULT_GRACE_PERIOD_MS };
@@ -43,6 +45,7 @@ const COMMON_KEYS = [
   "health",
   "failbackDelay",
   "dns",
+  "discovery",
 ];
 const KINDS = ["http", "tcp", "udp"] as const;
 const HTTP_KEYS = [
@@ -64,8 +67,9 @@ const TCP_KEYS = [
   "drainDelay",
   "tls",
   "upstreamTls",
+  "limits",
 ];
-const UDP_KEYS = [...COMMON_KEYS, "flowIdle", "maxFlows"];
+const UDP_KEYS = [...COMMON_KEYS, "flowIdle", "maxFlows", "limits"];
 const KIND_KEYS: Record<ListenerKind | "any", readonly string[]> = {
   http: HTTP_KEYS,
   tcp: TCP_KEYS,
@@ -79,7 +83,6 @@ const INSTEAD: Record<string, string> = {
   "http:connectTimeout": "timeouts.connect",
   "http:idleTimeout": "timeouts.idle",
   "tcp:timeouts": "connectTimeout and idleTimeout",
-  "tcp:limits": "maxAttempts and maxConnections",
   "udp:idleTimeout": "flowIdle",
   "udp:maxConnections": "maxFlows",
 };
@@ -270,6 +273,7 @@ function readListener(
       ...drainDelay(r.duration(f.get("drainDelay"))),
       ...(tls === undefined ? {} : { tls }),
       ...(upstreamTls === undefined ? {} : { upstreamTls }),
+      ...l4PerClient(r, f, "tcp"),
     };
   }
   const base = udpListener("0.0.0.0:0", []);
@@ -279,7 +283,22 @@ function readListener(
     cluster: readCluster(r, f, k, base.cluster),
     flowIdleMs: r.duration(f.get("flowIdle"), 1) ?? base.flowIdleMs,
     maxFlows: r.int(f.get("maxFlows"), 1) ?? base.maxFlows,
+    ...l4PerClient(r, f, "udp"),
   };
+}
+
+/** A TCP or UDP listener's `limits:` (only the per-client keys; the others are listener keys there). */
+function l4PerClient(r: Reader, f: Fields, kind: "tcp" | "udp"): { perClient?: PerClientLimits } {
+  const l = r.map(
+    f.get("limits"),
+    PER_CLIENT_KEYS,
+    (key) =>
+      KIND_KEYS[kind].includes(key)
+        ? `'${key}' is a ${kind} listener key, not under limits; move it up one level`
+        : undefined,
+  );
+  const perClient = readPerClient(r, l);
+  return perClient === undefined ? {} : { perClient };
 }
 
 /** `drainDelayMs` only when set, so that a file without the key gives the builder's spec. */
@@ -297,7 +316,7 @@ function readHttp(
   f: Fields,
 ): Pick<
   HttpListenerSpec,
-  "timeouts" | "limits" | "tls" | "upstreamTls" | "proxyHeaders" | "metrics"
+  "timeouts" | "limits" | "tls" | "upstreamTls" | "proxyHeaders" | "metrics" | "perClient"
 > {
   const t = r.map(f.get("timeouts"), [
     "headerRead",
@@ -316,13 +335,16 @@ function readHttp(
     "maxAttempts",
     "poolIdlePerEndpoint",
     "poolIdle",
+    ...PER_CLIENT_KEYS,
   ]);
+  const perClient = readPerClient(r, l);
   const T = DEFAULT_HTTP_TIMEOUTS;
   const L = DEFAULT_HTTP_LIMITS;
   const tls = readServerTls(r, f);
   const proxyHeaders = r.bool(f.get("proxyHeaders"));
   return {
     ...(proxyHeaders === undefined ? {} : { proxyHeaders }),
+    ...(perClient === undefined ? {} : { perClient }),
     timeouts: {
       headerReadMs: r.duration(t?.get("headerRead")) ?? T.headerReadMs,
       idleMs: r.duration(t?.get("idle")) ?? T.idleMs,

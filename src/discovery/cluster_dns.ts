@@ -12,7 +12,8 @@
  */
 
 import type { ClusterSpec, EndpointSpec } from "../config/schema.ts";
-import { type DnsResolver, endpointsFor, watchDns } from "./dns.ts";
+import { type DnsResolver, endpointsFor, watchDns, watchLookup } from "./dns.ts";
+import { sameSrv, sortSrv, type SrvResolver, systemSrvResolver, withSrvSites } from "./srv.ts";
 
 /** Shortest re-resolution interval, so that a zero TTL cannot spin. */
 const MIN_INTERVAL_MS = 20;
@@ -35,7 +36,12 @@ export interface ClusterDnsOptions {
   readonly onError?: ((hostname: string, error: unknown) => void) | undefined;
   /** Deadline of one lookup, in ms. @default 5000 */
   readonly timeoutMs?: number;
+  /** The SRV lookup of clusters with `srv`. @default systemSrvResolver */
+  readonly srvResolver?: SrvResolver | undefined;
 }
+
+/** The key of an SRV name among the watches (a space never occurs in a DNS name). */
+const SRV = "SRV ";
 
 interface Watch {
   readonly ac: AbortController;
@@ -152,6 +158,8 @@ export class ClusterDns {
   #effective: ClusterSpec;
   readonly #options: ClusterDnsOptions;
   readonly #answers = new Map<string, readonly string[]>();
+  /** The last good SRV answer of each SRV name. */
+  readonly #srvAnswers = new Map<string, readonly Deno.SrvRecord[]>();
   readonly #watches = new Map<string, Watch>();
   /** Loops of watches stopped by a reload, still winding down. */
   readonly #stopping = new Set<Promise<void>>();
@@ -197,7 +205,13 @@ export class ClusterDns {
    * @returns Its expansion.
    */
   preview(template: ClusterSpec): ClusterSpec {
-    return expandCluster(template, this.#answers);
+    return this.#compute(template);
+  }
+
+  /** The template with its SRV sites, expanded with the A/AAAA answers. */
+  #compute(template: ClusterSpec): ClusterSpec {
+    const srv = template.srv === undefined ? undefined : this.#srvAnswers.get(template.srv.name);
+    return expandCluster(withSrvSites(template, srv), this.#answers);
   }
 
   /** Starts watching every name of the template. */
@@ -220,7 +234,10 @@ export class ClusterDns {
     this.#pending = null;
     const names = new Set(namesToExpand(template));
     for (const name of this.#answers.keys()) if (!names.has(name)) this.#answers.delete(name);
-    this.#effective = expandCluster(template, this.#answers);
+    for (const name of this.#srvAnswers.keys()) {
+      if (name !== template.srv?.name) this.#srvAnswers.delete(name);
+    }
+    this.#effective = this.#compute(template);
     if (this.#started && !this.#closed) this.#reconcile();
   }
 
@@ -236,7 +253,7 @@ export class ClusterDns {
    */
   lookahead(template: ClusterSpec): Promise<void> {
     if (!this.#started || this.#closed) return Promise.resolve();
-    const fresh = namesToExpand(template).filter((n) => !this.#watches.has(n));
+    const fresh = watchKeys(template).filter((n) => !this.#watches.has(n));
     this.#pending = template;
     this.#reconcile();
     return Promise.all(fresh.map((n) => this.#watches.get(n)?.first)).then(() => {});
@@ -269,7 +286,7 @@ export class ClusterDns {
     for (const template of [this.#pending, this.#template]) {
       if (template === null) continue;
       const intervalMs = Math.max(MIN_INTERVAL_MS, template.dns?.ttlMs ?? 0);
-      for (const name of namesToExpand(template)) wanted.set(name, intervalMs);
+      for (const name of watchKeys(template)) wanted.set(name, intervalMs);
     }
     for (const [name, w] of this.#watches) {
       if (wanted.get(name) !== w.intervalMs) {
@@ -284,27 +301,33 @@ export class ClusterDns {
     }
   }
 
-  #watch(name: string, intervalMs: number): Watch {
+  #watch(key: string, intervalMs: number): Watch {
     const ac = new AbortController();
     const first = Promise.withResolvers<void>();
     const { resolver, onError, timeoutMs } = this.#options;
+    const srv = key.startsWith(SRV) ? key.slice(SRV.length) : null;
+    const name = srv ?? key;
+    const options = {
+      intervalMs,
+      timeoutMs,
+      signal: ac.signal,
+      onError: (e: unknown) => {
+        first.resolve();
+        onError?.(name, e);
+      },
+    };
+    const lookupSrv = this.#options.srvResolver ?? systemSrvResolver;
     const loop = (async () => {
       try {
-        const answers = watchDns(name, {
-          intervalMs,
-          timeoutMs,
-          resolver,
-          signal: ac.signal,
-          onError: (e) => {
-            first.resolve();
-            onError?.(name, e);
-          },
-        });
-        for await (const addresses of answers) {
+        const answers: AsyncGenerator<readonly string[] | readonly Deno.SrvRecord[]> = srv === null
+          ? watchDns(name, { ...options, resolver })
+          : watchLookup((signal) => srvLookup(lookupSrv, srv, signal), sameSrv, options);
+        for await (const answer of answers) {
           first.resolve();
           if (ac.signal.aborted) return;
-          this.#answers.set(name, addresses);
-          this.#effective = expandCluster(this.#template, this.#answers);
+          if (srv === null) this.#answers.set(name, answer as readonly string[]);
+          else this.#srvAnswers.set(srv, answer as readonly Deno.SrvRecord[]);
+          this.#effective = this.#compute(this.#template);
           try {
             this.#options.onChange();
           } catch {
@@ -317,4 +340,21 @@ export class ClusterDns {
     })();
     return { ac, intervalMs, first: first.promise, loop };
   }
+}
+
+/** What a cluster spec asks to watch: its A/AAAA names, and its SRV name (keyed with {@linkcode SRV}). */
+function watchKeys(spec: ClusterSpec): string[] {
+  const names = namesToExpand(spec);
+  return spec.srv === undefined ? names : [...names, SRV + spec.srv.name];
+}
+
+/** One SRV lookup, sorted; an empty answer is an error, so that the last one stays. */
+async function srvLookup(
+  resolver: SrvResolver,
+  name: string,
+  signal: AbortSignal,
+): Promise<Deno.SrvRecord[]> {
+  const records = sortSrv(await resolver(name, signal));
+  if (records.length === 0) throw new Deno.errors.NotFound(`no SRV records for ${name}`);
+  return records;
 }

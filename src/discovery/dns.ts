@@ -158,21 +158,51 @@ export interface DnsWatchOptions {
  * }
  * ```
  */
-export async function* watchDns(
+export function watchDns(
   hostname: string,
   options: DnsWatchOptions,
 ): AsyncGenerator<readonly string[], void, undefined> {
   const resolver = options.resolver ?? systemResolver;
+  return watchLookup((signal) => resolveAddresses(hostname, resolver, signal), sameList, options);
+}
+
+/**
+ * The loop behind every DNS watch: runs `lookup` now and then every
+ * `intervalMs` (each bounded by `timeoutMs`), yielding each answer that
+ * `same` says differs from the last one yielded; a failed lookup goes to
+ * `onError` and the last answer stays.
+ *
+ * @param lookup One lookup.
+ * @param same Whether two answers are the same.
+ * @param options Interval, timeout, signal and error hook (`resolver` is not used).
+ * @returns An async generator of answers.
+ *
+ * @example Usage
+ * ```ts
+ * import { watchLookup } from "./dns.ts";
+ * import assert from "node:assert/strict";
+ * const answers = watchLookup(() => Promise.resolve(42), (a, b) => a === b, { intervalMs: 1000 });
+ * for await (const n of answers) {
+ *   assert.equal(n, 42);
+ *   break;
+ * }
+ * ```
+ */
+export async function* watchLookup<T>(
+  lookup: (signal: AbortSignal) => Promise<T>,
+  same: (a: T, b: T) => boolean,
+  options: Omit<DnsWatchOptions, "resolver">,
+): AsyncGenerator<T, void, undefined> {
   const signal = options.signal;
-  let last: string[] | null = null;
+  let last: T | null = null;
   while (!signal?.aborted) {
-    let next: string[] | null = null;
+    let next: T | null = null;
     const ac = new AbortController();
     const onAbort = () => ac.abort();
     signal?.addEventListener("abort", onAbort);
     const timer = setTimeout(() => ac.abort(), options.timeoutMs ?? 5_000);
     try {
-      next = await resolveAddresses(hostname, resolver, ac.signal);
+      next = await lookup(ac.signal);
     } catch (e) {
       if (signal?.aborted) return;
       try {
@@ -184,7 +214,7 @@ export async function* watchDns(
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
     }
-    if (next !== null && (last === null || !sameList(last, next))) {
+    if (next !== null && (last === null || !same(last, next))) {
       last = next;
       yield next;
     }

@@ -11,6 +11,7 @@ import type { Clock } from "../pool/clock.ts";
 import type { ListenerSpec, LogSpec } from "../config/schema.ts";
 import { ClusterDns } from "../discovery/cluster_dns.ts";
 import type { DnsResolver } from "../discovery/dns.ts";
+import type { SrvResolver } from "../discovery/srv.ts";
 import { HostAddresses } from "../discovery/host_addresses.ts";
 import { HealthChecker, type HealthEvent } from "../health/checker.ts";
 import type { ProbeResult } from "../health/http_probe.ts";
@@ -42,6 +43,8 @@ export interface UnitContext {
   readonly onHealthEvent: (event: HealthEvent) => void;
   /** DNS lookups of per-address clusters. @default systemResolver */
   readonly resolver?: DnsResolver | undefined;
+  /** SRV lookups of clusters with `srv`. @default systemSrvResolver */
+  readonly srvResolver?: SrvResolver | undefined;
   /** A failed or empty DNS lookup (the last answer stays). */
   readonly onDnsError?: ((hostname: string, error: unknown) => void) | undefined;
   /** What HTTP listeners share (tracing sink, metrics, TLS notices, certificate). */
@@ -93,6 +96,7 @@ export class ListenerUnit {
     this.dns = new ClusterDns(spec.cluster, {
       onChange: () => this.#refresh(),
       resolver: context.resolver,
+      srvResolver: context.srvResolver,
       onError: context.onDnsError,
     });
     this.cluster = new Cluster(spec.cluster, context.runtime);

@@ -88,7 +88,7 @@ Deno.test("validateConfig() suggests the key or value that was meant", async (t)
     ],
     [
       listener("http", "zzz: 1"),
-      "s.yaml:6:5: listeners[0].zzz: unknown key 'zzz'; use kind, name, address, policy, sites, tiers, health, failbackDelay, dns, timeouts, limits, tls, upstreamTls, proxyHeaders or metrics",
+      "s.yaml:6:5: listeners[0].zzz: unknown key 'zzz'; use kind, name, address, policy, sites, tiers, health, failbackDelay, dns, discovery, timeouts, limits, tls, upstreamTls, proxyHeaders or metrics",
     ],
     [
       listener("http", "maxConnections: 5"),

@@ -332,6 +332,26 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "whole-request deadline, body and response included (0 = none)",
   },
   {
+    name: "per-client-connections",
+    type: "string",
+    default: "0",
+    value: "N",
+    help: "most connections one client IP may hold; more get 429 (0 = unlimited)",
+  },
+  {
+    name: "per-client-rate",
+    type: "string",
+    default: "0",
+    value: "RATE",
+    help: "requests one client IP may send, like 100/s or 6000/m; more get 429 (0 = unlimited)",
+  },
+  {
+    name: "per-client-burst",
+    type: "string",
+    value: "N",
+    help: "requests a quiet client may send at once (default: one second of --per-client-rate)",
+  },
+  {
     name: "admin",
     type: "string",
     value: "HOST:PORT",

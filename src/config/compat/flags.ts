@@ -8,12 +8,14 @@
 
 import { adminConflict, parseAdminAddress } from "../admin.ts";
 import { parseDuration } from "../duration.ts";
+import { parseRate, perClientLimits } from "../rate.ts";
 import { envName, FLAGS } from "./flag_table.ts";
 import { expandSite } from "../expand.ts";
 import {
   type AdminSpec,
   type HashKey,
   type LogSpec,
+  type PerClientLimits,
   POLICY_NAMES,
   type PolicyName,
   type SidecarConfig,
@@ -112,6 +114,48 @@ function port(values: FlagValues, name: string): number {
   const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(n >= 0 && n <= 65535)) throw new UsageError(`--${name} must be 0..65535, got ${text}`);
   return n;
+}
+
+function count(values: FlagValues, name: string, min: number): number | undefined {
+  const v = values[name];
+  if (typeof v !== "string") return undefined;
+  const n = /^\d{1,9}$/.test(v) ? Number(v) : NaN;
+  if (!(n >= min)) {
+    throw new UsageError(`--${name} must be a whole number, ${min} or more, got '${v}'`);
+  }
+  return n;
+}
+
+/**
+ * `--per-client-connections`, `--per-client-rate` and `--per-client-burst`
+ * as a listener's `perClient`, or nothing when they are off.
+ *
+ * @param values The flags.
+ * @returns `{ perClient }` when a limit is set, else `{}`.
+ * @throws {UsageError} For a bad number or rate, naming the flag.
+ *
+ * @example Usage
+ * ```ts
+ * import { perClientFromFlags } from "./flags.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(perClientFromFlags({ "per-client-rate": "100/s" }), {
+ *   perClient: { connections: 0, ratePerSec: 100, burst: 100 },
+ * });
+ * ```
+ */
+export function perClientFromFlags(values: FlagValues): { perClient?: PerClientLimits } {
+  let rate = 0;
+  try {
+    rate = parseRate(str(values, "per-client-rate"));
+  } catch (e) {
+    throw new UsageError(`--per-client-rate: ${(e as Error).message}`);
+  }
+  const burst = count(values, "per-client-burst", 1);
+  if (burst !== undefined && rate === 0) {
+    throw new UsageError("--per-client-burst is the bucket of --per-client-rate; give that too");
+  }
+  const perClient = perClientLimits(count(values, "per-client-connections", 0) ?? 0, rate, burst);
+  return perClient === undefined ? {} : { perClient };
 }
 
 /** `--health-status`: a status list, or a usage error naming the flag. */
@@ -316,6 +360,7 @@ export function configFromFlags(
         }
         : {}),
       ...(values["no-proxy-headers"] === true ? { proxyHeaders: false } : {}),
+      ...perClientFromFlags(values),
     }],
     log: {
       ...DEFAULT_LOG,

@@ -37,6 +37,7 @@ const NEUTRAL = new Set([
   "reload-period",
   "health-socket",
 ]);
+const PER_CLIENT_FLAGS = ["per-client-connections", "per-client-rate", "per-client-burst"];
 const OVERRIDABLE = new Set([
   "admin",
   "address",
@@ -46,6 +47,7 @@ const OVERRIDABLE = new Set([
   "rr-dns-mode",
   "dns-ttl",
   "no-proxy-headers",
+  ...PER_CLIENT_FLAGS,
   ...Object.keys(HEALTH_FLAGS),
   ...LOG_FLAGS,
   ...UPSTREAM_TLS_FLAGS,
@@ -111,6 +113,7 @@ export function applyFlagOverrides(config: SidecarConfig, values: FlagValues): S
       ...(has(UPSTREAM_TLS_FLAGS) ? { upstreamTls: f.upstreamTls } : {}),
       ...(has(SERVER_TLS_FLAGS) ? { tls: f.tls } : {}),
       ...(values["no-proxy-headers"] === true ? { proxyHeaders: false } : {}),
+      ...(has(PER_CLIENT_FLAGS) ? { perClient: f.perClient } : {}),
       cluster: {
         ...l.cluster,
         health,

@@ -56,6 +56,7 @@ import {
   NO_BASE_PATH,
   writeUpstreamRequestHead,
 } from "./writer.ts";
+import { admitClient, type ClientLimit, tooManyRequests } from "./client_limit.ts";
 
 export type { HttpConnectionContext } from "./context.ts";
 
@@ -87,6 +88,8 @@ export class HttpConnection {
   readonly #x: ExchangeState;
   readonly #stall = new StallClock();
   readonly #attempt = new Attempt();
+  /** Per-client limits: this connection's standing, or null when they are off. */
+  readonly #limit: ClientLimit | null;
 
   /**
    * @param ctx The listener.
@@ -104,6 +107,7 @@ export class HttpConnection {
     this.#clientIp = addr.hostname ?? "unknown";
     this.#clientIpHash = hashString(this.#clientIp);
     this.#info = { clientIp: bytes(this.#clientIp), tls: ctx.tls, basePath: NO_BASE_PATH };
+    this.#limit = admitClient(ctx.limiter, this.#clientIp, ctx.now());
   }
 
   readonly #onClientEarlyRead = (n: number | null): void => {
@@ -197,6 +201,7 @@ export class HttpConnection {
     } finally {
       this.#x.deadline = 0;
       this.#x.upstream?.close();
+      this.#limit?.release();
       this.client.close();
       await this.client.settle();
       this.#ctx.scratch.release(this.#scratch);
@@ -248,7 +253,9 @@ export class HttpConnection {
     if (c.available === 0) {
       if (this.#ctx.draining) return -1;
       this.#x.phase = IDLE;
-      this.#x.deadline = timeouts.idleMs > 0 ? this.#x.now() + timeouts.idleMs : 0;
+      // A connection over its client's cap is only waited for briefly (it holds a descriptor).
+      const idleMs = this.#limit?.admitted === false ? REFUSED_WAIT_MS : timeouts.idleMs;
+      this.#x.deadline = idleMs > 0 ? this.#x.now() + idleMs : 0;
     } else {
       this.#startHeadClock();
     }
@@ -330,6 +337,16 @@ export class HttpConnection {
       return keepAlive;
     }
     if (x.tracing) captureRequest(x, buf, head, this.#ctx.tracer!.spec.debug);
+    const limit = this.#limit;
+    if (limit !== null) {
+      const wait = limit.check(this.#ctx.now());
+      if (wait > 0) {
+        keepAlive &&= bodyBuffered >= 0 && limit.admitted;
+        if (bodyBuffered >= 0) c.start = bodyStart + bodyBuffered;
+        await this.#reply(429, tooManyRequests(wait, !keepAlive));
+        return keepAlive;
+      }
+    }
     if (bodyBuffered >= 0) {
       c.start = bodyStart + bodyBuffered;
       x.rx += bodyBuffered;
@@ -439,6 +456,9 @@ function requestPath(buf: Uint8Array, head: MessageHead): string {
   const q = t.indexOf("?");
   return q >= 0 ? t.slice(0, q) : t;
 }
+
+/** How long a connection over its client's cap may take to send the request its 429 answers. */
+const REFUSED_WAIT_MS = 1_000;
 
 /** What a shed client is told when sidekick itself is out of resources. */
 const SHED = "sidekick is out of file descriptors or memory; try again shortly";

@@ -9,6 +9,7 @@ import type { Cluster } from "../../balance/cluster.ts";
 import type { ScratchPool } from "./scratch.ts";
 import type { HttpTracer } from "./trace.ts";
 import type { UpstreamPool } from "./upstream_pool.ts";
+import type { ClientLimiter } from "../client_limits.ts";
 
 /**
  * What a connection needs from its listener.
@@ -42,4 +43,6 @@ export interface HttpConnectionContext {
   readonly ownResponses: Map<number, number>;
   /** The time deadlines are set and enforced on. */
   readonly now: () => number;
+  /** Per-client limits, or null when they are off (the connection then does nothing for them). */
+  readonly limiter: ClientLimiter | null;
 }

@@ -18,6 +18,7 @@ import { ScratchPool } from "./scratch.ts";
 import { type CertificatePair, TlsListener } from "../tls_listener.ts";
 import type { HttpTracer } from "./trace.ts";
 import { TimeoutCounts } from "./stall.ts";
+import { type ClientLimiter, nextLimiter } from "../client_limits.ts";
 import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
 
 /** Pause after a failed accept (other than the listener closing). */
@@ -112,6 +113,8 @@ export class HttpProxy implements Listener {
   #tracer: HttpTracer | null = null;
   /** What each connection sees of this listener. */
   readonly #context: HttpConnectionContext;
+  /** Per-client limits (null when off); swept with the connections. */
+  #limiter: ClientLimiter | null = null;
 
   /**
    * Creates a listener; nothing is bound until {@linkcode HttpProxy.listen}.
@@ -133,6 +136,7 @@ export class HttpProxy implements Listener {
     const pool = new UpstreamPool(poolOptions(spec, tls, this.#poolFixed));
     this.#pool = pool;
     this.#scratch = scratchFor(spec);
+    this.#limiter = nextLimiter(null, spec.perClient);
     this.setTracing(options.log, options.onTrace);
     const metrics = options.metrics ?? (() =>
       renderMetrics(
@@ -166,6 +170,9 @@ export class HttpProxy implements Listener {
       certificates: options.certificate?.cert ?? null,
       ownResponses: this.ownResponses,
       now: () => clock.now(),
+      get limiter() {
+        return self.#limiter;
+      },
     };
   }
 
@@ -283,6 +290,7 @@ export class HttpProxy implements Listener {
         this.#scratch = scratchFor(spec);
       }
       swapCertificate();
+      this.#limiter = nextLimiter(this.#limiter, spec.perClient);
       if (this.#sweeper !== undefined && !this.draining) this.#startSweeper();
     };
   }
@@ -357,6 +365,7 @@ export class HttpProxy implements Listener {
       else this.timeouts.count(c.stalled(mono));
     }
     this.#pool.sweep(now);
+    this.#limiter?.sweep(now);
   }
 
   /**

@@ -22,6 +22,7 @@ import type { Cluster } from "../../balance/cluster.ts";
 import type { Endpoint } from "../../balance/endpoint.ts";
 import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { BufferPool } from "../buffers.ts";
+import { type ClientLimiter, nextLimiter } from "../client_limits.ts";
 import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
 import { TlsListener } from "../tls_listener.ts";
 import { TcpSession, type TcpSessionContext } from "./session.ts";
@@ -129,6 +130,8 @@ export class TcpProxy implements TcpSessionContext, Listener {
   #draining = false;
   #tierSince: TierSince = [];
   #sites: Endpoint[][] | null = null;
+  /** Per-client limits (null when off); idle clients are forgotten by the sweeper. */
+  #limiter: ClientLimiter | null = null;
 
   /**
    * Creates a listener; nothing is bound until {@linkcode TcpProxy.listen}.
@@ -147,6 +150,7 @@ export class TcpProxy implements TcpSessionContext, Listener {
     this.#clock = clock;
     this.#now = options.now ?? (() => clock.now());
     this.#random = options.random ?? Math.random;
+    this.#limiter = nextLimiter(null, spec.perClient);
     this.buffers = new BufferPool(options.bufferSize ?? 128 * 1024, options.maxFreeBuffers ?? 64);
     this.smallBuffers = new BufferPool(
       Math.min(options.smallBufferSize ?? 16 * 1024, this.buffers.size),
@@ -220,6 +224,7 @@ export class TcpProxy implements TcpSessionContext, Listener {
       this.spec = spec;
       this.cluster.tls = upstreamTls;
       swapCertificate();
+      this.#limiter = nextLimiter(this.#limiter, spec.perClient);
       if (this.#sweeper !== undefined && !this.#closing) this.#startSweeper();
     };
   }
@@ -277,8 +282,22 @@ export class TcpProxy implements TcpSessionContext, Listener {
         conn.close();
         continue;
       }
+      const limiter = this.#limiter;
+      const client = limiter?.connect(
+        (conn.remoteAddr as Deno.NetAddr).hostname,
+        this.#now(),
+        true,
+      );
+      if (client === null) {
+        conn.close(); // over its per-client connection cap or rate
+        continue;
+      }
       const session = new TcpSession(this, conn, this.#random(), this.#now());
-      this.#sessions.set(session, session.run().finally(() => this.#sessions.delete(session)));
+      const run = session.run().finally(() => {
+        this.#sessions.delete(session);
+        if (client !== undefined) limiter!.release(client);
+      });
+      this.#sessions.set(session, run);
     }
   }
 
@@ -294,6 +313,7 @@ export class TcpProxy implements TcpSessionContext, Listener {
   #sweep(): void {
     this.#syncSites();
     const now = this.#now();
+    this.#limiter?.sweep(now);
     const sites = this.cluster.sites;
     this.#tierSince = nextTierSince(
       this.#tierSince,

@@ -19,6 +19,7 @@ import type { Endpoint, TransportError } from "../../balance/endpoint.ts";
 import { Attempt } from "../../balance/lease.ts";
 import { hashString } from "../../balance/key_hash.ts";
 import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
+import { type ClientLimiter, type ClientState, nextLimiter } from "../client_limits.ts";
 
 /** Datagrams kept per flow while its upstream socket is still connecting. */
 const MAX_QUEUED = 64;
@@ -44,6 +45,9 @@ interface Flow {
   seenCount: number;
   lastActive: number;
   closed: boolean;
+  /** The client's per-client state and its limiter (undefined when limits are off). */
+  readonly client: ClientState | undefined;
+  readonly limiter: ClientLimiter | null;
 }
 
 /**
@@ -97,6 +101,8 @@ export class UdpProxy implements Listener {
   #last: Flow | null = null;
   #draining = false;
   #address: Deno.NetAddr | null = null;
+  /** Per-client limits (null when off); idle clients are forgotten by the sweeper. */
+  #limiter: ClientLimiter | null = null;
   readonly #now: () => number;
   readonly #onNotice: (message: string) => void;
   /** Local addresses whose denied bind was already reported. */
@@ -119,6 +125,7 @@ export class UdpProxy implements Listener {
     this.#clock = clock;
     this.#now = options.now ?? (() => clock.now());
     this.#onNotice = options.onNotice ?? ((m) => console.error(`sidekick: ${m}`));
+    this.#limiter = nextLimiter(null, spec.perClient);
   }
 
   /** Flows (clients) open now. */
@@ -169,6 +176,7 @@ export class UdpProxy implements Listener {
     if (spec.kind !== "udp") throw kindMismatch(this.spec, spec);
     return () => {
       this.spec = spec;
+      this.#limiter = nextLimiter(this.#limiter, spec.perClient);
       if (this.#socket !== null) this.#startSweeper();
     };
   }
@@ -225,10 +233,16 @@ export class UdpProxy implements Listener {
   #open(address: string, port: number): Flow | undefined {
     const max = this.spec.maxFlows;
     if ((max > 0 && this.#flows.size >= max) || this.#draining) return undefined;
+    const limiter = this.#limiter;
+    const client = limiter?.connect(normalizeIp(address), this.#now(), true);
+    if (client === null) return undefined; // over its per-client flow cap or rate
     const attempt = new Attempt();
     if (this.cluster.spec.policy === "hash") attempt.key = hashString(address);
     const lease = this.cluster.lease(attempt);
-    if (lease === undefined) return undefined;
+    if (lease === undefined) {
+      if (client !== undefined) limiter!.release(client);
+      return undefined;
+    }
     const endpoint = lease.endpoint;
     const local = udpLocalAddress(endpoint.spec.host);
     const socket = dgram.createSocket(local.type);
@@ -247,6 +261,8 @@ export class UdpProxy implements Listener {
       seenCount: -1,
       lastActive: this.#now(),
       closed: false,
+      client,
+      limiter,
     };
     lease.reached();
     const listener = this.#socket!;
@@ -318,6 +334,7 @@ export class UdpProxy implements Listener {
     flow.closed = true;
     if (this.#last === flow) this.#last = null;
     flow.attempt.lease.release(flow);
+    if (flow.client !== undefined) flow.limiter?.release(flow.client);
     if (this.#flows.get(key) === flow) this.#flows.delete(key);
     const done = new Promise<void>((resolve) => {
       try {
@@ -339,6 +356,7 @@ export class UdpProxy implements Listener {
   #sweep(): void {
     this.#syncSites();
     const now = this.#now();
+    this.#limiter?.sweep(now);
     const live = this.#live;
     const idleMs = this.spec.flowIdleMs;
     for (const [key, flow] of this.#flows) {
