@@ -14,7 +14,6 @@ import { Attempt, type Lease } from "../../balance/lease.ts";
 import { isLocalResourceError } from "../../pool/dial.ts";
 import { BufferedSocket, writeAll } from "../socket.ts";
 import { bytes, latin1 } from "./ascii.ts";
-import type { ChunkedParser } from "./chunked.ts";
 import type { ConnectionScratch } from "./scratch.ts";
 import { HttpParseError } from "./errors.ts";
 import { findHeadEnd, type MessageHead, parseRequestHead } from "./head.ts";
@@ -48,9 +47,15 @@ import {
 import { captureRequest, emitTrace, type HttpTracer } from "./trace.ts";
 import { checkStall, STALL_DEADLINE, STALL_NONE, StallClock } from "./stall.ts";
 import type { HttpConnectionContext } from "./context.ts";
-import { type ByteWriter, type ForwardInfo, writeUpstreamRequestHead } from "./writer.ts";
+import { type ForwardInfo, writeUpstreamRequestHead } from "./writer.ts";
 
 export type { HttpConnectionContext } from "./context.ts";
+
+/**
+ * The read buffer of a connection between requests, in bytes: most request
+ * heads fit, and a bigger one moves on into the pooled working memory.
+ */
+const IDLE_READ_BUFFER = 1024;
 
 /** Counts one response that sidekick wrote itself (never a relayed one). */
 function countOwn(counts: Map<number, number>, status: number): void {
@@ -70,10 +75,10 @@ export class HttpConnection {
   /** The client side. */
   readonly client: BufferedSocket;
   readonly #ctx: HttpConnectionContext;
-  readonly #scratch: ConnectionScratch;
-  readonly #head: MessageHead;
-  readonly #out: ByteWriter;
-  readonly #reqChunks: ChunkedParser;
+  /** Working memory, held only while a request is in hand (null while idle). */
+  #scratch: ConnectionScratch | null = null;
+  /** The small buffer an idle connection reads into. */
+  readonly #small: Uint8Array;
   readonly #info: ForwardInfo;
   readonly #clientIp: string;
   readonly #x: ExchangeState;
@@ -87,11 +92,9 @@ export class HttpConnection {
   constructor(ctx: HttpConnectionContext, conn: Deno.Conn) {
     this.#ctx = ctx;
     this.#x = new ExchangeState(ctx.now);
-    const s = this.#scratch = ctx.scratch.acquire();
-    this.client = new BufferedSocket(conn, s.buf, this.#onClientEarlyRead);
-    this.#head = s.head;
-    this.#out = s.out;
-    this.#reqChunks = s.reqChunks;
+    this.#small = new Uint8Array(IDLE_READ_BUFFER);
+    this.client = new BufferedSocket(conn, this.#small, this.#onClientEarlyRead);
+    this.client.idleBuffer = this.#small;
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.#clientIp = addr.hostname ?? "unknown";
     this.#info = { clientIp: bytes(this.#clientIp), tls: ctx.tls };
@@ -166,7 +169,7 @@ export class HttpConnection {
         const c = this.client;
         const headStart = c.start;
         try {
-          parseRequestHead(c.buf, c.start, end, this.#head, this.#ctx.spec.limits);
+          parseRequestHead(c.buf, c.start, end, this.#scratch!.head, this.#ctx.spec.limits);
         } catch (e) {
           if (!(e instanceof HttpParseError)) throw e;
           countOwn(this.#ctx.ownResponses, e.status);
@@ -190,8 +193,28 @@ export class HttpConnection {
       this.#x.upstream?.close();
       this.client.close();
       await this.client.settle();
-      this.#ctx.scratch.release(this.#scratch);
+      if (this.#scratch !== null) this.#ctx.scratch.release(this.#scratch);
+      this.#scratch = null;
     }
+  }
+
+  /**
+   * Going idle with nothing buffered: reads go into the small buffer and the
+   * working memory goes back to the listener's pool.
+   */
+  #park(): void {
+    const c = this.client;
+    if (!c.reading && c.buf !== this.#small) c.swapBuffer(this.#small);
+    if (c.buf === this.#small && this.#scratch !== null) {
+      this.#ctx.scratch.release(this.#scratch);
+      this.#scratch = null;
+    }
+  }
+
+  /** Bytes arrived in the small buffer: take working memory and move them into its buffer. */
+  #unpark(): void {
+    const s = this.#scratch ??= this.#ctx.scratch.acquire();
+    this.client.swapBuffer(s.buf);
   }
 
   /** Traces a finished exchange (its leases accounted it on the endpoints). */
@@ -205,11 +228,12 @@ export class HttpConnection {
    * wants a fresh one, else a new one; then the exchange.
    */
   async #attemptOn(lease: Lease, attempt: Attempt): Promise<ExchangeOutcome> {
-    const x = this.#x, endpoint = lease.endpoint, w = this.#out, c = this.client;
+    // The head is read from the scratch buffer: the client may read ahead into its small one.
+    const x = this.#x, endpoint = lease.endpoint, s = this.#scratch!, w = s.out, buf = s.buf;
     w.pos = 0;
-    writeUpstreamRequestHead(w, c.buf, this.#head, endpoint.basePath, this.#info);
-    const bodyStart = this.#head.end;
-    if (x.bodyBuffered > 0) w.range(c.buf, bodyStart, bodyStart + x.bodyBuffered);
+    writeUpstreamRequestHead(w, buf, s.head, endpoint.basePath, this.#info);
+    const bodyStart = s.head.end;
+    if (x.bodyBuffered > 0) w.range(buf, bodyStart, bodyStart + x.bodyBuffered);
     let up = attempt.fresh ? undefined : this.#ctx.pool.take(endpoint);
     attempt.reused = up !== undefined;
     if (up === undefined) {
@@ -223,7 +247,7 @@ export class HttpConnection {
     lease.reached();
     x.upstream = up;
     try {
-      return await forward(this.#ctx, c, this.#scratch, x);
+      return await forward(this.#ctx, this.client, s, x);
     } finally {
       x.upstream = null;
       x.phase = IDLE;
@@ -237,6 +261,7 @@ export class HttpConnection {
     const timeouts = this.#ctx.spec.timeouts;
     if (c.available === 0) {
       if (this.#ctx.draining) return -1;
+      this.#park();
       this.#x.phase = IDLE;
       this.#x.deadline = timeouts.idleMs > 0 ? this.#x.now() + timeouts.idleMs : 0;
     } else {
@@ -245,6 +270,7 @@ export class HttpConnection {
     let scanned = 0;
     for (;;) {
       if (c.available > 0) {
+        if (c.buf === this.#small) this.#unpark();
         const e = findHeadEnd(c.buf, c.start, c.start + scanned, c.end);
         if (e >= 0) {
           this.#x.deadline = 0;
@@ -281,7 +307,7 @@ export class HttpConnection {
 
   /** Handles one parsed request; returns whether the client connection stays open. */
   async #exchange(): Promise<boolean> {
-    const c = this.client, buf = c.buf, head = this.#head, x = this.#x;
+    const c = this.client, buf = c.buf, s = this.#scratch!, head = s.head, x = this.#x;
     const ms = head.methodStart, ml = head.methodEnd - ms;
     const isHead = ml === 4 && buf[ms] === 72 && buf[ms + 1] === 69 && buf[ms + 2] === 65 &&
       buf[ms + 3] === 68;
@@ -298,16 +324,16 @@ export class HttpConnection {
       const len = head.contentLength > 0 ? head.contentLength : 0;
       if (len <= c.available) bodyBuffered = len;
     } else {
-      this.#reqChunks.reset();
+      s.reqChunks.reset();
       let n: number;
       try {
-        n = this.#reqChunks.feed(buf, bodyStart, c.end);
+        n = s.reqChunks.feed(buf, bodyStart, c.end);
       } catch (e) {
         if (!(e instanceof HttpParseError)) throw e;
         await this.#reply(e.status, textResponse(e.status, e.message, true));
         return false;
       }
-      if (this.#reqChunks.done) bodyBuffered = n;
+      if (s.reqChunks.done) bodyBuffered = n;
     }
     const hasBody = head.chunked || head.contentLength > 0;
 

@@ -1,7 +1,9 @@
 /**
  * The per-connection working memory of the HTTP core (read buffer, parsed
  * heads, head writer, chunk parsers), pooled per listener so that short
- * connections reuse it instead of allocating ~90 KiB each.
+ * connections reuse it instead of allocating ~90 KiB each. A connection
+ * holds one only while a request is in hand; the pool keeps returned ones up
+ * to a byte budget.
  *
  * @module
  */
@@ -39,6 +41,12 @@ export class ConnectionScratch {
   /** Framing of chunked response bodies. */
   readonly resChunks: ChunkedParser = new ChunkedParser(502);
 
+  /** Bytes of the typed arrays it holds (what keeping it in a pool costs). */
+  get bytes(): number {
+    return this.buf.length + this.out.buf.length + this.head.fields.byteLength +
+      this.res.fields.byteLength;
+  }
+
   /**
    * Allocates the working memory.
    *
@@ -58,7 +66,7 @@ export class ConnectionScratch {
  * @example Usage
  * ```ts
  * import { ScratchPool } from "./scratch.ts";
- * const pool = new ScratchPool(69632, 100, 64);
+ * const pool = new ScratchPool(69632, 100, 4 * 1024 * 1024);
  * const s = pool.acquire();
  * pool.release(s);
  * pool.acquire() === s; // true
@@ -67,20 +75,26 @@ export class ConnectionScratch {
 export class ScratchPool {
   readonly #bufferSize: number;
   readonly #maxHeaders: number;
-  readonly #maxFree: number;
+  readonly #maxFreeBytes: number;
   readonly #free: ConnectionScratch[] = [];
+  #freeBytes = 0;
 
   /**
    * Creates an empty pool.
    *
    * @param bufferSize Client read buffer size.
    * @param maxHeaders Most request header lines.
-   * @param maxFree Most scratches kept for reuse.
+   * @param maxFreeBytes Most bytes of returned scratches kept for reuse.
    */
-  constructor(bufferSize: number, maxHeaders: number, maxFree: number) {
+  constructor(bufferSize: number, maxHeaders: number, maxFreeBytes: number) {
     this.#bufferSize = bufferSize;
     this.#maxHeaders = maxHeaders;
-    this.#maxFree = maxFree;
+    this.#maxFreeBytes = maxFreeBytes;
+  }
+
+  /** Bytes held by the scratches waiting for reuse. */
+  get freeBytes(): number {
+    return this.#freeBytes;
   }
 
   /**
@@ -89,7 +103,10 @@ export class ScratchPool {
    * @returns Working memory for one connection.
    */
   acquire(): ConnectionScratch {
-    return this.#free.pop() ?? new ConnectionScratch(this.#bufferSize, this.#maxHeaders);
+    const s = this.#free.pop();
+    if (s === undefined) return new ConnectionScratch(this.#bufferSize, this.#maxHeaders);
+    this.#freeBytes -= s.bytes;
+    return s;
   }
 
   /**
@@ -98,11 +115,13 @@ export class ScratchPool {
    * @param s A scratch from {@linkcode ScratchPool.acquire}.
    */
   release(s: ConnectionScratch): void {
+    const bytes = s.bytes;
     if (
-      this.#free.length < this.#maxFree && s.buf.length === this.#bufferSize &&
+      this.#freeBytes + bytes <= this.#maxFreeBytes && s.buf.length === this.#bufferSize &&
       s.maxHeaders === this.#maxHeaders
     ) {
       this.#free.push(s);
+      this.#freeBytes += bytes;
     }
   }
 }

@@ -418,7 +418,14 @@ function poolOptions(
   };
 }
 
+/** Bytes of working memory a listener keeps for reuse (about 50 connections' worth at the default limits). */
+const SCRATCH_POOL_BYTES = 4 * 1024 * 1024;
+
 /** Request head buffers sized for a spec's limits. */
 function scratchFor(spec: HttpListenerSpec): ScratchPool {
-  return new ScratchPool(spec.limits.maxHeadBytes + 4096, spec.limits.maxHeaders, 256);
+  return new ScratchPool(
+    spec.limits.maxHeadBytes + 4096,
+    spec.limits.maxHeaders,
+    SCRATCH_POOL_BYTES,
+  );
 }
