@@ -6,13 +6,13 @@
  */
 
 /**
- * Hands out buffers of one size and keeps up to `maxFree` returned ones.
+ * Hands out buffers of one size and keeps returned ones up to a byte budget.
  *
  * @example Usage
  * ```ts
  * import { BufferPool } from "./buffers.ts";
  * import assert from "node:assert/strict";
- * const pool = new BufferPool(65536, 4);
+ * const pool = new BufferPool(65536, 4 * 65536);
  * const a = pool.acquire();
  * pool.release(a);
  * assert.equal(pool.acquire(), a); // reused
@@ -21,7 +21,7 @@
 export class BufferPool {
   /** Size of every buffer, in bytes. */
   readonly size: number;
-  /** Most buffers kept for reuse. */
+  /** Most buffers kept for reuse (the byte budget divided by the size). */
   readonly maxFree: number;
   readonly #free: Uint8Array[] = [];
 
@@ -29,17 +29,17 @@ export class BufferPool {
    * Creates an empty pool.
    *
    * @param size Size of every buffer, in bytes (at least 1).
-   * @param maxFree Most buffers kept for reuse; more are left to the GC.
+   * @param maxFreeBytes Most bytes of returned buffers kept for reuse; more are left to the GC.
    * @throws {RangeError} When `size` is not a positive integer.
    */
-  constructor(size: number, maxFree: number) {
+  constructor(size: number, maxFreeBytes: number) {
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(
         `Cannot create a buffer pool: size must be a positive integer, got ${size}`,
       );
     }
     this.size = size;
-    this.maxFree = maxFree;
+    this.maxFree = Math.floor(Math.max(maxFreeBytes, 0) / size);
   }
 
   /** Buffers waiting for reuse. */
