@@ -4,7 +4,8 @@
  * idle connections, and prints the RSS (VmRSS) per connection and the RSS
  * curve after they close.
  *
- * deno run --allow-net=127.0.0.1 --allow-read=/proc,. --allow-run=deno \
+ * deno task bench idle [http|tcp|both] [N], or
+ * deno run --allow-net=127.0.0.1 --allow-run=deno,ps \
  *   bench/idle.ts [http|tcp|both] [N]
  *
  * HTTP: N connections that sent nothing, then the same N after one
@@ -83,7 +84,13 @@ async function startSidekick(
     ? ["--address", `127.0.0.1:${port}`, "--health-path", "/", `http://127.0.0.1:${bport}`]
     : ["l4", `127.0.0.1:${port}`, `backends=127.0.0.1:${bport}`, "proto=tcp"];
   const child = new Deno.Command(DENO, {
-    args: ["run", "--allow-net=127.0.0.1", "--allow-env", `${ROOT}mod.ts`, ...args],
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-env=LOG_TOKENS,LOG_STREAM",
+      `${ROOT}mod.ts`,
+      ...args,
+    ],
     env: { DENO_NO_UPDATE_CHECK: "1" },
     stdout: "null",
     stderr: "null",

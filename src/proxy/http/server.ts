@@ -194,6 +194,11 @@ export class HttpProxy implements Listener {
     return this.#connections.size;
   }
 
+  /** Bytes of per-connection working memory waiting in the pool (idle connections hold none). */
+  get pooledScratchBytes(): number {
+    return this.#scratch.freeBytes;
+  }
+
   /**
    * Binds the listening socket and starts accepting.
    *
