@@ -39,7 +39,7 @@ Deno.test("HTTP: a keep-alive connection waiting for its next request gives its 
   }
 });
 
-Deno.test("HTTP: a request head larger than the idle buffer is read whole", async () => {
+Deno.test("HTTP: request heads larger than the idle buffer and the first scratch buffer are read whole", async () => {
   await using backend = startNamedBackend("A");
   await using h = await startHarness([[backend.url]]);
   const peer = await HttpPeer.connect(h.port);
@@ -47,6 +47,10 @@ Deno.test("HTTP: a request head larger than the idle buffer is read whole", asyn
     const long = "x".repeat(6000);
     await peer.write(`GET /${long} HTTP/1.1\r\nHost: t\r\nX-Pad: ${long}\r\n\r\n`);
     assert.equal((await peer.readResponse()).text(), `A:/${long}`);
+    const pad = "y".repeat(7000); // 35 KB of header lines: past the 16 KiB first buffer
+    const lines = Array.from({ length: 5 }, (_, i) => `X-Pad-${i}: ${pad}\r\n`).join("");
+    await peer.write(`GET /big HTTP/1.1\r\nHost: t\r\n${lines}\r\n`);
+    assert.equal((await peer.readResponse()).text(), "A:/big");
     await peer.write("GET /c HTTP/1.1\r\nHost: t\r\n\r\n");
     assert.equal((await peer.readResponse()).text(), "A:/c");
   } finally {

@@ -286,6 +286,11 @@ export class HttpConnection {
           return -1;
         }
       }
+      if (c.available === c.buf.length) {
+        // A head larger than the first scratch buffer: move it to a full-size one.
+        const big = this.#scratch!.grow();
+        if (big !== null) c.swapBuffer(big);
+      }
       const n = await c.fill();
       if (n === null) return -1;
       if (this.#x.phase === IDLE) this.#startHeadClock();

@@ -12,6 +12,15 @@ import { ChunkedParser } from "./chunked.ts";
 import { MessageHead } from "./head.ts";
 import { ByteWriter } from "./writer.ts";
 
+/** Size of the client read buffer until a head needs more: most heads fit. */
+const FIRST_BUFFER = 16 * 1024;
+
+/** Initial size of the head writer (it grows to hold a head with a body chunk). */
+const FIRST_WRITER = 4096;
+
+/** A writer grown past this is not kept in the pool. */
+const MAX_POOLED_WRITER = 16 * 1024;
+
 /** Most header lines accepted in an endpoint's response head. */
 export const MAX_RESPONSE_HEADERS = 256;
 
@@ -22,12 +31,15 @@ export const MAX_RESPONSE_HEADERS = 256;
  * ```ts
  * import { ConnectionScratch } from "./scratch.ts";
  * const s = new ConnectionScratch(65536 + 4096, 100);
- * s.buf.length; // 69632
+ * s.buf.length; // 16384, and up to 69632 when a head needs it
  * ```
  */
 export class ConnectionScratch {
-  /** The client read buffer. */
-  readonly buf: Uint8Array;
+  /** The client read buffer: `FIRST_BUFFER` bytes until a head needs more ({@linkcode ConnectionScratch.grow}). */
+  buf: Uint8Array;
+  /** The size `buf` may grow to (the head limit plus slack). */
+  readonly maxBuffer: number;
+  readonly #first: Uint8Array;
   /** The request header limit `head` was made for. */
   readonly maxHeaders: number;
   /** The client's request head. */
@@ -35,7 +47,7 @@ export class ConnectionScratch {
   /** The endpoint's response head. */
   readonly res: MessageHead = new MessageHead(MAX_RESPONSE_HEADERS);
   /** Heads (and small bodies) being composed. */
-  readonly out: ByteWriter = new ByteWriter(8192);
+  readonly out: ByteWriter = new ByteWriter(FIRST_WRITER);
   /** Framing of chunked request bodies. */
   readonly reqChunks: ChunkedParser = new ChunkedParser(400);
   /** Framing of chunked response bodies. */
@@ -50,13 +62,31 @@ export class ConnectionScratch {
   /**
    * Allocates the working memory.
    *
-   * @param bufferSize Client read buffer size (the head limit plus slack).
+   * @param bufferSize Largest client read buffer (the head limit plus slack).
    * @param maxHeaders Most request header lines.
    */
   constructor(bufferSize: number, maxHeaders: number) {
     this.maxHeaders = maxHeaders;
-    this.buf = new Uint8Array(bufferSize);
+    this.maxBuffer = bufferSize;
+    this.buf = this.#first = new Uint8Array(Math.min(FIRST_BUFFER, bufferSize));
     this.head = new MessageHead(maxHeaders);
+  }
+
+  /**
+   * A head fills `buf`: makes a buffer of `maxBuffer` bytes the new `buf`
+   * (the caller moves the bytes), until {@linkcode ConnectionScratch.shrink}.
+   *
+   * @returns The new buffer, or null when `buf` is already the largest.
+   */
+  grow(): Uint8Array | null {
+    if (this.buf.length >= this.maxBuffer) return null;
+    return this.buf = new Uint8Array(this.maxBuffer);
+  }
+
+  /** Drops a grown read buffer and a grown head writer (before the scratch is pooled). */
+  shrink(): void {
+    this.buf = this.#first;
+    if (this.out.buf.length > MAX_POOLED_WRITER) this.out.buf = new Uint8Array(FIRST_WRITER);
   }
 }
 
@@ -115,9 +145,10 @@ export class ScratchPool {
    * @param s A scratch from {@linkcode ScratchPool.acquire}.
    */
   release(s: ConnectionScratch): void {
+    s.shrink();
     const bytes = s.bytes;
     if (
-      this.#freeBytes + bytes <= this.#maxFreeBytes && s.buf.length === this.#bufferSize &&
+      this.#freeBytes + bytes <= this.#maxFreeBytes && s.maxBuffer === this.#bufferSize &&
       s.maxHeaders === this.#maxHeaders
     ) {
       this.#free.push(s);
