@@ -6,7 +6,7 @@
  *
  * deno task bench idle [http|tcp|both] [N], or
  * deno run --allow-net=127.0.0.1 --allow-run=deno,ps \
- *   bench/idle.ts [http|tcp|both] [N]
+ *   bench/idle.ts [http|tcp|both] [N] [--nginx]
  *
  * HTTP: N connections that sent nothing, then the same N after one
  * keep-alive request each. TCP: N relayed pairs that echoed one byte.
@@ -14,8 +14,11 @@
  * @module
  */
 
-const MODE = Deno.args[0] ?? "both";
-const N = Math.min(Math.max(Number(Deno.args[1] ?? 2000), 1), 8000);
+const ARGS = Deno.args.filter((a) => a !== "--nginx");
+const MODE = ARGS[0] ?? "both";
+const N = Math.min(Math.max(Number(ARGS[1] ?? 2000), 1), 8000);
+/** With --nginx, the same probe runs against nginx (needs /usr/sbin/nginx; --allow-run=nginx --allow-write=/tmp). */
+const NGINX = Deno.args.includes("--nginx");
 const ROOT = new URL("..", import.meta.url).pathname;
 const DENO = "deno";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -95,16 +98,53 @@ async function startSidekick(
     stdout: "null",
     stderr: "null",
   }).spawn();
+  await waitListening(port, child);
+  return child;
+}
+
+/** nginx in one process (no master), proxying like sidekick does (HTTP keep-alive upstreams, or stream). */
+async function startNginx(
+  kind: "http" | "tcp",
+  port: number,
+  bport: number,
+): Promise<{ child: Deno.ChildProcess; pid: number; dir: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "idle_nginx_" });
+  const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+    .map((t) => `${t}_temp_path ${dir};`).join(" ");
+  const server = kind === "http"
+    ? `http { access_log off; ${temps} upstream b { server 127.0.0.1:${bport}; keepalive 64; }
+       server { listen 127.0.0.1:${port}; location / { proxy_pass http://b;
+         proxy_http_version 1.1; proxy_set_header Connection ""; } } }`
+    : `stream { server { listen 127.0.0.1:${port}; proxy_pass 127.0.0.1:${bport}; } }`;
+  await Deno.writeTextFile(
+    `${dir}/nginx.conf`,
+    `${kind === "tcp" ? "load_module /usr/lib/nginx/modules/ngx_stream_module.so;" : ""}
+daemon off; master_process off; worker_rlimit_nofile 20000;
+error_log ${dir}/error.log; pid ${dir}/nginx.pid;
+events { worker_connections 20000; }
+${server}
+`,
+  );
+  const child = new Deno.Command("nginx", {
+    args: ["-p", dir, "-c", `${dir}/nginx.conf`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitListening(port, child);
+  return { child, pid: child.pid, dir };
+}
+
+async function waitListening(port: number, child: Deno.ChildProcess): Promise<void> {
   for (let i = 0; i < 200; i++) {
     try {
       (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return child;
+      return;
     } catch {
       await sleep(50);
     }
   }
   child.kill();
-  throw new Error(`sidekick ${kind} did not listen on ${port} in 10 s`);
+  throw new Error(`nothing listened on ${port} in 10 s`);
 }
 
 async function exchange(c: Deno.Conn, data: Uint8Array, until: string): Promise<void> {
@@ -143,7 +183,8 @@ function perConn(kib: number, base: number): string {
 async function run(kind: "http" | "tcp"): Promise<void> {
   const b = backend(kind);
   const port = await freePort();
-  const child = await startSidekick(kind, port, b.port);
+  const peer = NGINX ? await startNginx(kind, port, b.port) : null;
+  const child = peer?.child ?? await startSidekick(kind, port, b.port);
   const pid = child.pid;
   const req = enc.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   try {
@@ -155,7 +196,8 @@ async function run(kind: "http" | "tcp"): Promise<void> {
       c.close();
     }
     const base = await settledRss(pid);
-    console.log(`\n## ${kind}: ${N} idle connections (RSS in MiB, per connection in KiB)`);
+    const who = NGINX ? "nginx" : "sidekick";
+    console.log(`\n## ${who} ${kind}: ${N} idle connections (RSS in MiB, per connection in KiB)`);
     console.log(`baseline RSS: ${(base / 1024).toFixed(1)} MiB`);
     const conns = await openMany(port);
     const opened = await settledRss(pid);
@@ -191,6 +233,7 @@ async function run(kind: "http" | "tcp"): Promise<void> {
     child.kill();
     await child.status;
     b.close();
+    if (peer !== null) await Deno.remove(peer.dir, { recursive: true });
   }
 }
 
