@@ -5,6 +5,8 @@ import { tcpListener } from "../../src/config/builders.ts";
 import { Cluster } from "../../src/balance/cluster.ts";
 import { SYSTEM_RUNTIME } from "../../src/pool/runtime.ts";
 import { TcpProxy } from "../../src/proxy/tcp/server.ts";
+import { BufferPool } from "../../src/proxy/buffers.ts";
+import { ScratchPool } from "../../src/proxy/http/scratch.ts";
 
 /** Polls `cond` every 10 ms, failing after `ms`. */
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -107,4 +109,27 @@ Deno.test("TCP: a side that moved a burst gives its big buffer back once reads a
     listener.close();
     await echo;
   }
+});
+
+Deno.test("Pools drop what they keep once nothing was taken for the quiet period, not before", () => {
+  const buffers = new BufferPool(1024, 8 * 1024);
+  buffers.release(buffers.acquire());
+  buffers.trimIdle(1_000, 5_000); // first look: the take just happened
+  buffers.trimIdle(5_999, 5_000);
+  assert.equal(buffers.free, 1, "kept while the quiet period runs");
+  buffers.trimIdle(6_000, 5_000);
+  assert.equal(buffers.free, 0, "dropped once quiet for 5 s");
+  buffers.release(buffers.acquire()); // a take restarts the quiet period
+  buffers.trimIdle(7_000, 5_000);
+  buffers.trimIdle(11_999, 5_000);
+  assert.equal(buffers.free, 1);
+
+  const scratches = new ScratchPool(8192, 10, 1 << 20);
+  scratches.release(scratches.acquire());
+  assert.ok(scratches.freeBytes > 0);
+  scratches.trimIdle(0, 5_000);
+  scratches.trimIdle(4_999, 5_000);
+  assert.ok(scratches.freeBytes > 0);
+  scratches.trimIdle(5_000, 5_000);
+  assert.equal(scratches.freeBytes, 0);
 });

@@ -11,6 +11,7 @@
 import { ChunkedParser } from "./chunked.ts";
 import { MessageHead } from "./head.ts";
 import { ByteWriter } from "./writer.ts";
+import { POOL_QUIET_MS, quietSince } from "../buffers.ts";
 
 /** Size of the client read buffer until a head needs more: most heads fit. */
 const FIRST_BUFFER = 16 * 1024;
@@ -108,6 +109,8 @@ export class ScratchPool {
   readonly #maxFreeBytes: number;
   readonly #free: ConnectionScratch[] = [];
   #freeBytes = 0;
+  #taken = 0;
+  readonly #quiet = { taken: -1, since: 0 };
 
   /**
    * Creates an empty pool.
@@ -133,10 +136,24 @@ export class ScratchPool {
    * @returns Working memory for one connection.
    */
   acquire(): ConnectionScratch {
+    this.#taken++;
     const s = this.#free.pop();
     if (s === undefined) return new ConnectionScratch(this.#bufferSize, this.#maxHeaders);
     this.#freeBytes -= s.bytes;
     return s;
+  }
+
+  /**
+   * Called by the sweeper: once none was taken for `quietMs`, the kept
+   * scratches are dropped, so an idle listener holds none.
+   *
+   * @param now The current time (ms).
+   * @param quietMs How long without a take before the free list goes.
+   */
+  trimIdle(now: number, quietMs: number = POOL_QUIET_MS): void {
+    if (quietSince(this.#quiet, this.#taken, now) > now - quietMs) return;
+    this.#free.length = 0;
+    this.#freeBytes = 0;
   }
 
   /**

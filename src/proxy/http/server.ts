@@ -362,6 +362,7 @@ export class HttpProxy implements Listener {
       else this.timeouts.count(c.stalled(mono));
     }
     this.#pool.sweep(now);
+    this.#scratch.trimIdle(now);
   }
 
   /**

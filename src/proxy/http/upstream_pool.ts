@@ -232,11 +232,13 @@ export class UpstreamPool {
   }
 
   /**
-   * Closes idle connections older than the idle timeout.
+   * Closes idle connections older than the idle timeout (and drops kept
+   * read buffers once none was taken for a while).
    *
    * @param now The current time (ms).
    */
   sweep(now: number): void {
+    this.#buffers.trimIdle(now);
     for (const list of this.#idle.values()) {
       while (list.length > 0 && now - list[0].idleSince >= this.#options.idleMs) {
         const c = list.shift()!;

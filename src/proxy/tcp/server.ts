@@ -241,6 +241,8 @@ export class TcpProxy implements TcpSessionContext, Listener {
   #sweep(): void {
     this.#syncSites();
     const now = this.#now();
+    this.buffers.trimIdle(now);
+    this.smallBuffers.trimIdle(now);
     const sites = this.cluster.sites;
     this.#tierSince = nextTierSince(
       this.#tierSince,
