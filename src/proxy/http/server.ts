@@ -15,7 +15,7 @@ import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { HttpConnection, type HttpConnectionContext } from "./connection.ts";
 import { UpstreamPool, type UpstreamPoolOptions } from "./upstream_pool.ts";
 import { ScratchPool } from "./scratch.ts";
-import type { CertificatePair, TlsListener } from "./tls_listener.ts";
+import { type CertificatePair, TlsListener } from "./tls_listener.ts";
 import type { HttpTracer } from "./trace.ts";
 import { TimeoutCounts } from "./stall.ts";
 import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
@@ -206,12 +206,11 @@ export class HttpProxy implements Listener {
    * @throws {Deno.errors.AddrInUse} When the address is taken.
    * @throws {TypeError} When a server certificate file cannot be read.
    */
+  // deno-lint-ignore require-await
   async listen(): Promise<Deno.NetAddr> {
     const tlsSpec = this.spec.tls;
     let listener: Deno.Listener;
     if (tlsSpec !== undefined || this.#options.certificate !== undefined) {
-      // Loaded only when TLS is on: it brings node:crypto (about 7 MB of RSS).
-      const { TlsListener } = await import("./tls_listener.ts");
       this.#tls = new TlsListener({
         hostname: this.spec.hostname,
         port: this.spec.port,
@@ -425,7 +424,7 @@ function poolOptions(
   };
 }
 
-/** Bytes of working memory a listener keeps for reuse (about 50 connections' worth at the default limits). */
+/** Bytes of working memory a listener keeps for reuse (about 150 scratches at the default limits). */
 const SCRATCH_POOL_BYTES = 4 * 1024 * 1024;
 
 /** Request head buffers sized for a spec's limits. */
