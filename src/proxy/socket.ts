@@ -52,6 +52,12 @@ export class BufferedSocket {
   eof = false;
   /** The connection was closed by us. */
   closed = false;
+  /**
+   * A small buffer that {@linkcode BufferedSocket.readAhead} moves to when
+   * nothing is buffered, so a connection waiting for its peer holds no big
+   * buffer (null: always read into `buf`).
+   */
+  idleBuffer: Uint8Array | null = null;
   #pending: Promise<number | null> | null = null;
   #onRead: ((n: number | null) => void) | null = null;
   #onError: ((e: unknown) => void) | null = null;
@@ -120,13 +126,19 @@ export class BufferedSocket {
   /**
    * Starts a read now without waiting for it; {@linkcode fill} later returns
    * its result. The buffer must have room (it is not compacted here, so
-   * offsets into it stay valid).
+   * offsets into it stay valid). With nothing buffered and an
+   * {@linkcode BufferedSocket.idleBuffer}, the read goes into that one
+   * (the old buffer's contents stay as they were).
    *
    * @returns Whether a read was started.
    */
   readAhead(): boolean {
     if (this.#pending !== null) return true;
-    if (this.eof || this.closed || this.end === this.buf.length) return false;
+    if (this.eof || this.closed) return false;
+    if (this.end === this.start && this.idleBuffer !== null && this.buf !== this.idleBuffer) {
+      this.swapBuffer(this.idleBuffer);
+    }
+    if (this.end === this.buf.length) return false;
     const p = this.conn.read(this.buf.subarray(this.end));
     this.#pending = p;
     if (this.#onRead !== null) p.then(this.#onRead, this.#onError);

@@ -7,13 +7,14 @@ import { SYSTEM_RUNTIME } from "../../src/pool/runtime.ts";
 import { BufferPool } from "../../src/proxy/buffers.ts";
 import { tierOf } from "../../src/proxy/tcp/tiers.ts";
 
-Deno.test("BufferPool reuses released buffers up to maxFree and ignores foreign sizes", () => {
-  const pool = new BufferPool(1024, 2);
+Deno.test("BufferPool reuses released buffers up to its byte budget and ignores foreign sizes", () => {
+  const pool = new BufferPool(1024, 2 * 1024 + 1000);
+  assert.equal(pool.maxFree, 2);
   const [a, b, c] = [pool.acquire(), pool.acquire(), pool.acquire()];
   assert.equal(a.length, 1024);
   pool.release(a);
   pool.release(b);
-  pool.release(c); // over maxFree: dropped
+  pool.release(c); // over the byte budget: dropped
   pool.release(new Uint8Array(10)); // not ours
   assert.equal(pool.free, 2);
   const again = [pool.acquire(), pool.acquire()];

@@ -16,7 +16,6 @@ import { requestHashKey } from "./hash_key.ts";
 import { isLocalResourceError } from "../../pool/dial.ts";
 import { BufferedSocket, writeAll } from "../socket.ts";
 import { bytes, latin1 } from "./ascii.ts";
-import type { ChunkedParser } from "./chunked.ts";
 import type { ConnectionScratch } from "./scratch.ts";
 import { HttpParseError } from "./errors.ts";
 import { findHeadEnd, type MessageHead, parseRequestHead } from "./head.ts";
@@ -50,15 +49,16 @@ import {
 import { captureRequest, emitTrace, type HttpTracer } from "./trace.ts";
 import { checkStall, STALL_DEADLINE, STALL_NONE, StallClock } from "./stall.ts";
 import type { HttpConnectionContext } from "./context.ts";
-import {
-  type ByteWriter,
-  type ForwardInfo,
-  NO_BASE_PATH,
-  writeUpstreamRequestHead,
-} from "./writer.ts";
+import { type ForwardInfo, NO_BASE_PATH, writeUpstreamRequestHead } from "./writer.ts";
 import { admitClient, type ClientLimit, tooManyRequests } from "./client_limit.ts";
 
 export type { HttpConnectionContext } from "./context.ts";
+
+/**
+ * The read buffer of a connection between requests, in bytes: most request
+ * heads fit, and a bigger one moves on into the pooled working memory.
+ */
+const IDLE_READ_BUFFER = 1024;
 
 /** Counts one response that sidekick wrote itself (never a relayed one). */
 function countOwn(counts: Map<number, number>, status: number): void {
@@ -78,10 +78,10 @@ export class HttpConnection {
   /** The client side. */
   readonly client: BufferedSocket;
   readonly #ctx: HttpConnectionContext;
-  readonly #scratch: ConnectionScratch;
-  readonly #head: MessageHead;
-  readonly #out: ByteWriter;
-  readonly #reqChunks: ChunkedParser;
+  /** Working memory, held only while a request is in hand (null while idle). */
+  #scratch: ConnectionScratch | null = null;
+  /** The small buffer an idle connection reads into. */
+  readonly #small: Uint8Array;
   readonly #info: ForwardInfo;
   readonly #clientIp: string;
   readonly #clientIpHash: number;
@@ -98,11 +98,9 @@ export class HttpConnection {
   constructor(ctx: HttpConnectionContext, conn: Deno.Conn) {
     this.#ctx = ctx;
     this.#x = new ExchangeState(ctx.now);
-    const s = this.#scratch = ctx.scratch.acquire();
-    this.client = new BufferedSocket(conn, s.buf, this.#onClientEarlyRead);
-    this.#head = s.head;
-    this.#out = s.out;
-    this.#reqChunks = s.reqChunks;
+    this.#small = new Uint8Array(IDLE_READ_BUFFER);
+    this.client = new BufferedSocket(conn, this.#small, this.#onClientEarlyRead);
+    this.client.idleBuffer = this.#small;
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.#clientIp = addr.hostname ?? "unknown";
     this.#clientIpHash = hashString(this.#clientIp);
@@ -179,7 +177,7 @@ export class HttpConnection {
         const c = this.client;
         const headStart = c.start;
         try {
-          parseRequestHead(c, end, this.#head, this.#ctx.spec.limits);
+          parseRequestHead(c, end, this.#scratch!.head, this.#ctx.spec.limits);
         } catch (e) {
           if (!(e instanceof HttpParseError)) throw e;
           countOwn(this.#ctx.ownResponses, e.status);
@@ -204,8 +202,28 @@ export class HttpConnection {
       this.#limit?.release();
       this.client.close();
       await this.client.settle();
-      this.#ctx.scratch.release(this.#scratch);
+      if (this.#scratch !== null) this.#ctx.scratch.release(this.#scratch);
+      this.#scratch = null;
     }
+  }
+
+  /**
+   * Going idle with nothing buffered: reads go into the small buffer and the
+   * working memory goes back to the listener's pool.
+   */
+  #park(): void {
+    const c = this.client;
+    if (!c.reading && c.buf !== this.#small) c.swapBuffer(this.#small);
+    if (c.buf === this.#small && this.#scratch !== null) {
+      this.#ctx.scratch.release(this.#scratch);
+      this.#scratch = null;
+    }
+  }
+
+  /** Bytes arrived in the small buffer: take working memory and move them into its buffer. */
+  #unpark(): void {
+    const s = this.#scratch ??= this.#ctx.scratch.acquire();
+    this.client.swapBuffer(s.buf);
   }
 
   /** Traces a finished exchange (its leases accounted it on the endpoints). */
@@ -219,12 +237,13 @@ export class HttpConnection {
    * wants a fresh one, else a new one; then the exchange.
    */
   async #attemptOn(lease: Lease, attempt: Attempt): Promise<ExchangeOutcome> {
-    const x = this.#x, endpoint = lease.endpoint, w = this.#out, c = this.client;
+    // The head is read from the scratch buffer: the client may read ahead into its small one.
+    const x = this.#x, endpoint = lease.endpoint, s = this.#scratch!, w = s.out, buf = s.buf;
     w.pos = 0;
     this.#info.basePath = endpoint.basePath;
-    writeUpstreamRequestHead(w, c.buf, this.#head, this.#info);
-    const bodyStart = this.#head.end;
-    if (x.bodyBuffered > 0) w.range(c.buf, bodyStart, bodyStart + x.bodyBuffered);
+    writeUpstreamRequestHead(w, buf, s.head, this.#info);
+    const bodyStart = s.head.end;
+    if (x.bodyBuffered > 0) w.range(buf, bodyStart, bodyStart + x.bodyBuffered);
     let up = attempt.fresh ? undefined : this.#ctx.pool.take(endpoint);
     attempt.reused = up !== undefined;
     if (up === undefined) {
@@ -238,7 +257,7 @@ export class HttpConnection {
     lease.reached();
     x.upstream = up;
     try {
-      return await forward(this.#ctx, c, this.#scratch, x);
+      return await forward(this.#ctx, this.client, s, x);
     } finally {
       x.upstream = null;
       x.phase = IDLE;
@@ -252,6 +271,7 @@ export class HttpConnection {
     const timeouts = this.#ctx.spec.timeouts;
     if (c.available === 0) {
       if (this.#ctx.draining) return -1;
+      this.#park();
       this.#x.phase = IDLE;
       // A connection over its client's cap is only waited for briefly (it holds a descriptor).
       const idleMs = this.#limit?.admitted === false ? REFUSED_WAIT_MS : timeouts.idleMs;
@@ -262,6 +282,7 @@ export class HttpConnection {
     let scanned = 0;
     for (;;) {
       if (c.available > 0) {
+        if (c.buf === this.#small) this.#unpark();
         const e = findHeadEnd(c.buf, c.start, c.start + scanned, c.end);
         if (e >= 0) {
           this.#x.deadline = 0;
@@ -276,6 +297,11 @@ export class HttpConnection {
           );
           return -1;
         }
+      }
+      if (c.available === c.buf.length) {
+        // A head larger than the first scratch buffer: move it to a full-size one.
+        const big = this.#scratch!.grow();
+        if (big !== null) c.swapBuffer(big);
       }
       const n = await c.fill();
       if (n === null) return -1;
@@ -298,7 +324,7 @@ export class HttpConnection {
 
   /** Handles one parsed request; returns whether the client connection stays open. */
   async #exchange(): Promise<boolean> {
-    const c = this.client, buf = c.buf, head = this.#head, x = this.#x;
+    const c = this.client, buf = c.buf, s = this.#scratch!, head = s.head, x = this.#x;
     const ms = head.methodStart, ml = head.methodEnd - ms;
     const isHead = ml === 4 && buf[ms] === 72 && buf[ms + 1] === 69 && buf[ms + 2] === 65 &&
       buf[ms + 3] === 68;
@@ -315,16 +341,16 @@ export class HttpConnection {
       const len = head.contentLength > 0 ? head.contentLength : 0;
       if (len <= c.available) bodyBuffered = len;
     } else {
-      this.#reqChunks.reset();
+      s.reqChunks.reset();
       let n: number;
       try {
-        n = this.#reqChunks.feed(buf, bodyStart, c.end);
+        n = s.reqChunks.feed(buf, bodyStart, c.end);
       } catch (e) {
         if (!(e instanceof HttpParseError)) throw e;
         await this.#reply(e.status, textResponse(e.status, e.message, true));
         return false;
       }
-      if (this.#reqChunks.done) bodyBuffered = n;
+      if (s.reqChunks.done) bodyBuffered = n;
     }
     const hasBody = head.chunked || head.contentLength > 0;
 

@@ -201,6 +201,11 @@ export class HttpProxy implements Listener {
     return this.#connections.size;
   }
 
+  /** Bytes of per-connection working memory waiting in the pool (idle connections hold none). */
+  get pooledScratchBytes(): number {
+    return this.#scratch.freeBytes;
+  }
+
   /**
    * Binds the listening socket and starts accepting.
    *
@@ -366,6 +371,7 @@ export class HttpProxy implements Listener {
     }
     this.#pool.sweep(now);
     this.#limiter?.sweep(now);
+    this.#scratch.trimIdle(now);
   }
 
   /**
@@ -428,7 +434,14 @@ function poolOptions(
   };
 }
 
+/** Bytes of working memory a listener keeps for reuse (about 150 scratches at the default limits). */
+const SCRATCH_POOL_BYTES = 4 * 1024 * 1024;
+
 /** Request head buffers sized for a spec's limits. */
 function scratchFor(spec: HttpListenerSpec): ScratchPool {
-  return new ScratchPool(spec.limits.maxHeadBytes + 4096, spec.limits.maxHeaders, 256);
+  return new ScratchPool(
+    spec.limits.maxHeadBytes + 4096,
+    spec.limits.maxHeaders,
+    SCRATCH_POOL_BYTES,
+  );
 }

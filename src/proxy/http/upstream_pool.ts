@@ -11,10 +11,14 @@ import { dialEndpoint, type UpstreamTls } from "../../pool/dial.ts";
 import type { HostAddresses } from "../../discovery/host_addresses.ts";
 import type { Endpoint } from "../../balance/endpoint.ts";
 import { BufferedSocket } from "../socket.ts";
+import { BufferPool } from "../buffers.ts";
 import { ReuseGuard } from "./reuse_guard.ts";
 
 /** Read buffer of an upstream connection. */
 export const UPSTREAM_BUFFER = 64 * 1024;
+
+/** Bytes of upstream read buffers kept for the next connections (per listener). */
+const UPSTREAM_BUFFER_POOL = 4 * 1024 * 1024;
 
 /**
  * One connection to an endpoint.
@@ -34,14 +38,38 @@ export class UpstreamConn extends BufferedSocket {
   /** Whether it sits in the pool. */
   pooled = false;
 
+  readonly #buffers: BufferPool | null;
+
   /**
    * @param conn The connection.
    * @param endpoint Its endpoint.
    * @param onIdleRead Called when a read started while pooled settles.
+   * @param buffers Where its read buffer comes from and goes back to once
+   *   it is closed and no read writes into it (null: its own).
    */
-  constructor(conn: Deno.Conn, endpoint: Endpoint, onIdleRead: (n: number | null) => void) {
-    super(conn, UPSTREAM_BUFFER, onIdleRead);
+  constructor(
+    conn: Deno.Conn,
+    endpoint: Endpoint,
+    onIdleRead: (n: number | null) => void,
+    buffers: BufferPool | null = null,
+  ) {
+    super(conn, buffers?.acquire() ?? UPSTREAM_BUFFER, onIdleRead);
     this.endpoint = endpoint;
+    this.#buffers = buffers;
+  }
+
+  /**
+   * Closes the connection; its buffer goes back to the pool once no read
+   * writes into it (dropped buffers would wait for a GC that an idle
+   * process may not run for minutes).
+   */
+  override close(): void {
+    if (this.closed) return;
+    super.close();
+    const pool = this.#buffers, buf = this.buf;
+    if (pool === null) return;
+    if (this.reading) this.settle().then(() => pool.release(buf));
+    else pool.release(buf);
   }
 }
 
@@ -86,6 +114,7 @@ export class UpstreamPool {
   #options: UpstreamPoolOptions;
   #closed = false;
   readonly #guard: ReuseGuard;
+  readonly #buffers = new BufferPool(UPSTREAM_BUFFER, UPSTREAM_BUFFER_POOL);
 
   /** @param options Bounds and timeouts. */
   constructor(options: UpstreamPoolOptions) {
@@ -145,7 +174,7 @@ export class UpstreamPool {
       this.#drop(upstream);
       // Bytes (not an end of stream) on an idle connection: the backend is out of step.
       if (n !== null && n > 0) this.#stray(upstream, "idle", Date.now());
-    });
+    }, this.#buffers);
     return upstream;
   }
 
@@ -203,11 +232,13 @@ export class UpstreamPool {
   }
 
   /**
-   * Closes idle connections older than the idle timeout.
+   * Closes idle connections older than the idle timeout (and drops kept
+   * read buffers once none was taken for a while).
    *
    * @param now The current time (ms).
    */
   sweep(now: number): void {
+    this.#buffers.trimIdle(now);
     for (const list of this.#idle.values()) {
       while (list.length > 0 && now - list[0].idleSince >= this.#options.idleMs) {
         const c = list.shift()!;

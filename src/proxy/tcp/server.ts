@@ -40,12 +40,16 @@ import { tierOf } from "./tiers.ts";
 export interface TcpProxyOptions {
   /** Read buffer per direction per connection, in bytes. @default 131072 */
   readonly bufferSize?: number;
-  /** Buffers kept for reuse by later connections. @default 64 */
-  readonly maxFreeBuffers?: number;
-  /** Read buffer every connection starts with, per direction, in bytes; a side moves to `bufferSize` once a read fills it. @default 16384 */
+  /** Bytes of big buffers kept for reuse by later connections. @default 4194304 */
+  readonly maxFreeBytes?: number;
+  /**
+   * Read buffer every connection starts with, per direction, in bytes; a side
+   * moves to `bufferSize` once a read fills it, and back once a read returns
+   * less than this. @default 1024
+   */
   readonly smallBufferSize?: number;
-  /** Small buffers kept for reuse. @default 256 */
-  readonly maxFreeSmallBuffers?: number;
+  /** Bytes of small buffers kept for reuse. @default 262144 */
+  readonly maxFreeSmallBytes?: number;
   /** Connections of a draining endpoint are closed over this window. @default 5000 */
   readonly drainSmearMs?: number;
   /** Forced promotions are spread over this window after they are due. @default 5000 */
@@ -151,10 +155,13 @@ export class TcpProxy implements TcpSessionContext, Listener {
     this.#now = options.now ?? (() => clock.now());
     this.#random = options.random ?? Math.random;
     this.#limiter = nextLimiter(null, spec.perClient);
-    this.buffers = new BufferPool(options.bufferSize ?? 128 * 1024, options.maxFreeBuffers ?? 64);
+    this.buffers = new BufferPool(
+      options.bufferSize ?? 128 * 1024,
+      options.maxFreeBytes ?? 4 * 1024 * 1024,
+    );
     this.smallBuffers = new BufferPool(
-      Math.min(options.smallBufferSize ?? 16 * 1024, this.buffers.size),
-      options.maxFreeSmallBuffers ?? 256,
+      Math.min(options.smallBufferSize ?? 1024, this.buffers.size),
+      options.maxFreeSmallBytes ?? 256 * 1024,
     );
   }
 
@@ -314,6 +321,8 @@ export class TcpProxy implements TcpSessionContext, Listener {
     this.#syncSites();
     const now = this.#now();
     this.#limiter?.sweep(now);
+    this.buffers.trimIdle(now);
+    this.smallBuffers.trimIdle(now);
     const sites = this.cluster.sites;
     this.#tierSince = nextTierSince(
       this.#tierSince,

@@ -31,8 +31,9 @@ class CountingSocket extends BufferedSocket {
   readonly #big: BufferPool;
 
   /**
-   * Starts on a small buffer and moves to a big one once a read fills the
-   * small one (bulk traffic), so short connections stay cheap.
+   * Starts on a small buffer, moves to a big one once a read fills the small
+   * one (bulk traffic), and back once a read returns less than the small
+   * size, so a connection that waits holds no big buffer.
    */
   constructor(conn: Deno.Conn, small: BufferPool, big: BufferPool) {
     super(conn, small.acquire());
@@ -42,13 +43,21 @@ class CountingSocket extends BufferedSocket {
 
   override fill(): Promise<number | null> {
     this.reads++;
-    if (
-      this.end === this.buf.length && this.start === this.end && this.buf.length < this.#big.size
-    ) {
-      const old = this.swapBuffer(this.#big.acquire());
-      if (old !== null) this.#small.release(old);
+    if (this.start === this.end && !this.reading) {
+      const len = this.buf.length, small = this.#small.size;
+      if (len === small) {
+        if (this.end === len && len < this.#big.size) this.#move(this.#big.acquire(), this.#small);
+      } else if (this.end < small) {
+        this.#move(this.#small.acquire(), this.#big);
+      }
     }
     return super.fill();
+  }
+
+  /** Reads into `next` from now on; the old buffer goes back to `pool`. */
+  #move(next: Uint8Array, pool: BufferPool): void {
+    const old = this.swapBuffer(next);
+    if (old !== null) pool.release(old);
   }
 
   /** Gives the buffer back to its pool (after the connection is closed and no read is in flight). */
@@ -66,7 +75,7 @@ export type CloseReason = "idle" | "drain" | "promote" | "shutdown" | "handshake
  *
  * @example Usage
  * ```ts ignore
- * const context: TcpSessionContext = { spec, cluster, buffers: new BufferPool(131072, 64), smallBuffers: new BufferPool(16384, 256) };
+ * const context: TcpSessionContext = { spec, cluster, buffers: new BufferPool(131072, 4 << 20), smallBuffers: new BufferPool(1024, 256 << 10) };
  * ```
  */
 export interface TcpSessionContext {
