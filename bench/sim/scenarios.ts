@@ -9,6 +9,7 @@
 
 import {
   type ClusterSpec,
+  DEFAULT_OUTLIER,
   type EndpointSpec,
   type HealthSpec,
   POLICY_NAMES,
@@ -67,4 +68,23 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: "least, rise 3 / fall 2", policy: "least", health: { rise: 3, fall: 2 } },
   { name: "least, optimistic probes", policy: "least", health: { optimistic: true } },
   { name: "least, probes every 5-10 s (default)", policy: "least", health: { intervalMs: 5_000 } },
+  { name: "least, slow start 5 s", policy: "least", health: { slowStartMs: 5_000 } },
+  {
+    name: "least, rise 3 + slow start 5 s",
+    policy: "least",
+    health: { rise: 3, slowStartMs: 5_000 },
+  },
+  {
+    name: "p2c, rise 3 + slow start 5 s",
+    policy: "p2c",
+    health: { rise: 3, slowStartMs: 5_000 },
+  },
+  { name: "least, outlier ejection", policy: "least", health: { outlier: DEFAULT_OUTLIER } },
+  { name: "p2c, outlier ejection", policy: "p2c", health: { outlier: DEFAULT_OUTLIER } },
+  { name: "least, panic below 50%", policy: "least", health: { panicPercent: 50 } },
+  {
+    name: "least, fast backends weight 3",
+    policy: "least",
+    endpoints: { "fast-a": { weight: 3 }, "fast-b": { weight: 3 } },
+  },
 ];
