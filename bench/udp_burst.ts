@@ -11,7 +11,9 @@
  *
  *   deno run --unstable-net --allow-net=127.0.0.1 --allow-read --allow-write=/tmp --allow-run \
  *     bench/udp_burst.ts [--runs 5] [--clients 100] [--datagrams 20] [--replies 2] \
- *     [--no-nginx] [--no-iperf] [--iperf-seconds 5] [--rate 500M] [--v8-flags FLAGS]
+ *     [--no-nginx] [--no-iperf] [--iperf-seconds 5] [--rate 500M] [--length BYTES] [--v8-flags FLAGS]
+ *
+ * --length is iperf3's datagram size (-l; default iperf3's own).
  *
  * sidekick runs as a JSR user runs it (`deno run`, no V8 flags unless
  * --v8-flags), pinned to core 0 like nginx when `taskset` exists and there
@@ -35,6 +37,7 @@ const { values: opt } = parseArgs({
     "no-iperf": { type: "boolean", default: false },
     "iperf-seconds": { type: "string", default: "5" },
     rate: { type: "string", default: "500M" },
+    length: { type: "string", default: "" },
     "v8-flags": { type: "string", default: "" },
   },
 });
@@ -128,6 +131,20 @@ async function ready(port: number): Promise<boolean> {
     conn.close();
     await delay(250); // let the late replies of the readiness check land
   }
+}
+
+/** Waits until `port` accepts TCP (iperf3's control connection; 20 s at most). */
+async function accepts(port: number): Promise<boolean> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      (await Deno.connect({ hostname: HOST, port })).close();
+      await delay(500); // the iperf3 server drops that empty control connection
+      return true;
+    } catch {
+      await delay(100);
+    }
+  }
+  return false;
 }
 
 /** One burst: returns the share of the replies delivered, in %. */
@@ -251,8 +268,7 @@ async function iperf(port: number): Promise<string> {
       opt.rate!,
       "-t",
       opt["iperf-seconds"]!,
-      "-l",
-      "1400",
+      ...(opt.length ? ["-l", opt.length] : []),
       "-J",
     ],
     stdout: "piped",
@@ -318,12 +334,13 @@ try {
     const server = start("iperf3", ["iperf3", "-s", "-B", HOST, "-p", String(iperfServer)], "1");
     await delay(500);
     iperfRows.push(`| direct | ${await iperf(iperfServer)} |`);
-    const port = freePort();
-    const child = sidekick(port, iperfServer, "sidekick-iperf");
-    if (await ready(port).then(() => true)) {
-      iperfRows.push(`| sidekick | ${await iperf(port)} |`);
+    for (const extra of [[], ["--unstable-net"]]) {
+      const port = freePort();
+      const child = sidekick(port, iperfServer, "sidekick-iperf", extra);
+      const name = ["sidekick", ...extra].join(" ");
+      iperfRows.push(`| ${name} | ${await accepts(port) ? await iperf(port) : "did not listen"} |`);
+      await stop(child);
     }
-    await stop(child);
     await stop(server);
   }
 } finally {
@@ -345,7 +362,8 @@ console.log(
 console.log(`|---|${"---:|".repeat(RUNS + 1)}`);
 for (const row of rows) console.log(row);
 if (iperfRows.length > 0) {
-  console.log(`\n## iperf3 -u -b ${opt.rate} -l 1400, ${opt["iperf-seconds"]} s: datagrams lost`);
+  const length = opt.length ? ` -l ${opt.length}` : "";
+  console.log(`\n## iperf3 -u -b ${opt.rate}${length}, ${opt["iperf-seconds"]} s: datagrams lost`);
   console.log("| target | lost |\n|---|---:|");
   for (const row of iperfRows) console.log(row);
 }
