@@ -49,7 +49,7 @@ soak() {
   local flags
   for flags in "" "$V8_FLAGS"; do
     "$DENO" run "$NET" --allow-run=deno,ps,taskset bench/soak.ts --seconds "$SOAK_SECONDS" \
-      ${flags:+--v8-flags "$flags"}
+      ${flags:+"--v8-flags=$flags"}
     echo
   done
 }
