@@ -159,7 +159,8 @@ export async function halfCloseExchange(address: Deno.NetAddr, size: number): Pr
 // ---------------------------------------------------------------------------
 // UDP
 
-function bindUdp(host: string, port: number): Promise<dgram.Socket> {
+/** A bound `node:dgram` socket on `host:port` (0 = a free port). */
+export function bindUdp(host: string, port: number): Promise<dgram.Socket> {
   const s = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
   return new Promise((resolve, reject) => {
     s.once("error", reject);
@@ -170,7 +171,8 @@ function bindUdp(host: string, port: number): Promise<dgram.Socket> {
   });
 }
 
-function closeUdp(s: dgram.Socket): Promise<void> {
+/** Closes a `node:dgram` socket; resolves when closed. */
+export function closeUdp(s: dgram.Socket): Promise<void> {
   return new Promise((resolve) => s.close(() => resolve()));
 }
 

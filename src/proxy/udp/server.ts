@@ -10,24 +10,32 @@
  * @module
  */
 
-import dgram from "node:dgram";
 import { type Clock, sleep, SYSTEM_CLOCK, type Timer } from "../../pool/clock.ts";
 import type { ListenerSpec, UdpListenerSpec } from "../../config/schema.ts";
-import { bindUdpSocket, udpLocalAddress } from "../../pool/udp_socket.ts";
+import {
+  type DatagramEngine,
+  type DatagramSocket,
+  defaultDatagramEngine,
+  normalizeIp,
+  openDatagramSocket,
+  resolveUdpHost,
+  type SendCallback,
+  udpLocalAddress,
+} from "../../pool/udp_socket.ts";
 import type { Cluster } from "../../balance/cluster.ts";
 import type { Endpoint, TransportError } from "../../balance/endpoint.ts";
 import { Attempt } from "../../balance/lease.ts";
-import { hashString } from "../../balance/key_hash.ts";
 import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
 import { type ClientLimiter, type ClientState, nextLimiter } from "../client_limits.ts";
+import { hashString } from "../../balance/key_hash.ts";
 
 /** Datagrams kept per flow while its upstream socket is still connecting. */
 const MAX_QUEUED = 64;
 
 /** One client's flow; it is also the outcome its lease is released with. */
 interface Flow {
-  readonly address: string;
-  readonly port: number;
+  /** The client: where replies go. */
+  readonly client: Deno.NetAddr;
   readonly endpoint: Endpoint;
   /** Holds the endpoint for the flow's life. */
   readonly attempt: Attempt;
@@ -37,8 +45,13 @@ interface Flow {
   tx: number;
   readonly status: 0;
   error: TransportError;
-  readonly socket: dgram.Socket;
-  /** Datagrams waiting for the connect; null once connected. */
+  /** The upstream socket; null until bound. */
+  socket: DatagramSocket | null;
+  /** The endpoint's address (an IP); null until resolved. */
+  upstream: Deno.NetAddr | null;
+  /** Told of each send toward the endpoint. */
+  onSent: SendCallback;
+  /** Datagrams waiting for the socket; null once it is bound. */
   queue: Uint8Array[] | null;
   /** Datagrams either way. */
   count: number;
@@ -46,7 +59,7 @@ interface Flow {
   lastActive: number;
   closed: boolean;
   /** The client's per-client state and its limiter (undefined when limits are off). */
-  readonly client: ClientState | undefined;
+  readonly limit: ClientState | undefined;
   readonly limiter: ClientLimiter | null;
 }
 
@@ -67,6 +80,8 @@ export interface UdpProxyOptions {
   readonly now?: () => number;
   /** Told once per local address when a flow's socket may not bind (a missing `--allow-net`). */
   readonly onNotice?: ((message: string) => void) | undefined;
+  /** How the sockets are implemented. @default defaultDatagramEngine() */
+  readonly engine?: DatagramEngine | undefined;
 }
 
 /**
@@ -91,18 +106,20 @@ export class UdpProxy implements Listener {
   readonly cluster: Cluster;
   /** Datagrams dropped: flow table full, no endpoint available, or queue full while connecting. */
   dropped = 0;
-  readonly #flows = new Map<string, Flow>();
+  /** Flows by client address, then port: no key string is built per datagram. */
+  readonly #flows = new Map<string, Map<number, Flow>>();
+  #flowCount = 0;
   readonly #closing = new Set<Promise<void>>();
-  #socket: dgram.Socket | null = null;
+  #socket: DatagramSocket | null = null;
   #sweeper: Timer | undefined;
   #period = 0;
   #sites: Endpoint[][] | null = null;
   #live = new Set<Endpoint>();
   #last: Flow | null = null;
   #draining = false;
-  #address: Deno.NetAddr | null = null;
   /** Per-client limits (null when off); idle clients are forgotten by the sweeper. */
   #limiter: ClientLimiter | null = null;
+  #address: Deno.NetAddr | null = null;
   readonly #now: () => number;
   readonly #onNotice: (message: string) => void;
   /** Local addresses whose denied bind was already reported. */
@@ -110,6 +127,7 @@ export class UdpProxy implements Listener {
   /** Whether a reply denied by a missing `--allow-net` was already reported. */
   #replyDenied = false;
   readonly #clock: Clock;
+  readonly #engine: DatagramEngine;
 
   /**
    * Creates a listener; nothing is bound until {@linkcode UdpProxy.listen}.
@@ -124,18 +142,19 @@ export class UdpProxy implements Listener {
     const clock = options.clock ?? SYSTEM_CLOCK;
     this.#clock = clock;
     this.#now = options.now ?? (() => clock.now());
-    this.#onNotice = options.onNotice ?? ((m) => console.error(`sidekick: ${m}`));
     this.#limiter = nextLimiter(null, spec.perClient);
+    this.#onNotice = options.onNotice ?? ((m) => console.error(`sidekick: ${m}`));
+    this.#engine = options.engine ?? defaultDatagramEngine();
   }
 
   /** Flows (clients) open now. */
   get flows(): number {
-    return this.#flows.size;
+    return this.#flowCount;
   }
 
   /** The same as {@linkcode UdpProxy.flows}, so that every listener kind reports `connections`. */
   get connections(): number {
-    return this.#flows.size;
+    return this.#flowCount;
   }
 
   /**
@@ -146,21 +165,15 @@ export class UdpProxy implements Listener {
    * @throws {Error} When the address cannot be bound (in use, not available).
    */
   async listen(): Promise<Deno.NetAddr> {
-    const type = this.spec.hostname.includes(":") ? "udp6" : "udp4";
-    const socket = dgram.createSocket(type);
-    try {
-      await bindUdpSocket(socket, this.spec.hostname, this.spec.port);
-    } catch (e) {
-      await new Promise<void>((resolve) => socket.close(() => resolve()));
-      throw e;
-    }
-    socket.on("error", () => {}); // send errors toward vanished clients
-    socket.on("message", (msg, rinfo) => this.#onClientDatagram(msg, rinfo.address, rinfo.port));
-    this.#socket = socket;
+    this.#socket = await openDatagramSocket({
+      host: this.spec.hostname,
+      port: this.spec.port,
+      onMessage: (data, address, port) => this.#onClientDatagram(data, address, port),
+      engine: this.#engine,
+    });
     this.#syncSites();
     this.#startSweeper();
-    const { address, port } = socket.address();
-    this.#address = { transport: "udp", hostname: address, port };
+    this.#address = this.#socket.address;
     return this.#address;
   }
 
@@ -192,7 +205,7 @@ export class UdpProxy implements Listener {
    * @returns Kind, bound address and open flows.
    */
   stats(): ListenerCoreStats {
-    return { kind: "udp", address: this.#address, connections: this.#flows.size };
+    return { kind: "udp", address: this.#address, connections: this.#flowCount };
   }
 
   #startSweeper(): void {
@@ -206,23 +219,27 @@ export class UdpProxy implements Listener {
   #onClientDatagram(msg: Uint8Array, address: string, port: number): void {
     // one-entry cache: most datagrams belong to the flow of the previous one
     let flow = this.#last;
-    if (flow === null || flow.port !== port || flow.address !== address || flow.closed) {
-      const key = `${address}:${port}`;
-      flow = this.#flows.get(key) ?? null;
+    if (
+      flow === null || flow.client.port !== port || flow.client.hostname !== address || flow.closed
+    ) {
+      flow = this.#flows.get(address)?.get(port) ?? null;
       if (flow === null) {
         flow = this.#open(address, port) ?? null;
         if (flow === null) {
           this.dropped++;
           return;
         }
-        this.#flows.set(key, flow);
+        let ports = this.#flows.get(address);
+        if (ports === undefined) this.#flows.set(address, ports = new Map());
+        ports.set(port, flow);
+        this.#flowCount++;
       }
       this.#last = flow;
     }
     flow.count++;
     flow.rx += msg.length;
     if (flow.queue === null) {
-      flow.socket.send(msg);
+      flow.socket!.send(msg, flow.upstream!, flow.onSent);
     } else if (flow.queue.length < MAX_QUEUED) {
       flow.queue.push(msg);
     } else {
@@ -232,75 +249,81 @@ export class UdpProxy implements Listener {
 
   #open(address: string, port: number): Flow | undefined {
     const max = this.spec.maxFlows;
-    if ((max > 0 && this.#flows.size >= max) || this.#draining) return undefined;
+    if ((max > 0 && this.#flowCount >= max) || this.#draining) return undefined;
     const limiter = this.#limiter;
-    const client = limiter?.connect(normalizeIp(address), this.#now(), true);
-    if (client === null) return undefined; // over its per-client flow cap or rate
+    const limit = limiter?.connect(normalizeIp(address), this.#now(), true);
+    if (limit === null) return undefined; // over its per-client flow cap or rate
     const attempt = new Attempt();
     if (this.cluster.spec.policy === "hash") attempt.key = hashString(address);
     const lease = this.cluster.lease(attempt);
     if (lease === undefined) {
-      if (client !== undefined) limiter!.release(client);
+      if (limit !== undefined) limiter!.release(limit);
       return undefined;
     }
     const endpoint = lease.endpoint;
-    const local = udpLocalAddress(endpoint.spec.host);
-    const socket = dgram.createSocket(local.type);
     const flow: Flow = {
-      address,
-      port,
+      client: { transport: "udp", hostname: address, port },
       endpoint,
       attempt,
       rx: 0,
       tx: 0,
       status: 0,
       error: "none",
-      socket,
+      socket: null,
+      upstream: null,
+      // a send toward the endpoint failed (unreachable, too big): count it against the endpoint
+      onSent: (e) => {
+        if (!e || flow.closed) return;
+        flow.error = "connect";
+        lease.blame("a datagram could not be sent");
+        this.#expire(flow);
+      },
       queue: [],
       count: 0,
       seenCount: -1,
       lastActive: this.#now(),
       closed: false,
-      client,
+      limit,
       limiter,
     };
     lease.reached();
+    const local = udpLocalAddress(endpoint.spec.host);
     const listener = this.#socket!;
-    // The one address that may answer: the IP, or what a host name resolved
-    // to when the socket connected (nothing is sent before, so nothing may
-    // come before).
-    let from = isIpLiteral(endpoint.spec.host) ? normalizeIp(endpoint.spec.host) : null;
     // One callback per flow (not per datagram): a failed reply is only looked at when denied.
-    const sent = (e: Error | null | undefined) => {
+    const sent: SendCallback = (e) => {
       if (e && !this.#replyDenied) this.#replyFailed(address, port);
     };
-    socket.on("message", (reply, rinfo) => {
-      // connect() of node:dgram in Deno only fixes the destination; filter
-      // the source here as a connected socket would.
-      if (rinfo.port !== endpoint.spec.port) return;
-      const source = rinfo.address;
-      if (from === null || (source !== from && normalizeIp(source) !== from)) return;
+    const endpointPort = endpoint.spec.port;
+    // The one address that may answer: the endpoint's IP, or what its host name resolved to
+    // (nothing is sent before, so nothing may come before).
+    const onReply = (reply: Uint8Array, source: string, sourcePort: number) => {
+      const from = flow.upstream;
+      if (sourcePort !== endpointPort || from === null) return;
+      if (source !== from.hostname && normalizeIp(source) !== from.hostname) return;
       flow.count++;
       flow.tx += reply.length;
-      listener.send(reply, port, address, sent);
-    });
-    bindUdpSocket(socket, local.address, 0).then(() => {
-      socket.on("error", () => {
-        // a send failed (unreachable, too big): count it against the endpoint
-        if (flow.closed) return;
-        flow.error = "connect";
-        lease.blame("a datagram could not be sent");
-        this.#expire(`${address}:${port}`, flow);
+      listener.send(reply, flow.client, sent);
+    };
+    this.#connect(flow, local, onReply);
+    return flow;
+  }
+
+  /** Resolves the endpoint, binds the flow's socket, then sends what queued meanwhile. */
+  async #connect(
+    flow: Flow,
+    local: { type: "udp4" | "udp6"; address: string },
+    onMessage: (data: Uint8Array, address: string, port: number) => void,
+  ): Promise<void> {
+    const { host, port } = flow.endpoint.spec;
+    let socket: DatagramSocket;
+    try {
+      socket = await openDatagramSocket({
+        host: local.address,
+        port: 0,
+        onMessage,
+        engine: this.#engine,
       });
-      if (flow.closed) return;
-      socket.connect(endpoint.spec.port, endpoint.spec.host, () => {
-        if (flow.closed) return;
-        from ??= connectedAddress(socket);
-        const queued = flow.queue ?? [];
-        flow.queue = null;
-        for (const m of queued) socket.send(m);
-      });
-    }, (e: Error) => {
+    } catch (e) {
       // not permitted or no such local address: not the endpoint's fault
       if (e instanceof Deno.errors.NotCapable && !this.#deniedBinds.has(local.address)) {
         this.#deniedBinds.add(local.address);
@@ -311,9 +334,29 @@ export class UdpProxy implements Listener {
         );
       }
       this.dropped += flow.queue?.length ?? 0;
-      this.#expire(`${address}:${port}`, flow);
-    });
-    return flow;
+      this.#expire(flow);
+      return;
+    }
+    flow.socket = socket;
+    if (flow.closed) {
+      this.#closeSocket(socket);
+      return;
+    }
+    let ip: string;
+    try {
+      ip = await resolveUdpHost(host, local.type);
+    } catch {
+      flow.error = "connect";
+      flow.attempt.lease.blame(`${host} did not resolve`);
+      this.dropped += flow.queue?.length ?? 0;
+      this.#expire(flow);
+      return;
+    }
+    if (flow.closed) return;
+    flow.upstream = { transport: "udp", hostname: ip, port };
+    const queued = flow.queue ?? [];
+    flow.queue = null;
+    for (const m of queued) socket.send(m, flow.upstream, flow.onSent);
   }
 
   /** A reply to a client failed: when Deno denied it, say once which flag is missing. */
@@ -329,20 +372,24 @@ export class UdpProxy implements Listener {
     );
   }
 
-  #expire(key: string, flow: Flow): void {
+  #expire(flow: Flow): void {
     if (flow.closed) return;
     flow.closed = true;
     if (this.#last === flow) this.#last = null;
     flow.attempt.lease.release(flow);
-    if (flow.client !== undefined) flow.limiter?.release(flow.client);
-    if (this.#flows.get(key) === flow) this.#flows.delete(key);
-    const done = new Promise<void>((resolve) => {
-      try {
-        flow.socket.close(() => resolve());
-      } catch {
-        resolve(); // not running
-      }
-    });
+    if (flow.limit !== undefined) flow.limiter?.release(flow.limit);
+    const { hostname, port } = flow.client;
+    const ports = this.#flows.get(hostname);
+    if (ports?.get(port) === flow) {
+      ports.delete(port);
+      this.#flowCount--;
+      if (ports.size === 0) this.#flows.delete(hostname);
+    }
+    if (flow.socket !== null) this.#closeSocket(flow.socket);
+  }
+
+  #closeSocket(socket: DatagramSocket): void {
+    const done = socket.close();
     this.#closing.add(done);
     done.then(() => this.#closing.delete(done));
   }
@@ -359,17 +406,17 @@ export class UdpProxy implements Listener {
     this.#limiter?.sweep(now);
     const live = this.#live;
     const idleMs = this.spec.flowIdleMs;
-    for (const [key, flow] of this.#flows) {
-      const e = flow.endpoint;
-      if (
-        !e.isUp(now) || !live.has(e)
-      ) {
-        this.#expire(key, flow);
-      } else if (flow.count !== flow.seenCount) {
-        flow.seenCount = flow.count;
-        flow.lastActive = now;
-      } else if (now - flow.lastActive >= idleMs) {
-        this.#expire(key, flow);
+    for (const ports of this.#flows.values()) {
+      for (const flow of ports.values()) {
+        const e = flow.endpoint;
+        if (!e.isUp(now) || !live.has(e)) {
+          this.#expire(flow);
+        } else if (flow.count !== flow.seenCount) {
+          flow.seenCount = flow.count;
+          flow.lastActive = now;
+        } else if (now - flow.lastActive >= idleMs) {
+          this.#expire(flow);
+        }
       }
     }
   }
@@ -384,36 +431,20 @@ export class UdpProxy implements Listener {
    */
   async close(graceMs = 0): Promise<void> {
     this.#draining = true;
-    if (graceMs > 0 && this.#flows.size > 0 && this.#socket !== null) {
+    if (graceMs > 0 && this.#flowCount > 0 && this.#socket !== null) {
       const until = this.#now() + graceMs;
-      while (this.#flows.size > 0 && this.#now() < until) {
+      while (this.#flowCount > 0 && this.#now() < until) {
         await sleep(this.#clock, Math.min(until - this.#now(), this.#period || 25));
       }
     }
     this.#sweeper?.cancel();
-    for (const [key, flow] of this.#flows) this.#expire(key, flow);
+    for (const ports of [...this.#flows.values()]) {
+      for (const flow of [...ports.values()]) this.#expire(flow);
+    }
     const socket = this.#socket;
     this.#socket = null;
     this.#address = null;
-    if (socket !== null) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    if (socket !== null) await socket.close();
     await Promise.all([...this.#closing]);
-  }
-}
-
-function isIpLiteral(host: string): boolean {
-  return host.includes(":") || /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
-}
-
-/** Lower case, and an IPv4-mapped IPv6 address as plain IPv4. */
-function normalizeIp(address: string): string {
-  return address.toLowerCase().replace(/^::ffff:(\d{1,3}(\.\d{1,3}){3})$/, "$1");
-}
-
-/** The address a connected socket sends to, normalised; null when it cannot be read. */
-function connectedAddress(socket: dgram.Socket): string | null {
-  try {
-    return normalizeIp(socket.remoteAddress().address);
-  } catch {
-    return null; // not connected after all: nothing may answer
   }
 }
