@@ -167,7 +167,6 @@ function grantFlag(name: string, grant: Grant): string[] {
  * import assert from "node:assert/strict";
  * assert.deepEqual(runtimeFlags({ net: ["127.0.0.1"], read: [], env: [], v8Flags: [] }), [
  *   "--no-prompt",
- *   "--unstable-net",
  *   "--allow-net=127.0.0.1",
  * ]);
  * ```
@@ -183,8 +182,6 @@ export function runtimeFlags(options: CompileOptions = {}): string[] {
   const v8 = options.v8Flags ?? DEFAULT_V8_FLAGS;
   return [
     "--no-prompt",
-    // UDP listeners on Deno.listenDatagram: about 4x the datagrams node:dgram receives here.
-    "--unstable-net",
     ...grantFlag("net", net),
     ...grantFlag("read", options.read ?? "all"),
     ...grantFlag("env", options.env ?? ENV_VARIABLES),

@@ -53,7 +53,6 @@ Deno.test("compileArgs() builds the full default command line for every target",
       "--frozen-lockfile",
       "--exclude-unused-npm",
       "--no-prompt",
-      "--unstable-net",
       "--allow-net",
       "--allow-read",
       env,
@@ -154,9 +153,8 @@ Deno.test("narrowing: an argument wins over its variable; targets by triple or o
     "aarch64-unknown-linux-gnu",
     "x86_64-apple-darwin",
   ]);
-  assert.deepEqual(runtimeFlags(cmd.options).slice(0, 4), [
+  assert.deepEqual(runtimeFlags(cmd.options).slice(0, 3), [
     "--no-prompt",
-    "--unstable-net",
     "--allow-net=127.0.0.1:8080",
     "--allow-read",
   ]);
