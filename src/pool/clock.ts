@@ -113,3 +113,31 @@ export function runtimeOf(
 ): { readonly now: () => number; readonly random: () => number } {
   return { now: () => clock.now(), random };
 }
+
+/**
+ * A grace period that starts now: `over` resolves when it ends (never when
+ * `ms` is 0), and `cancel` stops its timer. Listeners use it on close, so
+ * the period counts from the call, not from when accepting has stopped.
+ *
+ * @param clock The clock.
+ * @param ms The grace period (ms); 0 = none.
+ * @returns The period's end and its cancel.
+ *
+ * @example Usage
+ * ```ts
+ * import { gracePeriod, SYSTEM_CLOCK } from "./clock.ts";
+ * const grace = gracePeriod(SYSTEM_CLOCK, 10);
+ * await grace.over;
+ * grace.cancel();
+ * ```
+ */
+export function gracePeriod(
+  clock: Clock,
+  ms: number,
+): { readonly active: boolean; readonly over: Promise<void>; cancel(): void } {
+  let timer: Timer | undefined;
+  const over = new Promise<void>((resolve) => {
+    timer = ms > 0 ? clock.setTimeout(resolve, ms) : undefined;
+  });
+  return { active: timer !== undefined, over, cancel: () => timer?.cancel() };
+}

@@ -354,3 +354,31 @@ function readPair(files: ServerTlsFiles): CertificatePair {
     key: plainKey(readPem(files.keyFile, "server key", "PRIVATE KEY"), files.keyPassword),
   };
 }
+
+/**
+ * Stops accepting: closes the TLS listener (waiting for it), or the plain
+ * one (already closed is fine).
+ *
+ * @param tls The TLS listener, or null.
+ * @param plain The plain listener, or null.
+ * @returns Resolves once the TLS listener has closed.
+ *
+ * @example Usage
+ * ```ts
+ * import { stopAccepting } from "./tls_listener.ts";
+ * const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * await stopAccepting(null, l);
+ * await stopAccepting(null, l); // twice is fine
+ * ```
+ */
+export async function stopAccepting(
+  tls: TlsListener | null,
+  plain: Deno.Listener | null,
+): Promise<void> {
+  if (tls !== null) return await tls.close();
+  try {
+    plain?.close();
+  } catch {
+    // already closed
+  }
+}

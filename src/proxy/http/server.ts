@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Clock, SYSTEM_CLOCK, type Timer } from "../../pool/clock.ts";
+import { type Clock, gracePeriod, SYSTEM_CLOCK, type Timer } from "../../pool/clock.ts";
 import type { HttpListenerSpec, ListenerSpec, LogSpec } from "../../config/schema.ts";
 import { type TraceRecord, traceWriter } from "../../observe/log.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "../../observe/metrics.ts";
@@ -15,7 +15,7 @@ import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { HttpConnection, type HttpConnectionContext } from "./connection.ts";
 import { UpstreamPool, type UpstreamPoolOptions } from "./upstream_pool.ts";
 import { ScratchPool } from "./scratch.ts";
-import { type CertificatePair, TlsListener } from "../tls_listener.ts";
+import { type CertificatePair, stopAccepting, TlsListener } from "../tls_listener.ts";
 import type { HttpTracer } from "./trace.ts";
 import { TimeoutCounts } from "./stall.ts";
 import { type ClientLimiter, nextLimiter } from "../client_limits.ts";
@@ -383,26 +383,14 @@ export class HttpProxy implements Listener {
    */
   async close(graceMs = 0): Promise<void> {
     this.draining = true;
-    // The grace period starts now, not once the accept loops have ended.
-    let timer: Timer | undefined;
-    const graceOver = new Promise<void>((resolve) => {
-      timer = graceMs > 0 ? this.#clock.setTimeout(resolve, graceMs) : undefined;
-    });
-    if (this.#tls !== null) {
-      await this.#tls.close();
-    } else {
-      try {
-        this.#listener?.close();
-      } catch {
-        // already closed
-      }
-    }
+    const grace = gracePeriod(this.#clock, graceMs);
+    await stopAccepting(this.#tls, this.#listener);
     while (this.#accepting.size > 0) await Promise.all([...this.#accepting]);
     for (const c of this.#connections) if (c.idle) c.client.close();
-    if (timer !== undefined && this.#connections.size > 0) {
-      await Promise.race([this.#allServed(), graceOver]);
+    if (grace.active && this.#connections.size > 0) {
+      await Promise.race([this.#allServed(), grace.over]);
     }
-    timer?.cancel();
+    grace.cancel();
     for (const c of this.#connections) c.client.close();
     await this.#allServed();
     this.#sweeper?.cancel();

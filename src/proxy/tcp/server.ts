@@ -16,7 +16,7 @@ import {
   shouldShed,
   type TierSince,
 } from "../../balance/promotion.ts";
-import { type Clock, SYSTEM_CLOCK, type Timer } from "../../pool/clock.ts";
+import { type Clock, gracePeriod, SYSTEM_CLOCK, type Timer } from "../../pool/clock.ts";
 import type { ListenerSpec, TcpListenerSpec } from "../../config/schema.ts";
 import type { Cluster } from "../../balance/cluster.ts";
 import type { Endpoint } from "../../balance/endpoint.ts";
@@ -24,7 +24,7 @@ import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { BufferPool } from "../buffers.ts";
 import { type ClientLimiter, nextLimiter } from "../client_limits.ts";
 import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
-import { TlsListener } from "../tls_listener.ts";
+import { stopAccepting, TlsListener } from "../tls_listener.ts";
 import { TcpSession, type TcpSessionContext } from "./session.ts";
 import { tierOf } from "./tiers.ts";
 
@@ -398,25 +398,13 @@ export class TcpProxy implements TcpSessionContext, Listener {
    */
   async close(graceMs = 0): Promise<void> {
     this.#closing = true;
-    // The grace period starts now, not once the accept loop has ended.
-    let timer: Timer | undefined;
-    const graceOver = new Promise<void>((resolve) => {
-      timer = graceMs > 0 ? this.#clock.setTimeout(resolve, graceMs) : undefined;
-    });
-    if (this.#tls !== null) {
-      await this.#tls.close();
-    } else {
-      try {
-        this.#listener?.close();
-      } catch {
-        // already closed
-      }
-      await this.#accepting;
+    const grace = gracePeriod(this.#clock, graceMs);
+    await stopAccepting(this.#tls, this.#listener);
+    if (this.#tls === null) await this.#accepting;
+    if (grace.active && this.#sessions.size > 0) {
+      await Promise.race([this.#allDone(), grace.over]);
     }
-    if (timer !== undefined && this.#sessions.size > 0) {
-      await Promise.race([this.#allDone(), graceOver]);
-    }
-    timer?.cancel();
+    grace.cancel();
     for (const s of this.#sessions.keys()) s.close("shutdown");
     await this.#allDone();
     this.#sweeper?.cancel();
