@@ -209,6 +209,11 @@ Deno.test("HpackDecoder: every malformed block is an HpackError saying what and 
     ["Huffman padding with zeros", "4081 18 00", /padding .* not all ones/],
     ["size update above our limit", "3fe21f", /4097 octets .* limit we advertised is 4096/],
     ["size update after a field", "8220", /octet 1 .* before the first field/],
+    // h2spec's hpack/5.2 cases: "x-test: test" with a bad Huffman value.
+    ["h2spec 5.2/1", "0085f2b24a84ff8449509fff", /octet 7: .* longer than 7 bits/],
+    ["h2spec 5.2/2", "0085f2b24a84ff83495090", /octet 7: .* not all ones/],
+    // (h2spec's EOS case: its name octets shift the value, whose length runs away first.)
+    ["h2spec 5.2/3", "0085f2b24a87fffffffd25427f", /622462-octet string at octet 7/],
   ];
   for (const [what, block, message] of cases) {
     assert.throws(
