@@ -143,8 +143,9 @@ export class HpackDecoder {
 
   /**
    * Decodes one complete header block, appending name, value pairs to `out`.
-   * Past `maxListSize` it keeps decoding (the table must stay in step) but
-   * stops appending, so `out` then holds the fields before the limit.
+   * Past `maxListSize` it keeps decoding what enters the table (which must
+   * stay in step), skips the strings of literals that do not, and stops
+   * appending, so `out` then holds the fields before the limit.
    *
    * @param block The block: HEADERS and CONTINUATION fragments joined.
    * @param out Receives `name, value` pairs.
@@ -168,7 +169,9 @@ export class HpackDecoder {
         const index = this.#int(0x7f);
         this.#checkIndex(index, at);
         name = this.#name(index);
-        value = index <= STATIC_LENGTH ? STATIC_VALUES[index] : this.#table.value(index - 62);
+        value = index <= STATIC_LENGTH
+          ? STATIC_VALUES[index]
+          : this.#table.value(index - STATIC_LENGTH - 1);
       } else if (first >= 0x40) { // 6.2.1 literal with incremental indexing
         name = this.#literalName(0x3f);
         value = this.#string();
@@ -179,9 +182,9 @@ export class HpackDecoder {
       } else if (size > maxListSize) { // 6.2.2, 6.2.3 without indexing, past the limit
         const at = this.#pos;
         const index = this.#int(0x0f);
-        if (index === 0) this.#skipString();
+        if (index === 0) this.#passString();
         else this.#checkIndex(index, at);
-        this.#skipString();
+        this.#passString();
         fieldSeen = true;
         continue;
       } else { // 6.2.2 without indexing, 6.2.3 never indexed
@@ -223,7 +226,9 @@ export class HpackDecoder {
   }
 
   #name(index: number): string {
-    return index <= STATIC_LENGTH ? STATIC_NAMES[index] : this.#table.name(index - 62);
+    return index <= STATIC_LENGTH
+      ? STATIC_NAMES[index]
+      : this.#table.name(index - STATIC_LENGTH - 1);
   }
 
   /** A literal's name: by index (an `mask`-bit prefix) or, at index 0, a string. */
@@ -267,8 +272,11 @@ export class HpackDecoder {
     return value;
   }
 
-  /** Reads a string literal (RFC 7541 5.2): its start and end, past the length. */
-  #stringBounds(): number {
+  /**
+   * Moves past a string literal (RFC 7541 5.2), checking that it fits in the
+   * block, and returns its length in octets: the string ends at `#pos`.
+   */
+  #passString(): number {
     if (this.#pos >= this.#end) {
       throw new HpackError(
         `Cannot decode a string at octet ${this.#pos}: the header block ends before it`,
@@ -287,14 +295,10 @@ export class HpackDecoder {
     return length;
   }
 
-  #skipString(): void {
-    this.#stringBounds();
-  }
-
   #string(): string {
     const at = this.#pos;
     const huffman = this.#pos < this.#end && this.#buf[this.#pos] >= 0x80;
-    const length = this.#stringBounds();
+    const length = this.#passString();
     if (length === 0) return "";
     const buf = this.#buf, end = this.#pos, start = end - length;
     if (!huffman) return bytesToString(buf, start, length);
