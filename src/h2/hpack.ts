@@ -144,8 +144,8 @@ export class HpackDecoder {
   /**
    * Decodes one complete header block, appending name, value pairs to `out`.
    * Past `maxListSize` it keeps decoding what enters the table (which must
-   * stay in step), skips the strings of literals that do not, and stops
-   * appending, so `out` then holds the fields before the limit.
+   * stay in step), checks but makes no strings for literals that do not, and
+   * stops appending, so `out` then holds the fields before the limit.
    *
    * @param block The block: HEADERS and CONTINUATION fragments joined.
    * @param out Receives `name, value` pairs.
@@ -182,9 +182,9 @@ export class HpackDecoder {
       } else if (size > maxListSize) { // 6.2.2, 6.2.3 without indexing, past the limit
         const at = this.#pos;
         const index = this.#int(0x0f);
-        if (index === 0) this.#passString();
+        if (index === 0) this.#skipString();
         else this.#checkIndex(index, at);
-        this.#passString();
+        this.#skipString();
         fieldSeen = true;
         continue;
       } else { // 6.2.2 without indexing, 6.2.3 never indexed
@@ -302,7 +302,21 @@ export class HpackDecoder {
     if (length === 0) return "";
     const buf = this.#buf, end = this.#pos, start = end - length;
     if (!huffman) return bytesToString(buf, start, length);
-    const n = huffmanDecode(buf, start, end, CHARS);
+    return charsToString(this.#checkHuffman(huffmanDecode(buf, start, end, CHARS), at));
+  }
+
+  /** Moves past a string literal without making a string, still checking its Huffman code. */
+  #skipString(): void {
+    const at = this.#pos;
+    const huffman = this.#pos < this.#end && this.#buf[this.#pos] >= 0x80;
+    const length = this.#passString();
+    if (huffman && length > 0) {
+      this.#checkHuffman(huffmanDecode(this.#buf, this.#pos - length, this.#pos, CHARS), at);
+    }
+  }
+
+  /** Passes a Huffman decoding's octet count, or throws for its error code. */
+  #checkHuffman(n: number, at: number): number {
     if (n === HUFFMAN_EOS) {
       throw new HpackError(`Cannot decode the Huffman string at octet ${at}: it holds EOS`);
     }
@@ -311,6 +325,6 @@ export class HpackDecoder {
         `Cannot decode the Huffman string at octet ${at}: its padding is longer than 7 bits or not all ones`,
       );
     }
-    return charsToString(n);
+    return n;
   }
 }
