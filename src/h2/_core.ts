@@ -230,7 +230,13 @@ export class SessionCore implements StreamOwner {
 
   /** Forgets the stream when both sides ended. */
   localEnded(stream: H2Stream): void {
-    if (stream.remoteEnded) this.forget(stream);
+    if (stream.remoteEnded) {
+      this.forget(stream);
+    } else if (this.server && stream.pending.length === 0) {
+      // The response is complete before the request: ask the client to stop
+      // sending it (RFC 9113 8.1); what it sent is dropped.
+      this.resetStream(stream, H2_ERROR.NO_ERROR);
+    }
   }
 
   // -- helpers for the reader --

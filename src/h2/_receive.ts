@@ -155,7 +155,13 @@ export class Receiver {
     if (id === 0) throw protocolError("RST_STREAM on stream 0");
     if (length !== 4) throw frameSizeError("RST_STREAM must be 4 bytes");
     const stream = this.#core.streams.get(id);
-    if (stream !== undefined) this.#core.endReset(stream, readUint32(buf, p), true);
+    const code = readUint32(buf, p);
+    if (stream !== undefined && stream.remoteEnded && code === H2_ERROR.NO_ERROR) {
+      // A complete response and "stop sending the request" (RFC 9113 8.1):
+      // what was received stays readable.
+      stream.stopSending(code);
+      this.#core.forget(stream);
+    } else if (stream !== undefined) this.#core.endReset(stream, code, true);
     else if (this.#core.idle(id)) throw protocolError(`RST_STREAM on idle stream ${id}`);
   }
 

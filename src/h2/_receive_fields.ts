@@ -173,7 +173,11 @@ export class FieldBlocks {
         return;
       }
       for (const field of fields) stream.head.push(field);
-      stream.expectedLength = checked;
+      // A response to HEAD, a 204 and a 304 carry content-length without content.
+      const status = fields[1];
+      stream.expectedLength = stream.headRequest || status === "204" || status === "304"
+        ? -1
+        : checked;
       stream.gotHead();
       if (endStream) this.#core.remoteEnd(stream, null);
       return;

@@ -181,6 +181,9 @@ export class H2Session {
       core.initialWindow,
     );
     core.streams.set(id, stream);
+    for (let i = 0; i < fields.length && fields[i].charCodeAt(0) === 58 /* : */; i += 2) {
+      if (fields[i] === ":method") stream.headRequest = fields[i + 1] === "HEAD";
+    }
     stream.sendHeaders(fields, endStream);
     return stream;
   }

@@ -82,6 +82,8 @@ export class H2Stream {
   remoteEnded = false;
   /** @internal We sent END_STREAM (or are about to, queued behind data). */
   localEnded = false;
+  /** @internal Client: the request's method is HEAD (the response has no content). */
+  headRequest = false;
   /** @internal Client: the final response head arrived. */
   gotResponse = false;
   /** @internal The reset code once reset (by either side or the session), else -1. */
@@ -96,6 +98,7 @@ export class H2Stream {
   #readResolve: ((chunk: Uint8Array | null) => void) | null = null;
   #readReject: ((error: Error) => void) | null = null;
   #trailers: string[] | null = null;
+  #sendStopped = -1;
   #response: Promise<string[]> | null = null;
   #responseResolve: ((head: string[]) => void) | null = null;
   #responseReject: ((error: Error) => void) | null = null;
@@ -216,6 +219,7 @@ export class H2Stream {
 
   #queue(data: Uint8Array, end: readonly string[] | null): Promise<void> {
     if (this.resetCode >= 0) return Promise.reject(this.#error());
+    if (this.#sendStopped >= 0) return Promise.reject(this.#error(this.#sendStopped));
     if (this.localEnded) {
       return Promise.reject(new Error(`stream ${this.id}: write after end`));
     }
@@ -277,6 +281,19 @@ export class H2Stream {
     }
   }
 
+  /**
+   * @internal The peer reset the stream after its side ended (RST_STREAM
+   * NO_ERROR after a complete response): writes fail, reads go on.
+   */
+  stopSending(code: number): void {
+    this.#sendStopped = code;
+    this.localEnded = true;
+    const pending = this.pending;
+    this.pending = [];
+    const error = this.#error(code);
+    for (const write of pending) write.reject(error);
+  }
+
   /** @internal The bytes received but not read (their window is the session's to return). */
   get unread(): number {
     return this.#accLen;
@@ -324,11 +341,8 @@ export class H2Stream {
     return full.subarray(0, n);
   }
 
-  #error(): H2StreamError {
-    return new H2StreamError(
-      this.resetCode,
-      `stream ${this.id} was reset (code ${this.resetCode})`,
-    );
+  #error(code = this.resetCode): H2StreamError {
+    return new H2StreamError(code, `stream ${this.id} was reset (code ${code})`);
   }
 }
 

@@ -24,6 +24,10 @@ async function nodeServer(): Promise<
   server.on("stream", (stream, headers) => {
     const path = headers[":path"];
     stream.on("error", () => {}); // node reports the resets it sends as stream errors
+    if (headers[":method"] === "HEAD") {
+      stream.respond({ ":status": 200, "content-length": "5" }, { endStream: true });
+      return;
+    }
     if (path === "/reset") {
       stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
       return;
@@ -142,6 +146,21 @@ Deno.test("h2 client: GOAWAY from the server stops new streams and lets open one
     assert.equal(goaway![1], H2_ERROR.NO_ERROR);
     assert.equal(session.canOpen, false);
     assert.throws(() => session.request(get(node.port, "/x"), true), /going away|closed/);
+  } finally {
+    session.close();
+    await done;
+    await node.close();
+  }
+});
+
+Deno.test("h2 client: a HEAD response with content-length and no body is complete", async () => {
+  const node = await nodeServer();
+  const { session, done } = await connect(node.port);
+  try {
+    const stream = session.request(get(node.port, "/h", "HEAD"), true);
+    const head = await within(stream.response(), 2_000, "the HEAD response");
+    assert.deepEqual(head.slice(0, 4), [":status", "200", "content-length", "5"]);
+    assert.equal(await within(stream.read(), 2_000, "the end"), null);
   } finally {
     session.close();
     await done;

@@ -149,3 +149,18 @@ Deno.test("h2 errors: a field section above maxHeaderListSize arrives as headToo
     peer.close();
   }
 });
+
+Deno.test("h2 errors: a response complete before the request ends is followed by RST_STREAM(NO_ERROR)", async () => {
+  await using srv = serveH2((stream) => stream.sendHeaders([":status", "413"], true));
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    await peer.headers(1, [...GET.slice(0, 1), "POST", ...GET.slice(2)], false);
+    const head = await within(peer.until(FRAME.HEADERS, 1), 5_000, "the 413");
+    assert.ok(head !== null && (head.flags & FLAG.END_STREAM) !== 0);
+    const rst = await within(peer.until(FRAME.RST_STREAM, 1), 5_000, "RST_STREAM");
+    assert.equal(RawPeer.code(rst!), H2_ERROR.NO_ERROR);
+    assert.equal(srv.sessions[0].activeStreams, 0, "the stream no longer counts");
+  } finally {
+    peer.close();
+  }
+});

@@ -115,3 +115,33 @@ async function waitFor(get: () => string): Promise<string> {
   for (let i = 0; i < 100 && get() === ""; i++) await delay(10);
   return get();
 }
+
+Deno.test("h2 flow control: an early complete response survives the server's RST_STREAM(NO_ERROR)", async () => {
+  const reply = pseudoRandomBytes(100_000, 5);
+  await using server = serveH2(async (stream) => {
+    stream.sendHeaders([":status", "200"], false);
+    await stream.write(reply);
+    await stream.end(["x-early", "yes"]);
+  });
+  const conn = await Deno.connect({ hostname: HOST, port: server.port });
+  const session = new H2Session(conn, { role: "client", clock: SYSTEM_CLOCK });
+  const done = session.run();
+  try {
+    const stream = session.request(
+      [":method", "POST", ":scheme", "http", ":authority", "x", ":path", "/"],
+      false,
+    );
+    // A request body larger than the server's window, which it never reads.
+    const upload = stream.write(pseudoRandomBytes(1_000_000, 6)).catch((e) => e);
+    await stream200(stream);
+    await delay(50); // the RST_STREAM(NO_ERROR) arrives meanwhile
+    assert.equal(sha256(await within(readAll(stream), 5_000, "the body")), sha256(reply));
+    assert.deepEqual(stream.trailers, ["x-early", "yes"]);
+    const outcome = await within(upload, 5_000, "the upload to settle");
+    assert.ok(outcome === undefined || outcome instanceof Error);
+    assert.equal(session.activeStreams, 0);
+  } finally {
+    session.close();
+    await done;
+  }
+});
