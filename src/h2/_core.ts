@@ -110,6 +110,9 @@ export class SessionCore implements StreamOwner {
   isClosed = false;
   /** Runs out when the peer does not acknowledge our SETTINGS. */
   settingsTimer: Timer | null = null;
+  /** The last streams we reset (a ring). */
+  #resets = new Uint32Array(32);
+  #resetAt = 0;
 
   /**
    * Makes the state of a connection on `conn`.
@@ -258,6 +261,14 @@ export class SessionCore implements StreamOwner {
     }
   }
 
+  /**
+   * True when we reset this stream lately: frames the peer sent before it saw
+   * the reset are dropped without another reset (RFC 9113 5.4.2).
+   */
+  resetLately(id: number): boolean {
+    return this.#resets.includes(id);
+  }
+
   /** Sends RST_STREAM(code); an open stream ends as reset (its consumer hears of it). */
   streamError(id: number, code: number): void {
     this.rstStream(id, code);
@@ -316,6 +327,8 @@ export class SessionCore implements StreamOwner {
   /** Appends a RST_STREAM frame. */
   rstStream(streamId: number, code: number): void {
     if (this.isClosed) return;
+    this.#resets[this.#resetAt] = streamId;
+    this.#resetAt = (this.#resetAt + 1) % this.#resets.length;
     const at = this.writer.reserve(FRAME_HEADER_LENGTH + 4);
     const buf = this.writer.buffer;
     writeFrameHeader(buf, at, 4, FRAME.RST_STREAM, 0, streamId);

@@ -129,7 +129,7 @@ export class Receiver {
     if (stream === undefined) {
       if (this.#core.idle(id)) throw protocolError(`DATA on idle stream ${id}`);
       this.#core.consumed(null, length);
-      this.#core.rstStream(id, H2_ERROR.STREAM_CLOSED);
+      if (!this.#core.resetLately(id)) this.#core.rstStream(id, H2_ERROR.STREAM_CLOSED);
       return;
     }
     let code = -1;

@@ -131,6 +131,7 @@ export class FieldBlocks {
     }
     if ((id & 1) === 0) throw protocolError(`a client opened even stream ${id}`);
     if (id <= this.#core.lastPeerStream) {
+      if (this.#core.resetLately(id)) return; // sent before the peer saw our reset
       throw new H2ConnectionError(H2_ERROR.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
     }
     this.#core.lastPeerStream = id;
