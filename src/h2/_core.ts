@@ -20,7 +20,7 @@ import {
 } from "./frame.ts";
 import { HpackDecoder, HpackEncoder } from "./hpack.ts";
 import type { PeerSettings } from "./_settings.ts";
-import { H2Stream, type PendingWrite, type StreamOwner } from "./stream.ts";
+import type { H2Stream, StreamOwner } from "./stream.ts";
 import { FrameWriter } from "./writer.ts";
 
 /** The limits and callbacks the core needs (the session's options, resolved). */
@@ -191,15 +191,21 @@ export class SessionCore implements StreamOwner {
     const pending = stream.pending;
     while (pending.length > 0) {
       const write = pending[0];
-      if (!this.#sendData(stream, write)) {
+      write.offset = this.sendData(stream, write.data, write.offset);
+      if (write.offset < write.data.length) {
         this.blocked.add(stream);
         return;
       }
       pending.shift();
-      if (write.end !== null) this.#sendEnd(stream, write.end);
+      if (write.end !== null) this.sendEnd(stream, write.end);
       write.resolve();
     }
     this.blocked.delete(stream);
+  }
+
+  /** Marks a stream as waiting for window. */
+  block(stream: H2Stream): void {
+    this.blocked.add(stream);
   }
 
   /** The socket's backpressure: resolves when the writer has room. */
@@ -345,26 +351,26 @@ export class SessionCore implements StreamOwner {
     writeUint32(buf, at + FRAME_HEADER_LENGTH + 4, code);
   }
 
-  /** Frames as much of `write` as the windows allow; true when all of it is sent. */
-  #sendData(stream: H2Stream, write: PendingWrite): boolean {
-    const data = write.data;
+  /** Frames `data` from `offset` as far as the windows allow; returns the new offset. */
+  sendData(stream: H2Stream, data: Uint8Array, offset: number): number {
     const max = this.peer.maxFrameSize;
-    while (write.offset < data.length) {
-      const n = Math.min(data.length - write.offset, stream.sendWindow, this.sendWindow, max);
-      if (n <= 0 || this.isClosed) return this.isClosed;
+    while (offset < data.length) {
+      const n = Math.min(data.length - offset, stream.sendWindow, this.sendWindow, max);
+      if (this.isClosed) return data.length; // the stream fails with the session
+      if (n <= 0) return offset;
       const at = this.writer.reserve(FRAME_HEADER_LENGTH + n);
       const buf = this.writer.buffer;
       writeFrameHeader(buf, at, n, FRAME.DATA, 0, stream.id);
-      buf.set(data.subarray(write.offset, write.offset + n), at + FRAME_HEADER_LENGTH);
-      write.offset += n;
+      buf.set(data.subarray(offset, offset + n), at + FRAME_HEADER_LENGTH);
+      offset += n;
       stream.sendWindow -= n;
       this.sendWindow -= n;
     }
-    return true;
+    return offset;
   }
 
   /** Ends our side: trailers in HEADERS, or an empty DATA, with END_STREAM. */
-  #sendEnd(stream: H2Stream, trailers: readonly string[]): void {
+  sendEnd(stream: H2Stream, trailers: readonly string[]): void {
     if (trailers.length > 0) {
       this.sendHeaders(stream, trailers, true);
     } else if (!this.isClosed) {

@@ -16,6 +16,12 @@ export interface StreamOwner {
   sendHeaders(stream: H2Stream, fields: readonly string[], endStream: boolean): void;
   /** Sends as much queued DATA as the windows allow. */
   pump(stream: H2Stream): void;
+  /** Frames `data` from `offset` as far as the windows allow; returns the new offset. */
+  sendData(stream: H2Stream, data: Uint8Array, offset: number): number;
+  /** Ends our side (trailers, or none: an empty DATA) with END_STREAM. */
+  sendEnd(stream: H2Stream, trailers: readonly string[]): void;
+  /** The stream has DATA waiting for window. */
+  block(stream: H2Stream): void;
   /** The socket's backpressure: resolves when the writer has room. */
   drained(): Promise<void>;
   /** The consumer took `n` bytes: return them to the peer's windows. */
@@ -224,19 +230,18 @@ export class H2Stream {
       return Promise.reject(new Error(`stream ${this.id}: write after end`));
     }
     if (end !== null) this.localEnded = true;
-    const write: PendingWrite = {
-      data,
-      offset: 0,
-      end,
-      resolve: NOOP,
-      reject: NOOP,
-    };
-    this.pending.push(write);
-    this.#owner.pump(this);
-    if (this.pending.length === 0) return this.#owner.drained();
+    let offset = 0;
+    if (this.pending.length === 0) {
+      // The common case: the windows are open, the frames go out now.
+      offset = this.#owner.sendData(this, data, 0);
+      if (offset === data.length) {
+        if (end !== null) this.#owner.sendEnd(this, end);
+        return this.#owner.drained();
+      }
+    }
     return new Promise((resolve, reject) => {
-      write.resolve = resolve;
-      write.reject = reject;
+      this.pending.push({ data, offset, end, resolve, reject });
+      this.#owner.block(this);
     });
   }
 
@@ -348,4 +353,3 @@ export class H2Stream {
 
 const EMPTY = new Uint8Array(0);
 const NO_TRAILERS: readonly string[] = [];
-const NOOP = () => {};
