@@ -6,10 +6,9 @@
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { H2_ERROR, H2Session, H2StreamError } from "../../src/h2/session.ts";
-import { SYSTEM_CLOCK } from "../../src/pool/clock.ts";
+import { H2_ERROR, H2StreamError } from "../../src/h2/session.ts";
 import { HOST, text, utf8, within } from "../_helpers/net.ts";
-import { readAll } from "./_h2.ts";
+import { dialH2, readAll } from "./_h2.ts";
 
 /** A node:http2 server; `/reset` resets, `/slow` answers after 50 ms, the rest echo. */
 async function nodeServer(): Promise<
@@ -60,14 +59,8 @@ function get(port: number, path: string, method = "GET"): string[] {
   return [":method", method, ":scheme", "http", ":authority", `${HOST}:${port}`, ":path", path];
 }
 
-async function connect(port: number, onGoaway?: (last: number, code: number) => void) {
-  const conn = await Deno.connect({ hostname: HOST, port });
-  const session = new H2Session(conn, {
-    role: "client",
-    clock: SYSTEM_CLOCK,
-    ...(onGoaway ? { onGoaway } : {}),
-  });
-  return { session, done: session.run() };
+function connect(port: number, onGoaway?: (last: number, code: number) => void) {
+  return dialH2(port, onGoaway ? { onGoaway } : {});
 }
 
 Deno.test("h2 client: 20 concurrent streams on one connection, bodies and trailers", async () => {

@@ -4,10 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import { H2Session, type H2Stream } from "../../src/h2/session.ts";
-import { SYSTEM_CLOCK } from "../../src/pool/clock.ts";
-import { delay, HOST, pseudoRandomBytes, sha256, within } from "../_helpers/net.ts";
-import { readAll, serveH2 } from "./_h2.ts";
+import type { H2Stream } from "../../src/h2/session.ts";
+import { delay, pseudoRandomBytes, sha256, within } from "../_helpers/net.ts";
+import { dialH2, readAll, serveH2 } from "./_h2.ts";
 
 const SIZE = 5 * 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -47,9 +46,7 @@ Deno.test("h2 flow control: 5 MB each way with a slow reader; the sender waits f
     stream.sendHeaders([":status", "200"], false);
     await send(stream, reply, serverSent);
   });
-  const conn = await Deno.connect({ hostname: HOST, port: server.port });
-  const session = new H2Session(conn, { role: "client", clock: SYSTEM_CLOCK });
-  const done = session.run();
+  const { session, done } = await dialH2(server.port);
   try {
     const stream = session.request(
       [":method", "POST", ":scheme", "http", ":authority", "x", ":path", "/upload"],
@@ -86,9 +83,7 @@ Deno.test("h2 flow control: a reset stream gives its unread bytes back to the co
     await stream.write(body);
     await stream.end();
   });
-  const conn = await Deno.connect({ hostname: HOST, port: server.port });
-  const session = new H2Session(conn, { role: "client", clock: SYSTEM_CLOCK });
-  const done = session.run();
+  const { session, done } = await dialH2(server.port);
   const get = [":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/"];
   try {
     for (let i = 0; i < 8; i++) {
@@ -123,9 +118,7 @@ Deno.test("h2 flow control: an early complete response survives the server's RST
     await stream.write(reply);
     await stream.end(["x-early", "yes"]);
   });
-  const conn = await Deno.connect({ hostname: HOST, port: server.port });
-  const session = new H2Session(conn, { role: "client", clock: SYSTEM_CLOCK });
-  const done = session.run();
+  const { session, done } = await dialH2(server.port);
   try {
     const stream = session.request(
       [":method", "POST", ":scheme", "http", ":authority", "x", ":path", "/"],
