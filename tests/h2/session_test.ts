@@ -176,6 +176,31 @@ Deno.test("h2 session: SETTINGS_INITIAL_WINDOW_SIZE from the peer resizes open s
   }
 });
 
+Deno.test("h2 session: the peer's RST_STREAM rejects a pending read and calls onReset", async () => {
+  const outcome = Promise.withResolvers<{ code: number; read: unknown }>();
+  await using srv = serveH2(async (stream) => {
+    const code = new Promise<number>((resolve) => stream.onReset = resolve);
+    const first = await stream.read();
+    const read = await stream.read().catch((e) => e);
+    outcome.resolve({ code: await code, read: first !== null ? read : "no data first" });
+  });
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    await peer.headers(1, [...GET.slice(0, 1), "POST", ...GET.slice(2)], false);
+    await peer.frame(FRAME.DATA, 0, 1, utf8("part"));
+    await new Promise((r) => setTimeout(r, 50));
+    const code = new Uint8Array(4);
+    writeUint32(code, 0, H2_ERROR.CANCEL);
+    await peer.frame(FRAME.RST_STREAM, 0, 1, code);
+    const { code: got, read } = await within(outcome.promise, 5_000, "the reset");
+    assert.equal(got, H2_ERROR.CANCEL);
+    assert.ok(read instanceof H2StreamError, `read() rejects: ${read}`);
+    assert.equal(read.code, H2_ERROR.CANCEL);
+  } finally {
+    peer.close();
+  }
+});
+
 function setting(id: number, value: number): Uint8Array {
   const payload = new Uint8Array(6);
   payload[1] = id;
