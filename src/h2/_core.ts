@@ -15,6 +15,7 @@ import {
   FRAME_HEADER_LENGTH,
   H2_ERROR,
   H2ConnectionError,
+  readUint32,
   writeFrameHeader,
   writeUint32,
 } from "./frame.ts";
@@ -113,6 +114,9 @@ export class SessionCore implements StreamOwner {
   /** The last streams we reset (a ring). */
   #resets = new Uint32Array(32);
   #resetAt = 0;
+  /** Where the last DATA frame starts in the writer's buffer, and in which batch. */
+  #lastData = -1;
+  #lastDataBatch = -1;
 
   /**
    * Makes the state of a connection on `conn`.
@@ -362,6 +366,8 @@ export class SessionCore implements StreamOwner {
       const buf = this.writer.buffer;
       writeFrameHeader(buf, at, n, FRAME.DATA, 0, stream.id);
       buf.set(data.subarray(offset, offset + n), at + FRAME_HEADER_LENGTH);
+      this.#lastData = at;
+      this.#lastDataBatch = this.writer.batch;
       offset += n;
       stream.sendWindow -= n;
       this.sendWindow -= n;
@@ -369,11 +375,26 @@ export class SessionCore implements StreamOwner {
     return offset;
   }
 
-  /** Ends our side: trailers in HEADERS, or an empty DATA, with END_STREAM. */
+  /** True when the last frame in the unsent buffer is a DATA frame of stream `id`. */
+  #lastDataOf(id: number): boolean {
+    const at = this.#lastData;
+    if (at < 0 || this.#lastDataBatch !== this.writer.batch) return false;
+    const buf = this.writer.buffer;
+    const length = (buf[at] << 16) | (buf[at + 1] << 8) | buf[at + 2];
+    return at + FRAME_HEADER_LENGTH + length === this.writer.buffered &&
+      (readUint32(buf, at + 5) & 0x7fffffff) === id;
+  }
+
+  /** Ends our side: trailers in HEADERS, or END_STREAM on the last DATA (or an empty one). */
   sendEnd(stream: H2Stream, trailers: readonly string[]): void {
     if (trailers.length > 0) {
       this.sendHeaders(stream, trailers, true);
-    } else if (!this.isClosed) {
+    } else if (this.isClosed) {
+      // nothing goes out any more
+    } else if (this.#lastDataOf(stream.id)) {
+      // The stream's DATA is the last frame still in the buffer: it carries the end.
+      this.writer.buffer[this.#lastData + 4] |= FLAG.END_STREAM;
+    } else {
       const at = this.writer.reserve(FRAME_HEADER_LENGTH);
       writeFrameHeader(this.writer.buffer, at, 0, FRAME.DATA, FLAG.END_STREAM, stream.id);
     }

@@ -13,6 +13,9 @@ const HIGH_WATER = 256 * 1024;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/** Microtask hops before a batch goes out (an `await` of a settled promise takes one to three). */
+const FLUSH_HOPS = 4;
+
 /**
  * Batches frames into one socket write per turn.
  *
@@ -31,12 +34,24 @@ export class FrameWriter {
   #buf = new Uint8Array(16_384);
   #spare = new Uint8Array(16_384);
   #len = 0;
+  #batch = 0;
   #scheduled = false;
   #writing = false;
   #closed = false;
   #drainWaiters: (() => void)[] = [];
   #flushWaiters: (() => void)[] = [];
+  #hops = 0;
+  /**
+   * The flush waits a few microtask hops, so that a producer that awaits a
+   * resolved promise between frames (`await stream.write(body); stream.end()`)
+   * still lands in the same socket write.
+   */
   #flushNow = () => {
+    if (++this.#hops < FLUSH_HOPS) {
+      queueMicrotask(this.#flushNow);
+      return;
+    }
+    this.#hops = 0;
     this.#scheduled = false;
     if (!this.#writing) this.#flush();
   };
@@ -50,6 +65,11 @@ export class FrameWriter {
   constructor(conn: Deno.Conn, onError: () => void) {
     this.#conn = conn;
     this.#onError = onError;
+  }
+
+  /** Counts the batches handed to the socket: offsets from `reserve` are valid within one. */
+  get batch(): number {
+    return this.#batch;
   }
 
   /** Bytes waiting for or in the socket write. */
@@ -132,26 +152,31 @@ export class FrameWriter {
   }
 
   async #flush(): Promise<void> {
+    if (this.#len === 0 || this.#closed) return;
     this.#writing = true;
+    const out = this.#buf;
+    const n = this.#len;
+    this.#buf = this.#spare;
+    this.#batch++;
+    this.#spare = out;
+    this.#len = 0;
     try {
-      while (this.#len > 0 && !this.#closed) {
-        const out = this.#buf;
-        const n = this.#len;
-        this.#buf = this.#spare;
-        this.#spare = out;
-        this.#len = 0;
-        let done = 0;
-        while (done < n) done += await this.#conn.write(out.subarray(done, n));
-        if (this.#len < HIGH_WATER) this.#drainWaiters = wake(this.#drainWaiters);
-      }
+      let done = 0;
+      while (done < n) done += await this.#conn.write(out.subarray(done, n));
     } catch {
       this.#closed = true;
       this.#len = 0;
       this.#onError();
     } finally {
       this.#writing = false;
-      this.#drainWaiters = wake(this.#drainWaiters);
-      if (this.#len === 0 || this.#closed) this.#flushWaiters = wake(this.#flushWaiters);
+      if (this.#len < HIGH_WATER || this.#closed) this.#drainWaiters = wake(this.#drainWaiters);
+      if (this.#len === 0 || this.#closed) {
+        this.#flushWaiters = wake(this.#flushWaiters);
+      } else if (!this.#scheduled) {
+        // What came during the write goes out after the same hops as a new batch.
+        this.#scheduled = true;
+        queueMicrotask(this.#flushNow);
+      }
     }
   }
 }

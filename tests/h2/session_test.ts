@@ -201,6 +201,23 @@ Deno.test("h2 session: the peer's RST_STREAM rejects a pending read and calls on
   }
 });
 
+Deno.test("h2 session: end() right after write() sets END_STREAM on that DATA frame", async () => {
+  await using srv = serveH2(async (stream) => {
+    stream.sendHeaders([":status", "200"], false);
+    await stream.write(utf8("body"));
+    await stream.end();
+  });
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    await peer.headers(1, GET);
+    const data = await within(peer.until(FRAME.DATA, 1), 5_000, "the DATA frame");
+    assert.deepEqual(data!.payload, utf8("body"));
+    assert.equal(data!.flags, FLAG.END_STREAM, "one frame carries the body and the end");
+  } finally {
+    peer.close();
+  }
+});
+
 function setting(id: number, value: number): Uint8Array {
   const payload = new Uint8Array(6);
   payload[1] = id;
