@@ -6,6 +6,7 @@
  * @module
  */
 
+import { BUFFER_SIZE, giveBuffer, takeBuffer } from "./_buffers.ts";
 import { FRAME_HEADER_LENGTH, writeFrameHeader } from "./frame.ts";
 
 /** Above this many buffered bytes, data writers wait for the socket to drain. */
@@ -31,8 +32,10 @@ const FLUSH_HOPS = 4;
 export class FrameWriter {
   #conn: Deno.Conn;
   #onError: () => void;
-  #buf = new Uint8Array(16_384);
-  #spare = new Uint8Array(16_384);
+  /** The batch being filled (a shared working buffer while there is work, else empty). */
+  #buf: Uint8Array = EMPTY;
+  /** The buffer of the batch last written, kept for the next swap while busy. */
+  #spare: Uint8Array | null = null;
   #len = 0;
   #batch = 0;
   #scheduled = false;
@@ -103,11 +106,17 @@ export class FrameWriter {
     const at = this.#len;
     const need = at + n;
     if (need > this.#buf.length) {
-      let size = this.#buf.length * 2;
-      while (size < need) size *= 2;
-      const bigger = new Uint8Array(size);
-      bigger.set(this.#buf.subarray(0, at));
-      this.#buf = bigger;
+      if (this.#buf === EMPTY && need <= BUFFER_SIZE) {
+        this.#buf = this.#spare ?? takeBuffer();
+        this.#spare = null;
+      } else {
+        let size = Math.max(this.#buf.length * 2, BUFFER_SIZE);
+        while (size < need) size *= 2;
+        const bigger = new Uint8Array(size);
+        bigger.set(this.#buf.subarray(0, at));
+        giveBuffer(this.#buf);
+        this.#buf = bigger;
+      }
     }
     this.#len = need;
     if (!this.#scheduled && !this.#writing && !this.#closed) {
@@ -147,6 +156,7 @@ export class FrameWriter {
   close(): void {
     this.#closed = true;
     this.#len = 0;
+    if (!this.#writing) this.#release();
     this.#drainWaiters = wake(this.#drainWaiters);
     this.#flushWaiters = wake(this.#flushWaiters);
   }
@@ -156,9 +166,9 @@ export class FrameWriter {
     this.#writing = true;
     const out = this.#buf;
     const n = this.#len;
-    this.#buf = this.#spare;
+    this.#buf = this.#spare ?? EMPTY;
+    this.#spare = null;
     this.#batch++;
-    this.#spare = out;
     this.#len = 0;
     try {
       let done = 0;
@@ -169,6 +179,9 @@ export class FrameWriter {
       this.#onError();
     } finally {
       this.#writing = false;
+      this.#spare = out;
+      // Idle (or closed): both buffers go back to the shared free list.
+      if (this.#len === 0 || this.#closed) this.#release();
       if (this.#len < HIGH_WATER || this.#closed) this.#drainWaiters = wake(this.#drainWaiters);
       if (this.#len === 0 || this.#closed) {
         this.#flushWaiters = wake(this.#flushWaiters);
@@ -179,7 +192,17 @@ export class FrameWriter {
       }
     }
   }
+
+  #release(): void {
+    if (this.#buf !== EMPTY) giveBuffer(this.#buf);
+    if (this.#spare !== null) giveBuffer(this.#spare);
+    this.#buf = EMPTY;
+    this.#spare = null;
+    this.#len = 0;
+  }
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** Resolves every waiter; returns the list to keep (the same one when it was empty). */
 function wake(waiters: (() => void)[]): (() => void)[] {
