@@ -111,6 +111,8 @@ export class SessionCore implements StreamOwner {
   isClosed = false;
   /** Runs out when the peer does not acknowledge our SETTINGS. */
   settingsTimer: Timer | null = null;
+  /** The peer acknowledged our SETTINGS. */
+  settingsAcked = false;
   /** The last streams we reset (a ring). */
   #resets = new Uint32Array(32);
   #resetAt = 0;
@@ -277,6 +279,26 @@ export class SessionCore implements StreamOwner {
    */
   resetLately(id: number): boolean {
     return this.#resets.includes(id);
+  }
+
+  /**
+   * The receive window of a new stream: ours, but never below the default
+   * until the peer acknowledged our SETTINGS (it may send that much before).
+   */
+  streamRecvWindow(): number {
+    return this.settingsAcked
+      ? this.initialWindow
+      : Math.max(this.initialWindow, DEFAULT_WINDOW_SIZE);
+  }
+
+  /** The peer acknowledged our SETTINGS: a window below the default now applies to open streams. */
+  ackedSettings(): void {
+    this.settingsTimer?.cancel();
+    this.settingsTimer = null;
+    if (this.settingsAcked) return;
+    this.settingsAcked = true;
+    const delta = this.initialWindow - DEFAULT_WINDOW_SIZE;
+    if (delta < 0) { for (const stream of this.streams.values()) stream.recvWindow += delta; }
   }
 
   /** Sends RST_STREAM(code); an open stream ends as reset (its consumer hears of it). */

@@ -178,7 +178,7 @@ export class H2Session {
       [],
       false,
       core.peer.initialWindowSize,
-      core.initialWindow,
+      core.streamRecvWindow(),
     );
     core.streams.set(id, stream);
     for (let i = 0; i < fields.length && fields[i].charCodeAt(0) === 58 /* : */; i += 2) {
