@@ -46,21 +46,48 @@ const MAX_CONTINUATION = 5;
 /** Static names and values by index (index 0 unused). */
 const STATIC_NAMES = ["", ...STATIC_TABLE.map(([name]) => name)];
 const STATIC_VALUES = ["", ...STATIC_TABLE.map(([, value]) => value)];
-/** Scratch for a string's octets before they become a string (one thread, no reentrancy). */
+/** Scratch for a Huffman string's octets (one thread, no reentrancy). */
 const CHARS: number[] = [];
-/** Octets per `String.fromCharCode.apply` call, well under engine argument limits. */
+/**
+ * Scratch arrays of exactly n elements, for n up to {@linkcode SHORT}:
+ * `String.fromCharCode.apply` on an array of the right length is about twice
+ * as fast as truncating one shared array to each string's length.
+ */
+const BY_LENGTH: (number[] | undefined)[] = [];
+const SHORT = 256;
+/** Octets per `String.fromCharCode.apply` call for longer strings. */
 const CHUNK = 8192;
 const EMPTY = new Uint8Array(0);
 
-/** The string of `CHARS[0, n)`, one char per octet. */
+function scratch(n: number): number[] {
+  return BY_LENGTH[n] ??= new Array<number>(n).fill(0);
+}
+
+/** The byte string of `CHARS[0, n)`. */
 function charsToString(n: number): string {
-  if (n <= CHUNK) {
-    CHARS.length = n;
-    return String.fromCharCode.apply(null, CHARS);
+  if (n <= SHORT) {
+    const chars = scratch(n);
+    for (let i = 0; i < n; i++) chars[i] = CHARS[i];
+    return String.fromCharCode.apply(null, chars);
   }
   let s = "";
   for (let i = 0; i < n; i += CHUNK) {
     s += String.fromCharCode.apply(null, CHARS.slice(i, Math.min(n, i + CHUNK)));
+  }
+  return s;
+}
+
+/** The byte string of `buf[start, start + n)`. */
+function bytesToString(buf: Uint8Array, start: number, n: number): string {
+  if (n <= SHORT) {
+    const chars = scratch(n);
+    for (let i = 0; i < n; i++) chars[i] = buf[start + i];
+    return String.fromCharCode.apply(null, chars);
+  }
+  let s = "";
+  for (let i = 0; i < n; i += CHUNK) {
+    const end = start + Math.min(n, i + CHUNK);
+    s += String.fromCharCode.apply(null, buf.subarray(start + i, end) as unknown as number[]);
   }
   return s;
 }
@@ -116,7 +143,8 @@ export class HpackDecoder {
 
   /**
    * Decodes one complete header block, appending name, value pairs to `out`.
-   * Past `maxListSize` it keeps decoding (the table must stay in step) but
+   * Past `maxListSize` it keeps decoding what enters the table (which must
+   * stay in step), checks but makes no strings for literals that do not, and
    * stops appending, so `out` then holds the fields before the limit.
    *
    * @param block The block: HEADERS and CONTINUATION fragments joined.
@@ -141,7 +169,9 @@ export class HpackDecoder {
         const index = this.#int(0x7f);
         this.#checkIndex(index, at);
         name = this.#name(index);
-        value = index <= STATIC_LENGTH ? STATIC_VALUES[index] : this.#table.value(index - 62);
+        value = index <= STATIC_LENGTH
+          ? STATIC_VALUES[index]
+          : this.#table.value(index - STATIC_LENGTH - 1);
       } else if (first >= 0x40) { // 6.2.1 literal with incremental indexing
         name = this.#literalName(0x3f);
         value = this.#string();
@@ -196,7 +226,9 @@ export class HpackDecoder {
   }
 
   #name(index: number): string {
-    return index <= STATIC_LENGTH ? STATIC_NAMES[index] : this.#table.name(index - 62);
+    return index <= STATIC_LENGTH
+      ? STATIC_NAMES[index]
+      : this.#table.name(index - STATIC_LENGTH - 1);
   }
 
   /** A literal's name: by index (an `mask`-bit prefix) or, at index 0, a string. */
@@ -240,8 +272,11 @@ export class HpackDecoder {
     return value;
   }
 
-  /** Reads a string literal (RFC 7541 5.2): its start and end, past the length. */
-  #stringBounds(): number {
+  /**
+   * Moves past a string literal (RFC 7541 5.2), checking that it fits in the
+   * block, and returns its length in octets: the string ends at `#pos`.
+   */
+  #passString(): number {
     if (this.#pos >= this.#end) {
       throw new HpackError(
         `Cannot decode a string at octet ${this.#pos}: the header block ends before it`,
@@ -260,30 +295,36 @@ export class HpackDecoder {
     return length;
   }
 
-  #skipString(): void {
-    this.#stringBounds();
-  }
-
   #string(): string {
     const at = this.#pos;
     const huffman = this.#pos < this.#end && this.#buf[this.#pos] >= 0x80;
-    const length = this.#stringBounds();
+    const length = this.#passString();
     if (length === 0) return "";
     const buf = this.#buf, end = this.#pos, start = end - length;
-    let n = length;
-    if (huffman) {
-      n = huffmanDecode(buf, start, end, CHARS);
-      if (n === HUFFMAN_EOS) {
-        throw new HpackError(`Cannot decode the Huffman string at octet ${at}: it holds EOS`);
-      }
-      if (n === HUFFMAN_BAD_PADDING) {
-        throw new HpackError(
-          `Cannot decode the Huffman string at octet ${at}: its padding is longer than 7 bits or not all ones`,
-        );
-      }
-    } else {
-      for (let i = 0; i < length; i++) CHARS[i] = buf[start + i];
+    if (!huffman) return bytesToString(buf, start, length);
+    return charsToString(this.#checkHuffman(huffmanDecode(buf, start, end, CHARS), at));
+  }
+
+  /** Moves past a string literal without making a string, still checking its Huffman code. */
+  #skipString(): void {
+    const at = this.#pos;
+    const huffman = this.#pos < this.#end && this.#buf[this.#pos] >= 0x80;
+    const length = this.#passString();
+    if (huffman && length > 0) {
+      this.#checkHuffman(huffmanDecode(this.#buf, this.#pos - length, this.#pos, CHARS), at);
     }
-    return charsToString(n);
+  }
+
+  /** Passes a Huffman decoding's octet count, or throws for its error code. */
+  #checkHuffman(n: number, at: number): number {
+    if (n === HUFFMAN_EOS) {
+      throw new HpackError(`Cannot decode the Huffman string at octet ${at}: it holds EOS`);
+    }
+    if (n === HUFFMAN_BAD_PADDING) {
+      throw new HpackError(
+        `Cannot decode the Huffman string at octet ${at}: its padding is longer than 7 bits or not all ones`,
+      );
+    }
+    return n;
   }
 }
