@@ -245,6 +245,24 @@ Deno.test("h2 session: idle connections hold no working buffer", async () => {
   }
 });
 
+Deno.test("h2 session: DATA before the response head is refused locally", async () => {
+  const outcome = Promise.withResolvers<unknown>();
+  await using srv = serveH2(async (stream) => {
+    outcome.resolve(await stream.write(utf8("too early")).catch((e) => e));
+    stream.sendHeaders([":status", "200"], true);
+  });
+  const { session, done } = await dialH2(srv.port);
+  try {
+    const stream = session.request(GET, true);
+    assert.equal((await within(stream.response(), 5_000, "the response"))[1], "200");
+    const error = await outcome.promise;
+    assert.ok(error instanceof Error && /sendHeaders\(\) comes before DATA/.test(error.message));
+  } finally {
+    session.close();
+    await done;
+  }
+});
+
 function setting(id: number, value: number): Uint8Array {
   const payload = new Uint8Array(6);
   payload[1] = id;
