@@ -328,7 +328,7 @@ export class SessionCore implements StreamOwner {
     if (this.isClosed) return;
     if (error instanceof H2ConnectionError) {
       this.goawaySent = true;
-      this.sendGoaway(error.code);
+      this.sendGoaway(error.code, error.message); // the reason, as debug data
       this.closeAfterFlush();
     } else {
       this.close();
@@ -367,14 +367,16 @@ export class SessionCore implements StreamOwner {
     writeUint32(buf, at + FRAME_HEADER_LENGTH, code);
   }
 
-  /** Appends a GOAWAY frame naming the last stream the peer opened. */
-  sendGoaway(code: number): void {
+  /** Appends a GOAWAY frame naming the last stream the peer opened (and `debug` as debug data). */
+  sendGoaway(code: number, debug?: string): void {
     if (this.isClosed) return;
-    const at = this.writer.reserve(FRAME_HEADER_LENGTH + 8);
+    const data = debug === undefined ? EMPTY : new TextEncoder().encode(debug.slice(0, 200));
+    const at = this.writer.reserve(FRAME_HEADER_LENGTH + 8 + data.length);
     const buf = this.writer.buffer;
-    writeFrameHeader(buf, at, 8, FRAME.GOAWAY, 0, 0);
+    writeFrameHeader(buf, at, 8 + data.length, FRAME.GOAWAY, 0, 0);
     writeUint32(buf, at + FRAME_HEADER_LENGTH, this.lastPeerStream);
     writeUint32(buf, at + FRAME_HEADER_LENGTH + 4, code);
+    buf.set(data, at + FRAME_HEADER_LENGTH + 8);
   }
 
   /** Frames `data` from `offset` as far as the windows allow; returns the new offset. */
@@ -423,3 +425,5 @@ export class SessionCore implements StreamOwner {
     this.localEnded(stream);
   }
 }
+
+const EMPTY = new Uint8Array(0);
