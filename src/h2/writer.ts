@@ -38,6 +38,7 @@ export class FrameWriter {
   #spare: Uint8Array | null = null;
   #len = 0;
   #batch = 0;
+  #written = 0;
   #scheduled = false;
   #writing = false;
   #closed = false;
@@ -73,6 +74,11 @@ export class FrameWriter {
   /** Counts the batches handed to the socket: offsets from `reserve` are valid within one. */
   get batch(): number {
     return this.#batch;
+  }
+
+  /** Counts the batches the socket took. */
+  get written(): number {
+    return this.#written;
   }
 
   /** Bytes waiting for or in the socket write. */
@@ -173,6 +179,7 @@ export class FrameWriter {
     try {
       let done = 0;
       while (done < n) done += await this.#conn.write(out.subarray(done, n));
+      this.#written++;
     } catch {
       this.#closed = true;
       this.#len = 0;
