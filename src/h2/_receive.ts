@@ -24,7 +24,7 @@ import {
 } from "./frame.ts";
 import type { H2Stream } from "./stream.ts";
 
-/** PING and SETTINGS acknowledgements that may wait for one socket write. */
+/** Answers to the peer's control frames that may wait for one socket write. */
 const MAX_QUEUED_ACKS = 1000;
 /** Streams a client may reset at once (rapid reset, CVE-2023-44487)... */
 const RESET_BURST = 1000;
@@ -91,8 +91,11 @@ export class Receiver {
         break;
       case FRAME.PRIORITY:
         if (id === 0) throw protocolError("PRIORITY on stream 0");
-        if (length !== 5) this.#core.streamError(id, H2_ERROR.FRAME_SIZE_ERROR);
-        else if ((readUint32(buf, p) & 0x7fffffff) === id) {
+        if (length !== 5) {
+          this.#ack();
+          this.#core.streamError(id, H2_ERROR.FRAME_SIZE_ERROR);
+        } else if ((readUint32(buf, p) & 0x7fffffff) === id) {
+          this.#ack();
           this.#core.streamError(id, H2_ERROR.PROTOCOL_ERROR);
         }
         break;
@@ -143,7 +146,10 @@ export class Receiver {
     if (stream === undefined) {
       if (this.#core.idle(id)) throw protocolError(`DATA on idle stream ${id}`);
       this.#core.consumed(null, length);
-      if (!this.#core.resetLately(id)) this.#core.rstStream(id, H2_ERROR.STREAM_CLOSED);
+      if (!this.#core.resetLately(id)) {
+        this.#ack();
+        this.#core.rstStream(id, H2_ERROR.STREAM_CLOSED);
+      }
       return;
     }
     let code = -1;
@@ -181,7 +187,10 @@ export class Receiver {
     } else if (this.#core.idle(id)) throw protocolError(`RST_STREAM on idle stream ${id}`);
   }
 
-  /** One more PING or SETTINGS acknowledgement: a peer that does not read them is a flood. */
+  /**
+   * One more answer the peer's frame asks for (PING and SETTINGS ACK, a reset
+   * for a frame on a closed stream): a peer that does not read them is a flood.
+   */
   #ack(): void {
     const written = this.#core.writer.written;
     if (written !== this.#acksAt) {
@@ -191,7 +200,7 @@ export class Receiver {
     if (++this.#acks > MAX_QUEUED_ACKS) {
       throw new H2ConnectionError(
         H2_ERROR.ENHANCE_YOUR_CALM,
-        `more than ${MAX_QUEUED_ACKS} PING/SETTINGS acknowledgements queued unread`,
+        `more than ${MAX_QUEUED_ACKS} answers to control frames queued unread`,
       );
     }
   }

@@ -247,3 +247,17 @@ Deno.test("h2 errors: a peer that sends PINGs and never reads the answers gets E
     peer.close();
   }
 });
+
+Deno.test("h2 errors: a field block in endless empty CONTINUATION frames gets ENHANCE_YOUR_CALM", async () => {
+  await using srv = server();
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    const block = peer.encoder.encode(GET).slice();
+    const parts = [frameBytes(FRAME.HEADERS, FLAG.END_STREAM, 1, block)];
+    for (let i = 0; i < 1000; i++) parts.push(frameBytes(FRAME.CONTINUATION, 0, 1));
+    await peer.write(new Uint8Array(await new Blob(parts).arrayBuffer()));
+    await expectGoaway(peer, H2_ERROR.ENHANCE_YOUR_CALM);
+  } finally {
+    peer.close();
+  }
+});
