@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { lentBuffers } from "../../src/h2/_buffers.ts";
 import { FLAG, FRAME, SETTING, writeUint32 } from "../../src/h2/frame.ts";
 import { H2_ERROR, H2Session, H2StreamError } from "../../src/h2/session.ts";
+import { SYSTEM_CLOCK } from "../../src/pool/clock.ts";
 import { FakeClock } from "../_helpers/fake_clock.ts";
 import { utf8, within } from "../_helpers/net.ts";
 import { dialH2, RawPeer, readAll, serveH2 } from "./_h2.ts";
@@ -262,6 +263,34 @@ Deno.test("h2 session: DATA before the response head is refused locally", async 
     await done;
   }
 });
+
+for (const sniffed of [3, 24, 40]) {
+  Deno.test(`h2 session: run(initial) takes ${sniffed} bytes already read (the sniffed preface)`, async () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const accepted = (async () => {
+      const conn = await listener.accept();
+      const first = new Uint8Array(sniffed);
+      let got = 0;
+      while (got < sniffed) got += (await conn.read(first.subarray(got))) ?? sniffed;
+      const session = new H2Session(conn, {
+        role: "server",
+        clock: SYSTEM_CLOCK,
+        onStream: (stream) => stream.sendHeaders([":status", "204"], true),
+      });
+      await session.run(first);
+    })();
+    const { session, done } = await dialH2((listener.addr as Deno.NetAddr).port);
+    try {
+      const stream = session.request(GET, true);
+      assert.equal((await within(stream.response(), 5_000, "the response"))[1], "204");
+    } finally {
+      session.close();
+      await done;
+      await accepted;
+      listener.close();
+    }
+  });
+}
 
 function setting(id: number, value: number): Uint8Array {
   const payload = new Uint8Array(6);
