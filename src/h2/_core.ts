@@ -360,7 +360,7 @@ export class SessionCore implements StreamOwner {
       const at = this.writer.reserve(FRAME_HEADER_LENGTH + n);
       const buf = this.writer.buffer;
       writeFrameHeader(buf, at, n, FRAME.DATA, 0, stream.id);
-      buf.set(data.subarray(offset, offset + n), at + FRAME_HEADER_LENGTH);
+      buf.set(n === data.length ? data : data.subarray(offset, offset + n), at + 9);
       this.#lastData = at;
       this.#lastDataBatch = this.writer.batch;
       offset += n;

@@ -119,7 +119,7 @@ export class FrameWriter {
       if (offset + n === block.length) flags |= FLAG.END_HEADERS;
       const at = this.reserve(FRAME_HEADER_LENGTH + n);
       writeFrameHeader(this.#buf, at, n, type, flags, streamId);
-      this.#buf.set(block.subarray(offset, offset + n), at + FRAME_HEADER_LENGTH);
+      this.#buf.set(n === block.length ? block : block.subarray(offset, offset + n), at + 9);
       offset += n;
       type = FRAME.CONTINUATION;
       flags = 0;
