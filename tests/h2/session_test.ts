@@ -292,6 +292,33 @@ for (const sniffed of [3, 24, 40]) {
   });
 }
 
+Deno.test("h2 session: a client announces ENABLE_PUSH=0 and treats PUSH_PROMISE as PROTOCOL_ERROR", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { session, done } = await dialH2((listener.addr as Deno.NetAddr).port);
+  const server = new RawPeer(await listener.accept());
+  try {
+    const preface = new Uint8Array(24);
+    let got = 0;
+    while (got < 24) got += (await server.conn.read(preface.subarray(got))) ?? 24;
+    const settings = await within(server.until(FRAME.SETTINGS), 5_000, "the client's SETTINGS");
+    assert.deepEqual(settings!.payload.subarray(0, 6), setting(SETTING.ENABLE_PUSH, 0));
+    await server.frame(FRAME.SETTINGS, 0, 0);
+    session.request(GET, true);
+    await within(server.until(FRAME.HEADERS, 1), 5_000, "the request");
+    const promise = new Uint8Array(4 + 1);
+    writeUint32(promise, 0, 2);
+    await server.frame(FRAME.PUSH_PROMISE, FLAG.END_HEADERS, 1, promise);
+    const goaway = await within(server.until(FRAME.GOAWAY), 5_000, "GOAWAY");
+    assert.equal(RawPeer.code(goaway!), H2_ERROR.PROTOCOL_ERROR);
+    await within(done, 5_000, "the client session to close");
+  } finally {
+    server.close();
+    session.close();
+    await done;
+    listener.close();
+  }
+});
+
 function setting(id: number, value: number): Uint8Array {
   const payload = new Uint8Array(6);
   payload[1] = id;
