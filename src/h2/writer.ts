@@ -1,0 +1,212 @@
+/**
+ * The output side of a connection: frames are appended to one buffer during
+ * a turn and go out in one `conn.write` (a microtask flushes them); while a
+ * write is in flight the next batch collects in a second buffer.
+ *
+ * @module
+ */
+
+import { BUFFER_SIZE, giveBuffer, takeBuffer } from "./_buffers.ts";
+import { FRAME_HEADER_LENGTH, writeFrameHeader } from "./frame.ts";
+
+/** Above this many buffered bytes, data writers wait for the socket to drain. */
+const HIGH_WATER = 256 * 1024;
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Microtask hops before a batch goes out (an `await` of a settled promise takes one to three). */
+const FLUSH_HOPS = 4;
+
+/**
+ * Batches frames into one socket write per turn.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { FRAME, FLAG } from "./frame.ts";
+ * import { FrameWriter } from "./writer.ts";
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 8080 });
+ * const writer = new FrameWriter(conn, () => conn.close());
+ * writer.frame(FRAME.PING, FLAG.ACK, 0, new Uint8Array(8));
+ * ```
+ */
+export class FrameWriter {
+  #conn: Deno.Conn;
+  #onError: () => void;
+  /** The batch being filled (a shared working buffer while there is work, else empty). */
+  #buf: Uint8Array = EMPTY;
+  /** The buffer of the batch last written, kept for the next swap while busy. */
+  #spare: Uint8Array | null = null;
+  #len = 0;
+  #batch = 0;
+  #scheduled = false;
+  #writing = false;
+  #closed = false;
+  #drainWaiters: (() => void)[] = [];
+  #flushWaiters: (() => void)[] = [];
+  #hops = 0;
+  /**
+   * The flush waits a few microtask hops, so that a producer that awaits a
+   * resolved promise between frames (`await stream.write(body); stream.end()`)
+   * still lands in the same socket write.
+   */
+  #flushNow = () => {
+    if (++this.#hops < FLUSH_HOPS) {
+      queueMicrotask(this.#flushNow);
+      return;
+    }
+    this.#hops = 0;
+    this.#scheduled = false;
+    if (!this.#writing) this.#flush();
+  };
+
+  /**
+   * Makes the writer of `conn`.
+   *
+   * @param conn The socket.
+   * @param onError Called once when a write fails (the peer is gone).
+   */
+  constructor(conn: Deno.Conn, onError: () => void) {
+    this.#conn = conn;
+    this.#onError = onError;
+  }
+
+  /** Counts the batches handed to the socket: offsets from `reserve` are valid within one. */
+  get batch(): number {
+    return this.#batch;
+  }
+
+  /** Bytes waiting for or in the socket write. */
+  get buffered(): number {
+    return this.#len;
+  }
+
+  /**
+   * Appends a frame whose payload is `payload` (or nothing).
+   *
+   * @param type The frame type.
+   * @param flags The flags.
+   * @param streamId The stream.
+   * @param payload The payload, copied.
+   */
+  frame(type: number, flags: number, streamId: number, payload?: Uint8Array): void {
+    const length = payload === undefined ? 0 : payload.length;
+    const at = this.reserve(FRAME_HEADER_LENGTH + length);
+    writeFrameHeader(this.#buf, at, length, type, flags, streamId);
+    if (length > 0) this.#buf.set(payload!, at + FRAME_HEADER_LENGTH);
+  }
+
+  /**
+   * Makes room for `n` bytes and returns where they start in {@linkcode FrameWriter.buffer};
+   * the caller fills them at once (before anything else is appended).
+   *
+   * @param n How many bytes.
+   * @returns The offset of the first.
+   */
+  reserve(n: number): number {
+    const at = this.#len;
+    const need = at + n;
+    if (need > this.#buf.length) {
+      if (this.#buf === EMPTY && need <= BUFFER_SIZE) {
+        this.#buf = this.#spare ?? takeBuffer();
+        this.#spare = null;
+      } else {
+        let size = Math.max(this.#buf.length * 2, BUFFER_SIZE);
+        while (size < need) size *= 2;
+        const bigger = new Uint8Array(size);
+        bigger.set(this.#buf.subarray(0, at));
+        giveBuffer(this.#buf);
+        this.#buf = bigger;
+      }
+    }
+    this.#len = need;
+    if (!this.#scheduled && !this.#writing && !this.#closed) {
+      this.#scheduled = true;
+      queueMicrotask(this.#flushNow);
+    }
+    return at;
+  }
+
+  /** The buffer that {@linkcode FrameWriter.reserve} offsets point into. */
+  get buffer(): Uint8Array {
+    return this.#buf;
+  }
+
+  /**
+   * Resolves at once when little is buffered, else when the socket has taken
+   * the backlog (backpressure for data writers).
+   *
+   * @returns When the caller may write more.
+   */
+  drained(): Promise<void> {
+    if (this.#len < HIGH_WATER || this.#closed) return RESOLVED;
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /**
+   * Resolves when everything appended so far has been written (or the socket failed).
+   *
+   * @returns When the buffer is empty.
+   */
+  flushed(): Promise<void> {
+    if ((this.#len === 0 && !this.#writing) || this.#closed) return RESOLVED;
+    return new Promise((resolve) => this.#flushWaiters.push(resolve));
+  }
+
+  /** Stops writing; pending waiters resolve; later frames are dropped. */
+  close(): void {
+    this.#closed = true;
+    this.#len = 0;
+    if (!this.#writing) this.#release();
+    this.#drainWaiters = wake(this.#drainWaiters);
+    this.#flushWaiters = wake(this.#flushWaiters);
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#len === 0 || this.#closed) return;
+    this.#writing = true;
+    const out = this.#buf;
+    const n = this.#len;
+    this.#buf = this.#spare ?? EMPTY;
+    this.#spare = null;
+    this.#batch++;
+    this.#len = 0;
+    try {
+      let done = 0;
+      while (done < n) done += await this.#conn.write(out.subarray(done, n));
+    } catch {
+      this.#closed = true;
+      this.#len = 0;
+      this.#onError();
+    } finally {
+      this.#writing = false;
+      this.#spare = out;
+      // Idle (or closed): both buffers go back to the shared free list.
+      if (this.#len === 0 || this.#closed) this.#release();
+      if (this.#len < HIGH_WATER || this.#closed) this.#drainWaiters = wake(this.#drainWaiters);
+      if (this.#len === 0 || this.#closed) {
+        this.#flushWaiters = wake(this.#flushWaiters);
+      } else if (!this.#scheduled) {
+        // What came during the write goes out after the same hops as a new batch.
+        this.#scheduled = true;
+        queueMicrotask(this.#flushNow);
+      }
+    }
+  }
+
+  #release(): void {
+    if (this.#buf !== EMPTY) giveBuffer(this.#buf);
+    if (this.#spare !== null) giveBuffer(this.#spare);
+    this.#buf = EMPTY;
+    this.#spare = null;
+    this.#len = 0;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Resolves every waiter; returns the list to keep (the same one when it was empty). */
+function wake(waiters: (() => void)[]): (() => void)[] {
+  if (waiters.length === 0) return waiters;
+  for (const resolve of waiters) resolve();
+  return [];
+}
