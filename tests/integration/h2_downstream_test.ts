@@ -12,8 +12,8 @@ import {
   delay,
   HOST,
   pseudoRandomBytes,
-  refusedPort,
   type RawRequest,
+  refusedPort,
   sha256,
   startNamedBackend,
   startRawBackend,
@@ -76,7 +76,8 @@ function startRecordingBackend(seen: RawRequest[]) {
       const req = await peer.readRequest();
       if (req === null) return;
       seen.push(req);
-      const head = `HTTP/1.1 200 OK\r\nContent-Length: ${req.body.length}\r\nX-Seen: ${req.method}\r\n` +
+      const head =
+        `HTTP/1.1 200 OK\r\nContent-Length: ${req.body.length}\r\nX-Seen: ${req.method}\r\n` +
         "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n";
       await peer.write(head);
       if (req.body.length > 0) await peer.write(req.body);
@@ -168,7 +169,10 @@ Deno.test("h2: /v1/health answers 200 over h2; with the backend down, health and
   assert.equal(`${bad.version} ${bad.status}`, "2 502", bad.stderr);
   assert.match(bad.headers, /^retry-after: 120\r$/m);
   assert.match(bad.headers, /^content-type: application\/xml\r$/m);
-  assert.match(bad.body, /^<\?xml version="1\.0" encoding="UTF-8"\?><Error><Code>BackendDown<\/Code>/);
+  assert.match(
+    bad.body,
+    /^<\?xml version="1\.0" encoding="UTF-8"\?><Error><Code>BackendDown<\/Code>/,
+  );
   assert.match(bad.body, /<Resource>\/bucket\/key<\/Resource><\/Error>$/);
   const health = await curl(["--http2", `${durl}/v1/health`]);
   assert.equal(health.status, 502);
@@ -286,7 +290,11 @@ Deno.test("h2load: 2000 requests, 4 clients, 10 streams each, through sidekick (
       stderr: "piped",
     }).output();
     const text = new TextDecoder().decode(out.stdout);
-    assert.match(text, /requests: 2000 total, 2000 started, 2000 done, 2000 succeeded, 0 failed/, text);
+    assert.match(
+      text,
+      /requests: 2000 total, 2000 started, 2000 done, 2000 succeeded, 0 failed/,
+      text,
+    );
     assert.match(text, /status codes: 2000 2xx/, text);
   }
   assert.ok(readFixture("ca.pem").length > 0);

@@ -29,17 +29,6 @@ const STREAM_WINDOW = 1024 * 1024;
 const CONNECTION_WINDOW = 4 * 1024 * 1024;
 
 /**
- * Whether the request HEADERS ended the stream (no DATA follows). Read from
- * the session's stream.
- *
- * @param stream The stream, at `onStream`.
- * @returns True when the request has no body.
- */
-function headersEnded(stream: H2Stream): boolean {
-  return (stream as unknown as { endStream?: boolean }).endStream === true;
-}
-
-/**
  * Serves one HTTP/2 client connection.
  *
  * @example Usage
@@ -131,7 +120,7 @@ export class H2ClientConnection implements H2ClientFacts {
     x.begin(stream);
     stream.onReset = x.onReset;
     this.#active.add(x);
-    serveStream(this.#sctx, this, x, headersEnded(stream)).finally(() => {
+    serveStream(this.#sctx, this, x, stream.remoteEnded).finally(() => {
       this.#active.delete(x);
       x.stream = null;
       x.upstream = null;
