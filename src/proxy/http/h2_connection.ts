@@ -49,6 +49,8 @@ export class H2ClientConnection implements H2ClientFacts {
   readonly #ctx: HttpConnectionContext;
   readonly #sctx: H2StreamContext;
   readonly #active = new Set<H2Exchange>();
+  /** The stream handlers running (awaited before the connection counts as ended). */
+  readonly #handlers = new Set<Promise<void>>();
   readonly #free: H2Exchange[] = [];
   readonly #clientIpBytes: Uint8Array;
   #idleSince: number;
@@ -106,6 +108,7 @@ export class H2ClientConnection implements H2ClientFacts {
         x.clientGone = true;
         x.upstream?.close();
       }
+      while (this.#handlers.size > 0) await Promise.all([...this.#handlers]);
       this.limit?.release();
     }
   }
@@ -120,7 +123,8 @@ export class H2ClientConnection implements H2ClientFacts {
     x.begin(stream);
     stream.onReset = x.onReset;
     this.#active.add(x);
-    serveStream(this.#sctx, this, x, stream.remoteEnded).finally(() => {
+    const handler = serveStream(this.#sctx, this, x, stream.remoteEnded).finally(() => {
+      this.#handlers.delete(handler);
       this.#active.delete(x);
       x.stream = null;
       x.upstream = null;
@@ -129,6 +133,7 @@ export class H2ClientConnection implements H2ClientFacts {
       // A client over its connection cap gets its 429 and then the connection ends.
       if (this.limit?.admitted === false) this.session.goaway(H2_ERROR.ENHANCE_YOUR_CALM);
     });
+    this.#handlers.add(handler);
   }
 
   /**
