@@ -301,3 +301,43 @@ Deno.test("h2load: 2000 requests, 4 clients, 10 streams each, through sidekick (
   await waitFor(() => plain.proxy.connections === 0, 5000, "h2load's connections to close");
   await delay(0);
 });
+
+Deno.test("h2: request trailers go to an HTTP/1.1 backend as chunked trailers", async () => {
+  let wire = "";
+  await using backend = startRawBackend(async (peer) => {
+    const head = await peer.readHead();
+    if (head === null) return;
+    wire = head.raw + await peer.readUntil("\r\n\r\n");
+    await peer.write("HTTP/1.1 204 No Content\r\n\r\n");
+  });
+  await using proxy = await startHarness([[backend.url]], { spec: { h2c: true } });
+  const session = connectH2c(proxy.port);
+  try {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = session.request({ ":method": "POST", ":path": "/t" }, { waitForTrailers: true });
+      req.on("wantTrailers", () => req.sendTrailers({ "x-checksum": "abc", "grpc-timeout": "1S" }));
+      req.on("response", (h) => resolve(Number(h[":status"])));
+      req.on("error", reject);
+      req.end("hello");
+    });
+    assert.equal(status, 204);
+    assert.match(wire, /\r\nTransfer-Encoding: chunked\r\n/);
+    assert.ok(
+      wire.endsWith("\r\n\r\n5\r\nhello\r\n0\r\nx-checksum: abc\r\ngrpc-timeout: 1S\r\n\r\n"),
+      JSON.stringify(wire),
+    );
+  } finally {
+    session.close();
+  }
+});
+
+Deno.test("h2c follows a reload: off, then on without a restart", async () => {
+  await using backend = startNamedBackend("a");
+  await using proxy = await startHarness([[backend.url]]);
+  const url = `http://127.0.0.1:${proxy.port}/r`;
+  assert.notEqual((await curl(["--http2-prior-knowledge", url])).version, "2");
+  proxy.proxy.update({ ...proxy.proxy.spec, h2c: true })();
+  const on = await curl(["--http2-prior-knowledge", url]);
+  assert.equal(`${on.version} ${on.status}`, "2 200", on.stderr);
+  assert.equal(on.body, "a:/r");
+});

@@ -56,6 +56,8 @@ export class H2ClientConnection implements H2ClientFacts {
   #idleSince: number;
 
   /**
+   * Wraps an accepted connection in a server-role session (not running until {@linkcode serve}).
+   *
    * @param ctx The listener.
    * @param conn The accepted (and, for TLS, handshaken) connection.
    * @param clock The listener's clock.

@@ -21,6 +21,7 @@ import { ownResponseToH2 } from "./h2_response_head.ts";
 import type { H2Exchange } from "./h2_state.ts";
 import { exchangeH1 } from "./h2_to_h1.ts";
 import { requestHashKey } from "./hash_key.ts";
+import { MAX_RESPONSE_HEADERS } from "./scratch.ts";
 import { parseRequestHead } from "./head.ts";
 import {
   ALL_OFFLINE,
@@ -192,7 +193,11 @@ async function proxy(sctx: H2StreamContext, facts: H2ClientFacts, x: H2Exchange)
 }
 
 /** Head limits that never refuse (the head was built by us). */
-const UNLIMITED = { maxHeadBytes: 1 << 30, maxHeaders: 1 << 16, maxTargetBytes: 1 << 30 };
+const UNLIMITED = {
+  maxHeadBytes: 1 << 30,
+  maxHeaders: MAX_RESPONSE_HEADERS,
+  maxTargetBytes: 1 << 30,
+};
 
 /** One try on the leased endpoint. */
 async function attemptOn(

@@ -97,6 +97,8 @@ export class H2Exchange implements LeaseOutcome {
   readonly info: ForwardInfo;
 
   /**
+   * Makes an exchange for one connection's streams.
+   *
    * @param now The listener's clock.
    * @param info The client's forwarding facts (this exchange's own object).
    */

@@ -181,7 +181,10 @@ export class HttpProxy implements Listener {
       get limiter() {
         return self.#limiter;
       },
-      h2c: spec.h2c === true ? (conn, initial) => this.#serveH2(conn, initial) : null,
+      // Read per connection, so that a reload that turns h2c on or off applies at once.
+      get h2c() {
+        return self.spec.h2c === true ? self.#h2cHandOver : null;
+      },
     };
   }
 
@@ -385,6 +388,9 @@ export class HttpProxy implements Listener {
     this.#connections.add(c);
     this.#track(c.serve().finally(() => this.#connections.delete(c)));
   }
+
+  readonly #h2cHandOver = (conn: Deno.Conn, initial: Uint8Array): void =>
+    this.#serveH2(conn, initial);
 
   #serveH2(conn: Deno.Conn, initial?: Uint8Array): void {
     const h = new H2ClientConnection(this.#context, conn, this.#clock, this.#upstreamH2);
