@@ -122,6 +122,7 @@ export async function serveStream(
   } finally {
     // The client may still be sending a body nobody will read: ask it to stop.
     if (req.hasBody && !x.pumpDone) stream.reset(H2_ERROR.NO_ERROR);
+    if (x.pump !== null) await x.pump;
   }
 }
 

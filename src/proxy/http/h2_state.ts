@@ -70,6 +70,8 @@ export class H2Exchange implements LeaseOutcome {
   pumpDone = false;
   /** The body pump waits for the client. */
   pumpReading = false;
+  /** A body pump left waiting for the client when its attempt failed (ended by the stream handler). */
+  pump: Promise<void> | null = null;
   /** The body pump failed. */
   pumpError = false;
   /** A DATA write to the client is waiting (for flow-control windows). */

@@ -128,14 +128,22 @@ export async function exchangeH1(
   return DONE_KEEP;
 }
 
-/** Ends an attempt that failed before a response: closes the upstream side, settles the pump. */
+/**
+ * Ends an attempt that failed before a response: closes the upstream side.
+ * A pump still waiting for the client's body is left to the stream handler,
+ * which answers first and then stops the body with RST_STREAM(NO_ERROR)
+ * (`x.pump`); a pump that was writing ends with the upstream side.
+ */
 async function fail(
   x: H2Exchange,
   pump: Promise<void> | null,
   outcome: ExchangeOutcome,
 ): Promise<ExchangeOutcome> {
   x.upstream?.close();
-  if (pump !== null) await pump;
+  if (pump !== null) {
+    if (x.pumpReading) x.pump = pump;
+    else await pump;
+  }
   return x.clientGone ? CLIENT_GONE : outcome;
 }
 
