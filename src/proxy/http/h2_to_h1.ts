@@ -29,8 +29,6 @@ import {
 } from "./retry.ts";
 import { MAX_RESPONSE_HEADERS } from "./scratch.ts";
 
-const PROXY_EXTRA: readonly string[] = ["x-proxy", "true"];
-
 /**
  * Sends the request (head in `x.out`) and its body on `x.upstream` and
  * relays the response to the stream.
@@ -87,13 +85,8 @@ export async function exchangeH1(
   const length = !res.chunked && res.contentLength >= 0;
   const fields = x.fields;
   fields.length = 0;
-  responseFields(
-    up.buf,
-    res,
-    noBody || length,
-    ctx.spec.proxyHeaders === false ? null : PROXY_EXTRA,
-    fields,
-  );
+  responseFields(up.buf, res, noBody || length, fields);
+  if (ctx.spec.proxyHeaders !== false) fields.push("x-proxy", "true");
   const empty = noBody || (length && res.contentLength === 0);
   try {
     stream.sendHeaders(fields, empty);
