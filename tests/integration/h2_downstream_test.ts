@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { fixture, readFixture, startHarness } from "../fixtures/harness.ts";
+import { DEFAULT_LOG } from "../../src/config/defaults.ts";
+import type { TraceRecord } from "../../src/observe/log.ts";
 import {
   delay,
   HOST,
@@ -340,4 +342,34 @@ Deno.test("h2c follows a reload: off, then on without a restart", async () => {
   const on = await curl(["--http2-prior-knowledge", url]);
   assert.equal(`${on.version} ${on.status}`, "2 200", on.stderr);
   assert.equal(on.body, "a:/r");
+});
+
+Deno.test("h2: a traced stream gives one trace record like an HTTP/1.1 request", async () => {
+  await using backend = startNamedBackend("a");
+  const records: TraceRecord[] = [];
+  await using proxy = await startHarness([[backend.url]], {
+    spec: { h2c: true },
+    proxy: { log: { ...DEFAULT_LOG, trace: "all", debug: true }, onTrace: (r) => records.push(r) },
+  });
+  const session = connectH2c(proxy.port);
+  try {
+    const res = await request(session, { ":method": "GET", ":path": "/traced?q=1", "x-a": "1" });
+    assert.equal(res.body, "a:/traced?q=1");
+    await waitFor(() => records.length === 1, 2000, "the trace record");
+    const r = records[0];
+    assert.equal(r.method, "GET");
+    assert.equal(r.path, "/traced");
+    assert.equal(r.query, "q=1");
+    assert.equal(r.status, 200);
+    assert.equal(r.endpoint, backend.url);
+    assert.equal(r.client, "127.0.0.1");
+    assert.ok(r.requestHeaders?.some(([n, v]) => n === "x-a" && v === "1"));
+    assert.ok(r.responseHeaders?.some(([n, v]) => n === "X-Backend" && v === "a"));
+    // Own paths are not traced.
+    await request(session, { ":method": "GET", ":path": "/v1/health" });
+    await delay(50);
+    assert.equal(records.length, 1);
+  } finally {
+    session.close();
+  }
 });

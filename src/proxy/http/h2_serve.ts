@@ -21,6 +21,7 @@ import { ownResponseToH2 } from "./h2_response_head.ts";
 import type { H2Exchange } from "./h2_state.ts";
 import { exchangeH1 } from "./h2_to_h1.ts";
 import { requestHashKey } from "./hash_key.ts";
+import { emitTrace } from "./trace.ts";
 import { MAX_RESPONSE_HEADERS } from "./scratch.ts";
 import { parseRequestHead } from "./head.ts";
 import {
@@ -111,6 +112,8 @@ export async function serveStream(
     if (route !== ROUTE_PROXY) {
       return await answer(sctx, x, ownRouteResponse(sctx, route, req.isHead));
     }
+    const tracer = ctx.tracer;
+    if (tracer !== null) startTrace(x, tracer.spec.debug);
     const limit = facts.limit;
     if (limit !== null) {
       const wait = limit.check(ctx.now());
@@ -123,7 +126,22 @@ export async function serveStream(
     // The client may still be sending a body nobody will read: ask it to stop.
     if (req.hasBody && !x.pumpDone) stream.reset(H2_ERROR.NO_ERROR);
     if (x.pump !== null) await x.pump;
+    const tracer = ctx.tracer;
+    if (x.tracing && tracer !== null) emitTrace(tracer, x, sctx.clientIp);
   }
+}
+
+/** A traced stream keeps its method, target and (debug) request fields. */
+function startTrace(x: H2Exchange, debug: boolean): void {
+  x.tracing = true;
+  x.wallStart = Date.now();
+  x.method = x.req.method;
+  x.target = x.req.path;
+  x.requestHeaders = x.responseHeaders = undefined;
+  if (!debug) return;
+  const head = x.stream!.head, pairs: [string, string][] = [];
+  for (let i = 0; i < head.length; i += 2) pairs.push([head[i], head[i + 1]]);
+  x.requestHeaders = pairs;
 }
 
 const NO_PATH = new Uint8Array(0);
@@ -149,6 +167,7 @@ async function proxy(sctx: H2StreamContext, facts: H2ClientFacts, x: H2Exchange)
   while ((decision & RETRY) !== 0) {
     const lease = ctx.cluster.lease(attempt);
     if (lease === undefined) break;
+    x.tried = lease.endpoint;
     x.error = "none";
     let outcome: ExchangeOutcome;
     try {

@@ -28,6 +28,7 @@ import {
   SEND_FAILED,
 } from "./retry.ts";
 import { MAX_RESPONSE_HEADERS } from "./scratch.ts";
+import { headerPairs } from "./trace.ts";
 
 /**
  * Sends the request (head in `x.out`) and its body on `x.upstream` and
@@ -88,6 +89,10 @@ export async function exchangeH1(
   responseFields(up.buf, res, noBody || length, fields);
   if (ctx.spec.proxyHeaders !== false) fields.push("x-proxy", "true");
   const empty = noBody || (length && res.contentLength === 0);
+  if (x.tracing) {
+    x.firstByteAt = performance.now();
+    if (ctx.tracer?.spec.debug === true) x.responseHeaders = headerPairs(up.buf, res);
+  }
   try {
     stream.sendHeaders(fields, empty);
   } catch {
