@@ -97,8 +97,11 @@ export function responseFields(
   }
 }
 
-/** Trailer fields that must not reach an h2 client (framing, routing, connection-specific). */
-const NOT_TRAILERS = new Set([
+/**
+ * Trailer fields that never pass between HTTP/1.1 and h2, either way
+ * (framing, routing, connection-specific).
+ */
+export const NOT_TRAILERS: ReadonlySet<string> = new Set([
   "content-length",
   "transfer-encoding",
   "host",

@@ -25,7 +25,7 @@ import { emitTrace } from "./trace.ts";
 import { MAX_RESPONSE_HEADERS } from "./scratch.ts";
 import { parseRequestHead } from "./head.ts";
 import {
-  ALL_OFFLINE,
+  backendDownMessage,
   backendDownResponse,
   bodyResponse,
   certificatesResponse,
@@ -37,6 +37,7 @@ import {
   textResponse,
 } from "./responses.ts";
 import {
+  attemptError,
   BLAME,
   CONNECT_FAILED,
   DONE_CLOSE,
@@ -178,11 +179,7 @@ async function proxy(sctx: H2StreamContext, facts: H2ClientFacts, x: H2Exchange)
         attempt.fresh = true; // the pooled connection was stale: once more, on a new one
       }
       if (outcome === DONE_KEEP || outcome === DONE_CLOSE) return;
-      if (outcome !== CONNECT_FAILED && outcome !== LOCAL_FAILED) {
-        lastError = x.timedOut
-          ? "response header timeout"
-          : x.upstreamError || "connection to the endpoint failed";
-      } else lastError = x.upstreamError;
+      lastError = attemptError(outcome, x);
       x.error = transportError(outcome, attempt.reused);
       if ((decision & BLAME) !== 0) lease.blame(lastError, x.error);
     } finally {
@@ -195,9 +192,7 @@ async function proxy(sctx: H2StreamContext, facts: H2ClientFacts, x: H2Exchange)
     }
   }
   if (x.clientGone) return;
-  const message = lastError === ""
-    ? ALL_OFFLINE
-    : `The remote server returned an error (${lastError})`;
+  const message = backendDownMessage(lastError);
   const status = x.timedOut ? 504 : 502;
   const identify = ctx.spec.proxyHeaders !== false;
   const path = req.path, q = path.indexOf("?");
