@@ -9,9 +9,8 @@
  */
 
 import type { EndpointSpec } from "../config/schema.ts";
-import type { HostAddresses } from "../discovery/host_addresses.ts";
 import { type Clock, SYSTEM_CLOCK } from "../pool/clock.ts";
-import { dialEndpoint, type UpstreamTls } from "../pool/dial.ts";
+import { dialEndpoint } from "../pool/dial.ts";
 import { H2Session, type H2Stream } from "../h2/session.ts";
 import {
   authority,
