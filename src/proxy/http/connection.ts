@@ -20,6 +20,7 @@ import type { ConnectionScratch } from "./scratch.ts";
 import { HttpParseError } from "./errors.ts";
 import { findHeadEnd, type MessageHead, parseRequestHead } from "./head.ts";
 import { forward } from "./forward.ts";
+import { speaksH2 } from "./h2_forward_h2.ts";
 import {
   BLAME,
   CONNECT_FAILED,
@@ -28,6 +29,7 @@ import {
   type ExchangeOutcome,
   FRESH,
   LOCAL_FAILED,
+  REFUSED,
   RESPONSE_CUT,
   RETRY,
   shouldRetry,
@@ -239,6 +241,13 @@ export class HttpConnection {
   async #attemptOn(lease: Lease, attempt: Attempt): Promise<ExchangeOutcome> {
     // The head is read from the scratch buffer: the client may read ahead into its small one.
     const x = this.#x, endpoint = lease.endpoint, s = this.#scratch!, w = s.out, buf = s.buf;
+    if (speaksH2(endpoint.spec.scheme)) {
+      // Not translated: another endpoint of the cluster may speak HTTP/1.1, else the client gets 502.
+      x.upstreamError =
+        `endpoint ${endpoint.key} speaks HTTP/2 only; send HTTP/2 to this listener ` +
+        "(h2c prior knowledge with h2c: true, or ALPN h2 over TLS)";
+      return REFUSED;
+    }
     w.pos = 0;
     this.#info.basePath = endpoint.basePath;
     writeUpstreamRequestHead(w, buf, s.head, this.#info);

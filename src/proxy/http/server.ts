@@ -14,6 +14,7 @@ import type { Cluster } from "../../balance/cluster.ts";
 import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { HttpConnection, type HttpConnectionContext } from "./connection.ts";
 import { UpstreamPool, type UpstreamPoolOptions } from "./upstream_pool.ts";
+import { H2Upstream, type H2UpstreamOptions } from "./h2_upstream.ts";
 import { ScratchPool } from "./scratch.ts";
 import { type CertificatePair, stopAccepting, TlsListener } from "../tls_listener.ts";
 import type { HttpTracer } from "./trace.ts";
@@ -106,6 +107,8 @@ export class HttpProxy implements Listener {
   readonly #accepting = new Set<Promise<void>>();
   #served: Promise<void>[] = [];
   readonly #pool: UpstreamPool;
+  /** Client sessions to the endpoints that speak HTTP/2. */
+  readonly #h2: H2Upstream;
   #scratch: ScratchPool;
   #sweepMs = 0;
   #upstreamTls: UpstreamTls | undefined;
@@ -135,6 +138,7 @@ export class HttpProxy implements Listener {
     this.#poolFixed = { onNotice: options.onNotice, addresses: cluster.addresses };
     const pool = new UpstreamPool(poolOptions(spec, tls, this.#poolFixed));
     this.#pool = pool;
+    const h2 = this.#h2 = new H2Upstream(h2Options(spec, tls, clock, cluster.addresses));
     this.#scratch = scratchFor(spec);
     this.#limiter = nextLimiter(null, spec.perClient);
     this.setTracing(options.log, options.onTrace);
@@ -156,6 +160,8 @@ export class HttpProxy implements Listener {
       },
       cluster,
       pool,
+      h2,
+      clock,
       get scratch() {
         return self.#scratch;
       },
@@ -195,6 +201,11 @@ export class HttpProxy implements Listener {
    * 400/414/431/... for bad requests, its own paths), by status. Read-only for others.
    */
   readonly ownResponses: Map<number, number> = new Map();
+
+  /** Client sessions open now to the endpoints that speak HTTP/2. */
+  get h2Sessions(): number {
+    return this.#h2.sessions;
+  }
 
   /** Connections open now. */
   get connections(): number {
@@ -288,6 +299,8 @@ export class HttpProxy implements Listener {
       this.cluster.tls = upstream;
       this.#pool.configure(poolOptions(spec, upstream, this.#poolFixed));
       if (tlsChanged) this.#pool.retain(new Set()); // idle connections made with the old material
+      this.#h2.configure(h2Options(spec, upstream, this.#clock, this.cluster.addresses));
+      if (tlsChanged) this.#h2.retain(new Set()); // sessions made with the old material drain
       if (
         before.limits.maxHeadBytes !== spec.limits.maxHeadBytes ||
         before.limits.maxHeaders !== spec.limits.maxHeaders
@@ -370,6 +383,7 @@ export class HttpProxy implements Listener {
       else this.timeouts.count(c.stalled(mono));
     }
     this.#pool.sweep(now);
+    this.#h2.sweep(now);
     this.#limiter?.sweep(now);
     this.#scratch.trimIdle(now);
   }
@@ -395,6 +409,7 @@ export class HttpProxy implements Listener {
     await this.#allServed();
     this.#sweeper?.cancel();
     this.#pool.closeAll();
+    await this.#h2.closeAll();
     this.#listener = null;
   }
 
@@ -419,6 +434,22 @@ function poolOptions(
     connectMs: spec.timeouts.connectMs,
     tls,
     ...fixed,
+  };
+}
+
+/** The HTTP/2 upstream sessions' settings from a spec (idle like the keep-alive pool). */
+function h2Options(
+  spec: HttpListenerSpec,
+  tls: UpstreamTls | undefined,
+  clock: Clock,
+  addresses: H2UpstreamOptions["addresses"],
+): H2UpstreamOptions {
+  return {
+    connectMs: spec.timeouts.connectMs,
+    idleMs: spec.limits.poolIdleMs,
+    clock,
+    tls,
+    addresses,
   };
 }
 

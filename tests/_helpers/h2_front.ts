@@ -1,0 +1,168 @@
+/**
+ * A minimal HTTP/2 cleartext front for tests of the upstream side: a
+ * server-role H2Session per accepted connection whose streams go through
+ * `forwardStreamToH2` to a cluster of `h2c://` / `h2://` endpoints, with the
+ * lease loop the downstream serving runs (retry while `RETRY`, else 502).
+ * Optionally a health checker with the listener's probe. Everything it opens
+ * is closed by `close()`.
+ *
+ * @module
+ */
+
+import type { HealthSpec, HttpListenerSpec } from "../../src/config/schema.ts";
+import {
+  DEFAULT_HEALTH,
+  DEFAULT_HTTP_LIMITS,
+  DEFAULT_HTTP_TIMEOUTS,
+} from "../../src/config/defaults.ts";
+import { parseEndpoint } from "../../src/config/builders.ts";
+import { Cluster } from "../../src/balance/cluster.ts";
+import { Attempt } from "../../src/balance/lease.ts";
+import { HealthChecker, type HealthEvent } from "../../src/health/checker.ts";
+import { createProbe, type ProbeKind } from "../../src/health/probes.ts";
+import { runtimeOf, SYSTEM_CLOCK } from "../../src/pool/clock.ts";
+import { H2Session, type H2Stream } from "../../src/h2/session.ts";
+import { H2Upstream } from "../../src/proxy/http/h2_upstream.ts";
+import {
+  forwardStreamToH2,
+  type H2ForwardContext,
+  H2StreamExchange,
+} from "../../src/proxy/http/h2_forward_h2.ts";
+import { DONE_KEEP, type ExchangeOutcome, RETRY } from "../../src/proxy/http/retry.ts";
+import { loadUpstreamTls } from "../../src/pool/dial.ts";
+import { fixture } from "../fixtures/harness.ts";
+
+/** Options of {@linkcode startH2Front}. */
+export interface H2FrontOptions {
+  /** Health settings; active probes off unless set. */
+  readonly health?: Partial<HealthSpec>;
+  /** Health transitions. */
+  readonly onHealthEvent?: (event: HealthEvent) => void;
+  /** Response-header timeout (ms). @default the default */
+  readonly responseHeaderMs?: number;
+}
+
+/** A running front. */
+export interface H2Front extends AsyncDisposable {
+  /** Its port on 127.0.0.1 (h2c prior knowledge). */
+  readonly port: number;
+  /** The cluster. */
+  readonly cluster: Cluster;
+  /** The upstream sessions. */
+  readonly h2: H2Upstream;
+  /** The outcomes of the streams served, in order of their end. */
+  readonly outcomes: ExchangeOutcome[];
+  /** Stops everything. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a front on 127.0.0.1 for `sites` of HTTP/2 endpoints (`h2://` ones
+ * trust the test CA).
+ *
+ * @param sites Endpoint URLs per site.
+ * @param options Health.
+ * @returns The running front.
+ */
+export async function startH2Front(
+  sites: readonly (readonly string[])[],
+  options: H2FrontOptions = {},
+): Promise<H2Front> {
+  const health: HealthSpec = { ...DEFAULT_HEALTH, active: false, ...options.health };
+  const spec: HttpListenerSpec = {
+    kind: "http",
+    name: "h2",
+    hostname: "127.0.0.1",
+    port: 0,
+    cluster: {
+      policy: "round-robin",
+      health,
+      sites: sites.map((urls, i) => ({ name: `site${i + 1}`, endpoints: urls.map(parseEndpoint) })),
+    },
+    timeouts: {
+      ...DEFAULT_HTTP_TIMEOUTS,
+      ...(options.responseHeaderMs === undefined
+        ? {}
+        : { responseHeaderMs: options.responseHeaderMs }),
+    },
+    limits: DEFAULT_HTTP_LIMITS,
+  };
+  const clock = SYSTEM_CLOCK;
+  const runtime = runtimeOf(clock);
+  const cluster = new Cluster(spec.cluster, runtime);
+  const tls = loadUpstreamTls({ caFile: fixture("ca.pem"), insecure: false });
+  cluster.tls = tls;
+  const h2 = new H2Upstream({ connectMs: 5_000, idleMs: 30_000, clock, tls });
+  const ctx: H2ForwardContext = { spec, h2, clock };
+  const checker = health.active
+    ? new HealthChecker(
+      cluster,
+      runtime,
+      options.onHealthEvent ?? (() => {}),
+      createProbe((health.kind ?? "http") as ProbeKind, cluster),
+      clock,
+    )
+    : null;
+  await checker?.start();
+  const outcomes: ExchangeOutcome[] = [];
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const sessions = new Set<H2Session>();
+  const running: Promise<void>[] = [];
+
+  const serveStream = async (stream: H2Stream) => {
+    const x = new H2StreamExchange(stream, { clientIp: "127.0.0.1", tls: false }, new Attempt());
+    let r: { decision: number; outcome: ExchangeOutcome } = { decision: RETRY, outcome: 0 };
+    try {
+      while ((r.decision & RETRY) !== 0) {
+        const lease = cluster.lease(x.attempt);
+        if (lease === undefined) break;
+        r = await forwardStreamToH2(ctx, x, lease);
+      }
+      outcomes.push(r.outcome);
+      if (r.outcome !== DONE_KEEP && !x.clientGone) {
+        stream.sendHeaders(
+          [":status", x.timedOut ? "504" : "502", "x-error", x.upstreamError],
+          true,
+        );
+      }
+    } catch (e) {
+      console.error("h2 front:", e);
+      stream.reset();
+    }
+  };
+  const accepting = (async () => {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        return;
+      }
+      const session = new H2Session(conn, {
+        role: "server",
+        clock,
+        onStream: (stream) => void serveStream(stream),
+      });
+      sessions.add(session);
+      running.push(session.run().finally(() => sessions.delete(session)));
+    }
+  })();
+  let closed: Promise<void> | null = null;
+  const close = () =>
+    closed ??= (async () => {
+      await checker?.stop();
+      listener.close();
+      await accepting;
+      for (const s of sessions) s.close();
+      await Promise.all(running);
+      await h2.closeAll();
+    })();
+  return {
+    port: listener.addr.port,
+    cluster,
+    h2,
+    outcomes,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
