@@ -196,18 +196,17 @@ export class H2Upstream {
         conn.close();
         throw new Error("the listener is closing");
       }
-      let held: Held | undefined;
       const session = new H2Session(conn, {
         role: "client",
         clock: o.clock,
-        onGoaway: () => held !== undefined && this.#leave(entry, held),
+        onGoaway: () => this.#leave(entry, held),
       });
-      held = { session, usedAt: o.clock.now() };
+      const held: Held = { session, usedAt: o.clock.now() };
       entry.open.push(held);
       this.#all.set(
         session,
         session.run().finally(() => {
-          this.#leave(entry, held!);
+          this.#leave(entry, held);
           this.#all.delete(session);
         }),
       );
