@@ -29,6 +29,7 @@ export const LAYERS: readonly string[] = [
   "config", // the typed schema, defaults.ts, builders, the YAML readers, compat/ (flags, iaido, SideLB)
   "discovery", // DNS answers for clusters
   "pool", // dialing (TCP, upstream TLS, stale-on-error addresses), UDP sockets, the injected runtime
+  "h2", // the HTTP/2 codec
   "health", // probes, the health state machine, the checker loop
   "balance", // endpoints with live state, clusters of sites, leases, policies, failover, promotion
   "observe", // log and trace formats, metrics text: sinks the cores write to

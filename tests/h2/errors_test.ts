@@ -1,0 +1,151 @@
+/**
+ * Protocol errors a server-role session answers, driven by a raw peer on a
+ * real socket: GOAWAY for connection errors, RST_STREAM for stream errors.
+ */
+
+import assert from "node:assert/strict";
+import { FLAG, FRAME, writeUint32 } from "../../src/h2/frame.ts";
+import { H2_ERROR, type H2Stream } from "../../src/h2/session.ts";
+import { utf8, within } from "../_helpers/net.ts";
+import { RawPeer, serveH2 } from "./_h2.ts";
+
+const GET = [":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/"];
+
+/** A server answering 200 at once, or holding streams open while `hold` is set. */
+function server(options: Parameters<typeof serveH2>[1] = {}, seen: H2Stream[] = []) {
+  return serveH2((stream) => {
+    seen.push(stream);
+    if (stream.headTooLarge) {
+      stream.sendHeaders([":status", "431"], true);
+      return;
+    }
+    if (stream.head.includes("/hold")) return;
+    stream.sendHeaders([":status", "200"], true);
+  }, options);
+}
+
+/** Expects GOAWAY(code) and then the connection closed. */
+async function expectGoaway(peer: RawPeer, code: number): Promise<void> {
+  const frame = await within(peer.until(FRAME.GOAWAY), 5_000, "GOAWAY");
+  assert.ok(frame !== null, "GOAWAY before the close");
+  assert.equal(RawPeer.code(frame), code);
+  for (let i = 0; i < 100; i++) {
+    if ((await within(peer.next(), 5_000, "the close")) === null) return;
+  }
+  assert.fail("the connection stayed open");
+}
+
+Deno.test("h2 errors: a bad preface gets GOAWAY(PROTOCOL_ERROR) and the connection closes", async () => {
+  await using srv = server();
+  const peer = await RawPeer.connect(srv.port, false);
+  try {
+    await peer.write(utf8("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    await expectGoaway(peer, H2_ERROR.PROTOCOL_ERROR);
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("h2 errors: a frame above our max frame size is FRAME_SIZE_ERROR", async () => {
+  await using srv = server();
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    await peer.headers(1, GET, false);
+    await peer.frame(FRAME.DATA, 0, 1, new Uint8Array(16_385));
+    await expectGoaway(peer, H2_ERROR.FRAME_SIZE_ERROR);
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("h2 errors: HEADERS on stream 2 from a client is PROTOCOL_ERROR", async () => {
+  await using srv = server();
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    await peer.headers(2, GET);
+    await expectGoaway(peer, H2_ERROR.PROTOCOL_ERROR);
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("h2 errors: a window above 2^31-1 is FLOW_CONTROL_ERROR", async () => {
+  await using srv = server();
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    const increment = new Uint8Array(4);
+    writeUint32(increment, 0, 0x7fffffff);
+    await peer.frame(FRAME.WINDOW_UPDATE, 0, 0, increment);
+    await expectGoaway(peer, H2_ERROR.FLOW_CONTROL_ERROR);
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("h2 errors: a stream window above 2^31-1 resets the stream with FLOW_CONTROL_ERROR", async () => {
+  await using srv = server();
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    await peer.headers(1, [...GET.slice(0, 7), "/hold"]);
+    const increment = new Uint8Array(4);
+    writeUint32(increment, 0, 0x7fffffff);
+    await peer.frame(FRAME.WINDOW_UPDATE, 0, 1, increment);
+    const rst = await within(peer.until(FRAME.RST_STREAM, 1), 5_000, "RST_STREAM");
+    assert.equal(RawPeer.code(rst!), H2_ERROR.FLOW_CONTROL_ERROR);
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("h2 errors: an uppercase field name resets the stream with PROTOCOL_ERROR", async () => {
+  const seen: H2Stream[] = [];
+  await using srv = server({}, seen);
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    await peer.headers(1, [...GET, "X-Upper", "1"]);
+    const rst = await within(peer.until(FRAME.RST_STREAM, 1), 5_000, "RST_STREAM");
+    assert.equal(RawPeer.code(rst!), H2_ERROR.PROTOCOL_ERROR);
+    // The connection still serves the next stream.
+    await peer.headers(3, GET);
+    const head = await within(peer.until(FRAME.HEADERS, 3), 5_000, "the next response");
+    assert.ok(head !== null);
+    assert.equal(seen.length, 1, "the malformed request never reached onStream");
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("h2 errors: streams beyond maxConcurrentStreams get REFUSED_STREAM", async () => {
+  await using srv = server({ maxConcurrentStreams: 2 });
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    const hold = [...GET.slice(0, 7), "/hold"];
+    await peer.headers(1, hold);
+    await peer.headers(3, hold);
+    await peer.headers(5, hold);
+    const rst = await within(peer.until(FRAME.RST_STREAM), 5_000, "RST_STREAM");
+    assert.equal(rst!.stream, 5);
+    assert.equal(RawPeer.code(rst!), H2_ERROR.REFUSED_STREAM);
+    assert.equal(srv.sessions[0].activeStreams, 2);
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("h2 errors: a field section above maxHeaderListSize arrives as headTooLarge", async () => {
+  const seen: H2Stream[] = [];
+  await using srv = server({ maxHeaderListSize: 4096 }, seen);
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    // 6000 bytes of one field, in HEADERS + CONTINUATION frames.
+    const block = peer.encoder.encode([...GET, "x-big", "v".repeat(6000)]).slice();
+    await peer.frame(FRAME.HEADERS, FLAG.END_STREAM, 1, block.subarray(0, 3000));
+    await peer.frame(FRAME.CONTINUATION, FLAG.END_HEADERS, 1, block.subarray(3000));
+    const head = await within(peer.until(FRAME.HEADERS, 1), 5_000, "the 431");
+    assert.ok(head !== null);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0].headTooLarge, true);
+  } finally {
+    peer.close();
+  }
+});
