@@ -11,7 +11,8 @@
 import type { EndpointSpec } from "../config/schema.ts";
 import { type Clock, SYSTEM_CLOCK } from "../pool/clock.ts";
 import { dialEndpoint } from "../pool/dial.ts";
-import { H2Session, type H2Stream } from "../h2/session.ts";
+import { H2Session, type H2Stream, H2StreamError } from "../h2/session.ts";
+import { errorName } from "../h2/frame.ts";
 import {
   authority,
   type HttpProbeOptions,
@@ -80,36 +81,53 @@ export function probeH2(endpoint: EndpointSpec, options: H2ProbeOptions): Promis
       new H2Session(conn, { role: "client", clock: options.clock ?? SYSTEM_CLOCK }),
     );
     const running = session.run();
+    const grpc = options.grpcService !== undefined;
+    const fields = [
+      ":method",
+      grpc ? "POST" : "GET",
+      ":scheme",
+      tls ? "https" : "http",
+      ":authority",
+      authority(endpoint.host, port),
+      ":path",
+      grpc ? GRPC_HEALTH_PATH : options.path,
+      "user-agent",
+      "sidekick-health",
+    ];
     try {
-      const grpc = options.grpcService !== undefined;
-      const fields = [
-        ":method",
-        grpc ? "POST" : "GET",
-        ":scheme",
-        tls ? "https" : "http",
-        ":authority",
-        authority(endpoint.host, port),
-        ":path",
-        grpc ? GRPC_HEALTH_PATH : options.path,
-        "user-agent",
-        "sidekick-health",
-      ];
-      if (!grpc) {
-        const stream = session.request(fields, true);
-        const head = await stream.response();
-        stream.reset(); // the body is not needed
-        return statusResult(Number(field(head, ":status")), options.statuses);
-      }
-      fields.push("content-type", "application/grpc", "te", "trailers");
-      const stream = session.request(fields, false);
-      await stream.write(grpcFrame(healthCheckRequest(options.grpcService!)));
-      await stream.end();
-      return await grpcHealthResult(stream);
+      return await exchange(session, fields, options);
+    } catch (e) {
+      if (!(e instanceof H2StreamError) || signal.aborted) throw e;
+      // A peer that does not speak HTTP/2 ends the session before any answer.
+      return {
+        passed: false,
+        detail: `no HTTP/2 answer (stream reset: ${errorName(e.code)}); ` +
+          "an HTTP/1.1-only endpoint does this: write it as http:// or https://",
+      };
     } finally {
       session.close();
       await running;
     }
   });
+}
+
+/** Sends the probe's request (a GET, or the gRPC check when a service is set) and judges the answer. */
+async function exchange(
+  session: H2Session,
+  fields: string[],
+  options: H2ProbeOptions,
+): Promise<ProbeResult> {
+  if (options.grpcService === undefined) {
+    const stream = session.request(fields, true);
+    const head = await stream.response();
+    stream.reset(); // the body is not needed
+    return statusResult(Number(field(head, ":status")), options.statuses);
+  }
+  fields.push("content-type", "application/grpc", "te", "trailers");
+  const stream = session.request(fields, false);
+  await stream.write(grpcFrame(healthCheckRequest(options.grpcService)));
+  await stream.end();
+  return await grpcHealthResult(stream);
 }
 
 /** Reads a gRPC health answer: HTTP 200, grpc-status 0, and a HealthCheckResponse. */

@@ -28,7 +28,7 @@ import {
   type H2ForwardContext,
   H2StreamExchange,
 } from "../../src/proxy/http/h2_forward_h2.ts";
-import { DONE_KEEP, type ExchangeOutcome, RETRY } from "../../src/proxy/http/retry.ts";
+import { DONE_KEEP, type ExchangeOutcome, NO_RESPONSE, RETRY } from "../../src/proxy/http/retry.ts";
 import { loadUpstreamTls } from "../../src/pool/dial.ts";
 import { fixture } from "../fixtures/harness.ts";
 
@@ -111,7 +111,11 @@ export async function startH2Front(
 
   const serveStream = async (stream: H2Stream) => {
     const x = new H2StreamExchange(stream, { clientIp: "127.0.0.1", tls: false }, new Attempt());
-    let r: { decision: number; outcome: ExchangeOutcome } = { decision: RETRY, outcome: 0 };
+    // No lease at all (every endpoint down) answers 502 like a failed attempt.
+    let r: { decision: number; outcome: ExchangeOutcome } = {
+      decision: RETRY,
+      outcome: NO_RESPONSE,
+    };
     try {
       while ((r.decision & RETRY) !== 0) {
         const lease = cluster.lease(x.attempt);

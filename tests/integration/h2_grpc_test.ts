@@ -15,6 +15,7 @@ import { startH2Front } from "../_helpers/h2_front.ts";
 import { fixture } from "../fixtures/harness.ts";
 import { waitFor } from "../_helpers/http.ts";
 import { probeH2 } from "../../src/health/h2_probe.ts";
+import { startNamedBackend } from "../_helpers/backends.ts";
 
 const GRPC = await haveGrpc();
 const ignore = !GRPC;
@@ -198,11 +199,16 @@ Deno.test("probeH2: a refused connect and an HTTP/1.1-only server fail the probe
   const port = listener.addr.port;
   listener.close();
   const endpoint = { scheme: "h2c" as const, host: "127.0.0.1", port, basePath: "" };
-  assert.deepEqual(
-    await probeH2(endpoint, { path: "/", port: 0, timeoutMs: 1_000, grpcService: "" }),
-    {
-      passed: false,
-      detail: "connection refused",
-    },
-  );
+  const grpc = { path: "/", port: 0, timeoutMs: 1_000, grpcService: "" };
+  assert.deepEqual(await probeH2(endpoint, grpc), {
+    passed: false,
+    detail: "connection refused",
+  });
+  await using h1 = startNamedBackend("h1");
+  const started = Date.now();
+  const r = await probeH2({ ...endpoint, port: h1.port }, grpc);
+  console.log(`HTTP/1.1-only endpoint: ${JSON.stringify(r)}`);
+  assert.equal(r.passed, false);
+  assert.match(r.detail, /no HTTP\/2 answer .*write it as http:\/\//);
+  assert.ok(Date.now() - started < 1_500, "ends at the latest at the deadline");
 });

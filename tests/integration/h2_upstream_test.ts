@@ -108,7 +108,9 @@ Deno.test("h2c endpoints: a refused endpoint is skipped (connect failure retried
   ]]);
   for (let i = 0; i < 2; i++) assert.equal((await h2Request(front.port, h2Get("/"))).status, 200);
   const down = front.cluster.endpoints.find((e) => e.spec.port === refused)!;
-  assert.equal(down.health.status, "down");
+  // Without active probes a refused connect ejects the endpoint for health.eject.
+  assert.ok(down.ejectedUntil > SYSTEM_CLOCK.now(), "the refused endpoint is ejected");
+  assert.equal(down.failures, 1, "tried once: ejected after that");
 });
 
 Deno.test("h2c endpoint: an upstream reset mid-response resets the client's stream with its code", async () => {

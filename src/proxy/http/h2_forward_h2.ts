@@ -21,6 +21,7 @@ import type { Clock, Timer } from "../../pool/clock.ts";
 import { field } from "../../health/h2_probe.ts";
 import { isLocalResourceError } from "../../pool/dial.ts";
 import { H2_ERROR, type H2Stream, H2StreamError } from "../../h2/session.ts";
+import { errorName } from "../../h2/frame.ts";
 import { H2BusyError, type H2Upstream } from "./h2_upstream.ts";
 import { endToEndFields, type H2ClientInfo, upstreamRequestFields } from "./h2_upstream_fields.ts";
 import {
@@ -217,9 +218,10 @@ export class H2StreamExchange {
  * @example Usage
  * ```ts ignore
  * import { forwardStreamToH2, H2StreamExchange } from "./h2_forward_h2.ts";
- * import { RETRY } from "./retry.ts";
+ * import { DONE_KEEP, type ExchangeOutcome, NO_RESPONSE, RETRY } from "./retry.ts";
  * const x = new H2StreamExchange(stream, info, attempt);
- * let r = { decision: RETRY, outcome: 0 };
+ * // (not DONE_KEEP: with no endpoint to lease, the client gets the 502)
+ * let r: { decision: number; outcome: ExchangeOutcome } = { decision: RETRY, outcome: NO_RESPONSE };
  * while ((r.decision & RETRY) !== 0) {
  *   const lease = cluster.lease(attempt);
  *   if (lease === undefined) break;
@@ -282,7 +284,9 @@ async function attemptOn(
   const grpc = GRPC_TYPE.test(field(x.downstream.head, "content-type") ?? "");
   const rt = grpc ? 0 : ctx.spec.timeouts.responseHeaderMs;
   let timer: Timer | null = null;
+  let answered = false;
   const arm = rt <= 0 ? null : () => {
+    if (answered) return; // the head came before the request's end
     timer = ctx.clock.setTimeout(() => {
       x.timedOut = true;
       up.reset(H2_ERROR.CANCEL);
@@ -308,7 +312,7 @@ async function attemptOn(
     if (x.timedOut) return TIMED_OUT;
     const code = e instanceof H2StreamError ? e.code : upCode;
     x.upstreamError = code >= 0
-      ? `the endpoint reset the stream (${codeName(code)})`
+      ? `the endpoint reset the stream (${errorName(code)})`
       : errorText(e);
     if (code === H2_ERROR.REFUSED_STREAM && !x.bodySent) {
       // Refused on a reused session (it was going away): a new session first, then elsewhere.
@@ -316,6 +320,7 @@ async function attemptOn(
     }
     return NO_RESPONSE;
   } finally {
+    answered = true;
     (timer as Timer | null)?.cancel();
   }
   x.answeredAt = performance.now();
@@ -362,7 +367,7 @@ async function relayResponse(
     }
     // The endpoint's stream was reset (or its session died) mid-response: so is the client's.
     const code = e instanceof H2StreamError ? e.code : H2_ERROR.INTERNAL_ERROR;
-    x.upstreamError = `the endpoint reset the stream mid-response (${codeName(code)})`;
+    x.upstreamError = `the endpoint reset the stream mid-response (${errorName(code)})`;
     down.reset(code === H2_ERROR.NO_ERROR ? H2_ERROR.CANCEL : code);
     return RESPONSE_CUT;
   }
@@ -393,12 +398,6 @@ async function pumpRequest(x: H2StreamExchange, up: H2Stream): Promise<void> {
 
 async function settle(p: Promise<void> | null): Promise<void> {
   if (p !== null) await p;
-}
-
-const CODE_NAMES = Object.fromEntries(Object.entries(H2_ERROR).map(([k, v]) => [v, k]));
-
-function codeName(code: number): string {
-  return CODE_NAMES[code] ?? `error ${code}`;
 }
 
 function errorText(e: unknown): string {
