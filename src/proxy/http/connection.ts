@@ -21,6 +21,7 @@ import { HttpParseError } from "./errors.ts";
 import { findHeadEnd, type MessageHead, parseRequestHead } from "./head.ts";
 import { forward } from "./forward.ts";
 import { speaksH2 } from "./h2_forward_h2.ts";
+import { errorText } from "./h2_upstream_attempt.ts";
 import {
   BLAME,
   CONNECT_FAILED,
@@ -497,9 +498,3 @@ const REFUSED_WAIT_MS = 1_000;
 
 /** What a shed client is told when sidekick itself is out of resources. */
 const SHED = "sidekick is out of file descriptors or memory; try again shortly";
-
-function errorText(e: unknown): string {
-  if (e instanceof Deno.errors.ConnectionRefused) return "connection refused";
-  if (e instanceof Deno.errors.TimedOut) return "connect timed out";
-  return e instanceof Error ? e.message : String(e);
-}

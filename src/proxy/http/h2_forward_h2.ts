@@ -17,25 +17,20 @@
 import type { HttpListenerSpec } from "../../config/schema.ts";
 import type { Attempt, Lease } from "../../balance/lease.ts";
 import type { TransportError } from "../../balance/endpoint.ts";
-import type { Clock, Timer } from "../../pool/clock.ts";
+import type { Clock } from "../../pool/clock.ts";
 import { field } from "../../health/h2_probe.ts";
-import { isLocalResourceError } from "../../pool/dial.ts";
-import { H2_ERROR, type H2Stream, H2StreamError } from "../../h2/session.ts";
+import { H2_ERROR, H2Stream, H2StreamError } from "../../h2/session.ts";
+import { failedBeforeHead, HeadClock, openUpstream } from "./h2_upstream_attempt.ts";
 import { errorName } from "../../h2/frame.ts";
-import { H2BusyError, type H2Upstream } from "./h2_upstream.ts";
+import type { H2Upstream } from "./h2_upstream.ts";
 import { endToEndFields, type H2ClientInfo, upstreamRequestFields } from "./h2_upstream_fields.ts";
 import {
   BLAME,
   CLIENT_GONE,
-  CONNECT_FAILED,
   DONE_KEEP,
   type ExchangeOutcome,
   FRESH,
-  LOCAL_FAILED,
-  NO_RESPONSE,
-  REFUSED,
   RESPONSE_CUT,
-  SEND_FAILED,
   shouldRetry,
   TIMED_OUT,
   transportError,
@@ -262,67 +257,44 @@ async function attemptOn(
   lease: Lease,
 ): Promise<ExchangeOutcome> {
   x.begin(null, null);
-  const endpoint = lease.endpoint, attempt = x.attempt;
+  const attempt = x.attempt;
   if (x.clientGone) return CLIENT_GONE;
-  const fields = upstreamRequestFields(x.downstream.head, x.info, endpoint.spec.basePath);
+  const fields = upstreamRequestFields(x.downstream.head, x.info, lease.endpoint.spec.basePath);
   // A request whose end is already here (no body: a GET, a finished unary call) ends with its HEADERS.
   const first = x.requestEnded ? null : await peek(x.read());
   if (first === null && !x.requestEnded) x.ended();
   const endStream = x.requestEnded && x.downstream.trailers === null;
-  let up: H2Stream;
-  try {
-    const opened = await ctx.h2.open(endpoint, fields, endStream, attempt.fresh);
-    up = opened.stream;
-    attempt.reused = opened.reused;
-  } catch (e) {
-    x.upstreamError = errorText(e);
-    if (e instanceof H2BusyError) return REFUSED;
-    return isLocalResourceError(e) ? LOCAL_FAILED : CONNECT_FAILED;
+  const up = await openUpstream(ctx.h2, attempt, fields, endStream);
+  if (!(up instanceof H2Stream)) {
+    x.upstreamError = up.error;
+    return up.outcome;
   }
-  lease.reached();
   // The response-header clock starts once the whole request is sent (gRPC: no clock).
   const grpc = GRPC_TYPE.test(field(x.downstream.head, "content-type") ?? "");
-  const rt = grpc ? 0 : ctx.spec.timeouts.responseHeaderMs;
-  let timer: Timer | null = null;
-  let answered = false;
-  const arm = rt <= 0 ? null : () => {
-    if (answered) return; // the head came before the request's end
-    timer = ctx.clock.setTimeout(() => {
-      x.timedOut = true;
-      up.reset(H2_ERROR.CANCEL);
-    }, rt);
-  };
-  x.begin(up, arm);
-  let upCode = -1;
-  up.onReset = (code) => {
-    upCode = code;
-  };
+  const clock = new HeadClock(ctx.clock, grpc ? 0 : ctx.spec.timeouts.responseHeaderMs, () => {
+    x.timedOut = true;
+    up.reset(H2_ERROR.CANCEL);
+  });
+  x.begin(up, () => clock.arm());
   if (x.clientGone) {
     up.reset(H2_ERROR.CANCEL);
     return CLIENT_GONE;
   }
-  if (endStream) arm?.();
+  if (endStream) clock.arm();
   const pump = endStream ? null : pumpRequest(x, up);
   let head: string[];
   try {
     head = await up.response();
   } catch (e) {
+    clock.answered();
     await settle(pump);
     if (x.clientGone) return CLIENT_GONE;
     if (x.timedOut) return TIMED_OUT;
-    const code = e instanceof H2StreamError ? e.code : upCode;
-    x.upstreamError = code >= 0
-      ? `the endpoint reset the stream (${errorName(code)})`
-      : errorText(e);
-    if (code === H2_ERROR.REFUSED_STREAM && !x.bodySent) {
-      // Refused on a reused session (it was going away): a new session first, then elsewhere.
-      return attempt.reused ? SEND_FAILED : REFUSED;
-    }
-    return NO_RESPONSE;
-  } finally {
-    answered = true;
-    (timer as Timer | null)?.cancel();
+    const failure = failedBeforeHead(e, x.bodySent, attempt);
+    x.upstreamError = failure.error;
+    return failure.outcome;
   }
+  clock.answered();
   x.answeredAt = performance.now();
   x.status = Number(field(head, ":status") ?? 0);
   const extra = ctx.spec.proxyHeaders === false ? null : X_PROXY;
@@ -398,10 +370,4 @@ async function pumpRequest(x: H2StreamExchange, up: H2Stream): Promise<void> {
 
 async function settle(p: Promise<void> | null): Promise<void> {
   if (p !== null) await p;
-}
-
-function errorText(e: unknown): string {
-  if (e instanceof Deno.errors.ConnectionRefused) return "connection refused";
-  if (e instanceof Deno.errors.TimedOut) return "connect timed out";
-  return e instanceof Error ? e.message : String(e);
 }
