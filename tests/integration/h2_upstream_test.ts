@@ -3,16 +3,15 @@
  * streams relayed to h2c endpoints (bodies both ways past the flow-control
  * windows, trailers), one session per endpoint and a new one after GOAWAY,
  * idle sessions closed by the sweep, a refused endpoint retried elsewhere,
- * resets both ways, an h2:// endpoint without ALPN h2, and HTTP/1.1
- * clients told that an endpoint speaks HTTP/2 only.
+ * resets both ways, an h2:// endpoint without ALPN h2.
  */
 
 import assert from "node:assert/strict";
 import { startH2Front } from "../_helpers/h2_front.ts";
 import { h2Get, h2Request, startH2Backend } from "../_helpers/h2_peer.ts";
-import { refusedPort, startNamedBackend } from "../_helpers/backends.ts";
+import { refusedPort } from "../_helpers/backends.ts";
 import { waitFor } from "../_helpers/http.ts";
-import { readFixture, startHarness } from "../fixtures/harness.ts";
+import { readFixture } from "../fixtures/harness.ts";
 import { H2_ERROR } from "../../src/h2/session.ts";
 import { H2Upstream } from "../../src/proxy/http/h2_upstream.ts";
 import { SYSTEM_CLOCK } from "../../src/pool/clock.ts";
@@ -162,19 +161,4 @@ Deno.test("h2:// endpoint: a TLS server without ALPN h2 fails with a 502 that sa
     listener.close();
     await accepting;
   }
-});
-
-Deno.test("HTTP/1.1 clients: an h2c-only site answers 502 saying so; a mixed site serves from the HTTP/1.1 endpoint", async () => {
-  await using named = startNamedBackend("one");
-  await using only = await startHarness([["h2c://127.0.0.1:50051"]]);
-  const r = await only.get("/x");
-  assert.equal(r.status, 502);
-  assert.match(new TextDecoder().decode(r.body), /speaks HTTP\/2 only/);
-  await using mixed = await startHarness([["h2c://127.0.0.1:50051", named.url]]);
-  for (let i = 0; i < 4; i++) {
-    const ok = await mixed.get("/y");
-    assert.equal(ok.status, 200);
-    assert.equal(new TextDecoder().decode(ok.body), "one:/y");
-  }
-  assert.equal(mixed.endpoint(50051).health.status, "up", "never blamed");
 });

@@ -21,6 +21,7 @@ import { HttpParseError } from "./errors.ts";
 import { findHeadEnd, type MessageHead, parseRequestHead } from "./head.ts";
 import { forward } from "./forward.ts";
 import { speaksH2 } from "./h2_forward_h2.ts";
+import { H1ToH2 } from "./h2_upstream_h1.ts";
 import { errorText } from "./h2_upstream_attempt.ts";
 import {
   BLAME,
@@ -30,7 +31,6 @@ import {
   type ExchangeOutcome,
   FRESH,
   LOCAL_FAILED,
-  REFUSED,
   RESPONSE_CUT,
   RETRY,
   shouldRetry,
@@ -93,6 +93,8 @@ export class HttpConnection {
   readonly #attempt = new Attempt();
   /** Per-client limits: this connection's standing, or null when they are off. */
   readonly #limit: ClientLimit | null;
+  /** Relays requests to endpoints that speak HTTP/2 (made on the first such request). */
+  #h2: H1ToH2 | null = null;
 
   /**
    * @param ctx The listener.
@@ -243,11 +245,12 @@ export class HttpConnection {
     // The head is read from the scratch buffer: the client may read ahead into its small one.
     const x = this.#x, endpoint = lease.endpoint, s = this.#scratch!, w = s.out, buf = s.buf;
     if (speaksH2(endpoint.spec.scheme)) {
-      // Not translated: another endpoint of the cluster may speak HTTP/1.1, else the client gets 502.
-      x.upstreamError =
-        `endpoint ${endpoint.key} speaks HTTP/2 only; send HTTP/2 to this listener ` +
-        "(h2c prior knowledge with h2c: true, or ALPN h2 over TLS)";
-      return REFUSED;
+      this.#h2 ??= new H1ToH2(this.#ctx, this.client, this.#clientIp);
+      try {
+        return await this.#h2.forward(s, x, attempt);
+      } finally {
+        x.phase = IDLE;
+      }
     }
     w.pos = 0;
     this.#info.basePath = endpoint.basePath;
