@@ -14,12 +14,13 @@ import {
   FRAME,
   FRAME_HEADER_LENGTH,
   H2_ERROR,
+  H2ConnectionError,
   writeFrameHeader,
   writeUint32,
 } from "./frame.ts";
 import { HpackDecoder, HpackEncoder } from "./hpack.ts";
 import type { PeerSettings } from "./_settings.ts";
-import { H2Stream, type PendingWrite, type StreamOwner } from "./stream.ts";
+import type { H2Stream, StreamOwner } from "./stream.ts";
 import { FrameWriter } from "./writer.ts";
 
 /** The limits and callbacks the core needs (the session's options, resolved). */
@@ -41,29 +42,50 @@ export interface CoreOptions {
 }
 
 /**
- * The connection state and send side shared by {@linkcode H2Session}'s reader.
+ * The connection state and send side, shared by {@linkcode H2Session} (the
+ * public face) and the receiver (./_receive.ts). Internal to src/h2.
  *
  * @example Usage
  * ```ts ignore
- * // Internal: H2Session extends SessionCore.
- * import { H2Session } from "./session.ts";
+ * import { SessionCore } from "./_core.ts";
+ * import { SYSTEM_CLOCK } from "../pool/clock.ts";
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 8080 });
+ * const core = new SessionCore(conn, {
+ *   role: "client", clock: SYSTEM_CLOCK, maxConcurrentStreams: 128, initialWindowSize: 262144,
+ *   connectionWindowSize: 1048576, maxFrameSize: 16384, maxHeaderListSize: 65536,
+ * });
+ * core.close();
  * ```
  */
-export abstract class SessionCore implements StreamOwner {
-  protected readonly conn: Deno.Conn;
-  protected readonly server: boolean;
-  protected readonly clock: Clock;
-  protected readonly maxStreams: number;
-  protected readonly initialWindow: number;
-  protected readonly connWindowSize: number;
-  protected readonly maxFrameSize: number;
-  protected readonly maxHeaderList: number;
-  protected readonly writer: FrameWriter;
-  protected readonly encoder: HpackEncoder = new HpackEncoder();
-  protected readonly decoder: HpackDecoder = new HpackDecoder();
-  protected readonly streams: Map<number, H2Stream> = new Map();
-  protected readonly blocked: Set<H2Stream> = new Set();
-  protected readonly peer: PeerSettings = {
+export class SessionCore implements StreamOwner {
+  /** The socket. */
+  readonly conn: Deno.Conn;
+  /** True in the server role. */
+  readonly server: boolean;
+  /** The clock of the SETTINGS timeout. */
+  readonly clock: Clock;
+  /** Server: the concurrent streams we allow. */
+  readonly maxStreams: number;
+  /** Our stream receive window. */
+  readonly initialWindow: number;
+  /** Our connection receive window. */
+  readonly connWindowSize: number;
+  /** The largest frame we accept. */
+  readonly maxFrameSize: number;
+  /** The largest field section we accept. */
+  readonly maxHeaderList: number;
+  /** The batched output. */
+  readonly writer: FrameWriter;
+  /** Our HPACK encoder (its state is the connection's). */
+  readonly encoder: HpackEncoder = new HpackEncoder();
+  /** Our HPACK decoder (its state is the connection's). */
+  readonly decoder: HpackDecoder = new HpackDecoder();
+  /** The open streams by id. */
+  readonly streams: Map<number, H2Stream> = new Map();
+  /** Streams with DATA waiting for window. */
+  readonly blocked: Set<H2Stream> = new Set();
+  /** What the peer announced. */
+  readonly peer: PeerSettings = {
     headerTableSize: -1,
     maxConcurrentStreams: Infinity,
     initialWindowSize: DEFAULT_WINDOW_SIZE,
@@ -71,19 +93,26 @@ export abstract class SessionCore implements StreamOwner {
     maxHeaderListSize: Infinity,
   };
   /** Our connection send window. */
-  protected sendWindow: number = DEFAULT_WINDOW_SIZE;
+  sendWindow: number = DEFAULT_WINDOW_SIZE;
   /** What the peer may still send on the connection. */
-  protected recvWindow: number;
+  recvWindow: number;
   /** Connection bytes consumed and not yet returned. */
-  protected recvUnacked = 0;
+  recvUnacked = 0;
   /** The highest stream id the peer opened. */
-  protected lastPeerStream = 0;
+  lastPeerStream = 0;
   /** Client: the id of our next stream. */
-  protected nextStream: number;
-  protected goawaySent = false;
-  protected goawayReceived = false;
-  protected isClosed = false;
-  protected settingsTimer: Timer | null = null;
+  nextStream: number;
+  /** We sent GOAWAY. */
+  goawaySent = false;
+  /** The peer sent GOAWAY. */
+  goawayReceived = false;
+  /** The socket is closed. */
+  isClosed = false;
+  /** Runs out when the peer does not acknowledge our SETTINGS. */
+  settingsTimer: Timer | null = null;
+  /** The last streams we reset (a ring). */
+  #resets = new Uint32Array(32);
+  #resetAt = 0;
 
   /**
    * Makes the state of a connection on `conn`.
@@ -162,15 +191,21 @@ export abstract class SessionCore implements StreamOwner {
     const pending = stream.pending;
     while (pending.length > 0) {
       const write = pending[0];
-      if (!this.#sendData(stream, write)) {
+      write.offset = this.sendData(stream, write.data, write.offset);
+      if (write.offset < write.data.length) {
         this.blocked.add(stream);
         return;
       }
       pending.shift();
-      if (write.end !== null) this.#sendEnd(stream, write.end);
+      if (write.end !== null) this.sendEnd(stream, write.end);
       write.resolve();
     }
     this.blocked.delete(stream);
+  }
+
+  /** Marks a stream as waiting for window. */
+  block(stream: H2Stream): void {
+    this.blocked.add(stream);
   }
 
   /** The socket's backpressure: resolves when the writer has room. */
@@ -204,13 +239,19 @@ export abstract class SessionCore implements StreamOwner {
 
   /** Forgets the stream when both sides ended. */
   localEnded(stream: H2Stream): void {
-    if (stream.remoteEnded) this.forget(stream);
+    if (stream.remoteEnded) {
+      this.forget(stream);
+    } else if (this.server && stream.pending.length === 0) {
+      // The response is complete before the request: ask the client to stop
+      // sending it (RFC 9113 8.1); what it sent is dropped.
+      this.resetStream(stream, H2_ERROR.NO_ERROR);
+    }
   }
 
   // -- helpers for the reader --
 
   /** The stream ends as reset: its unread bytes go back to the connection window. */
-  protected endReset(stream: H2Stream, code: number, notify: boolean): void {
+  endReset(stream: H2Stream, code: number, notify: boolean): void {
     const unread = stream.unread;
     stream.fail(code, notify);
     this.forget(stream);
@@ -218,7 +259,7 @@ export abstract class SessionCore implements StreamOwner {
   }
 
   /** Drops a finished stream; a GOAWAY'd session closes with its last stream. */
-  protected forget(stream: H2Stream): void {
+  forget(stream: H2Stream): void {
     if (!this.streams.delete(stream.id)) return;
     this.blocked.delete(stream);
     if ((this.goawaySent || this.goawayReceived) && this.streams.size === 0) {
@@ -226,8 +267,50 @@ export abstract class SessionCore implements StreamOwner {
     }
   }
 
+  /**
+   * True when we reset this stream lately: frames the peer sent before it saw
+   * the reset are dropped without another reset (RFC 9113 5.4.2).
+   */
+  resetLately(id: number): boolean {
+    return this.#resets.includes(id);
+  }
+
+  /** Sends RST_STREAM(code); an open stream ends as reset (its consumer hears of it). */
+  streamError(id: number, code: number): void {
+    this.rstStream(id, code);
+    const stream = this.streams.get(id);
+    if (stream !== undefined) this.endReset(stream, code, true);
+  }
+
+  /** The peer ended its side (with trailers or not): checks content-length, wakes the reader. */
+  remoteEnd(stream: H2Stream, trailers: string[] | null): void {
+    if (stream.expectedLength >= 0 && stream.receivedLength !== stream.expectedLength) {
+      return this.streamError(stream.id, H2_ERROR.PROTOCOL_ERROR);
+    }
+    stream.endRemote(trailers);
+    if (stream.localEnded && stream.pending.length === 0) this.forget(stream);
+  }
+
+  /** True for a stream id that was never opened. */
+  idle(id: number): boolean {
+    const peerParity = this.server ? 1 : 0;
+    return (id & 1) === peerParity ? id > this.lastPeerStream : id >= this.nextStream;
+  }
+
+  /** A connection error: GOAWAY(code), then the socket closes once it is written. */
+  fail(error: unknown): void {
+    if (this.isClosed) return;
+    if (error instanceof H2ConnectionError) {
+      this.goawaySent = true;
+      this.sendGoaway(error.code);
+      this.closeAfterFlush();
+    } else {
+      this.close();
+    }
+  }
+
   /** Sends what blocked streams have queued, after a window grew. */
-  protected resume(): void {
+  resume(): void {
     for (const stream of this.blocked) {
       if (this.sendWindow <= 0) return;
       this.pump(stream);
@@ -235,12 +318,12 @@ export abstract class SessionCore implements StreamOwner {
   }
 
   /** Closes when everything written so far is out. */
-  protected closeAfterFlush(): void {
+  closeAfterFlush(): void {
     this.writer.flushed().then(() => this.close());
   }
 
   /** Appends a WINDOW_UPDATE frame. */
-  protected windowUpdate(streamId: number, increment: number): void {
+  windowUpdate(streamId: number, increment: number): void {
     const at = this.writer.reserve(FRAME_HEADER_LENGTH + 4);
     const buf = this.writer.buffer;
     writeFrameHeader(buf, at, 4, FRAME.WINDOW_UPDATE, 0, streamId);
@@ -248,8 +331,10 @@ export abstract class SessionCore implements StreamOwner {
   }
 
   /** Appends a RST_STREAM frame. */
-  protected rstStream(streamId: number, code: number): void {
+  rstStream(streamId: number, code: number): void {
     if (this.isClosed) return;
+    this.#resets[this.#resetAt] = streamId;
+    this.#resetAt = (this.#resetAt + 1) % this.#resets.length;
     const at = this.writer.reserve(FRAME_HEADER_LENGTH + 4);
     const buf = this.writer.buffer;
     writeFrameHeader(buf, at, 4, FRAME.RST_STREAM, 0, streamId);
@@ -257,7 +342,7 @@ export abstract class SessionCore implements StreamOwner {
   }
 
   /** Appends a GOAWAY frame naming the last stream the peer opened. */
-  protected sendGoaway(code: number): void {
+  sendGoaway(code: number): void {
     if (this.isClosed) return;
     const at = this.writer.reserve(FRAME_HEADER_LENGTH + 8);
     const buf = this.writer.buffer;
@@ -266,26 +351,26 @@ export abstract class SessionCore implements StreamOwner {
     writeUint32(buf, at + FRAME_HEADER_LENGTH + 4, code);
   }
 
-  /** Frames as much of `write` as the windows allow; true when all of it is sent. */
-  #sendData(stream: H2Stream, write: PendingWrite): boolean {
-    const data = write.data;
+  /** Frames `data` from `offset` as far as the windows allow; returns the new offset. */
+  sendData(stream: H2Stream, data: Uint8Array, offset: number): number {
     const max = this.peer.maxFrameSize;
-    while (write.offset < data.length) {
-      const n = Math.min(data.length - write.offset, stream.sendWindow, this.sendWindow, max);
-      if (n <= 0 || this.isClosed) return this.isClosed;
+    while (offset < data.length) {
+      const n = Math.min(data.length - offset, stream.sendWindow, this.sendWindow, max);
+      if (this.isClosed) return data.length; // the stream fails with the session
+      if (n <= 0) return offset;
       const at = this.writer.reserve(FRAME_HEADER_LENGTH + n);
       const buf = this.writer.buffer;
       writeFrameHeader(buf, at, n, FRAME.DATA, 0, stream.id);
-      buf.set(data.subarray(write.offset, write.offset + n), at + FRAME_HEADER_LENGTH);
-      write.offset += n;
+      buf.set(data.subarray(offset, offset + n), at + FRAME_HEADER_LENGTH);
+      offset += n;
       stream.sendWindow -= n;
       this.sendWindow -= n;
     }
-    return true;
+    return offset;
   }
 
   /** Ends our side: trailers in HEADERS, or an empty DATA, with END_STREAM. */
-  #sendEnd(stream: H2Stream, trailers: readonly string[]): void {
+  sendEnd(stream: H2Stream, trailers: readonly string[]): void {
     if (trailers.length > 0) {
       this.sendHeaders(stream, trailers, true);
     } else if (!this.isClosed) {

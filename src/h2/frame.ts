@@ -259,3 +259,35 @@ export function errorName(code: number): string {
   for (const [name, value] of Object.entries(H2_ERROR)) if (value === code) return name;
   return `error ${code}`;
 }
+
+/**
+ * A connection error of type PROTOCOL_ERROR.
+ *
+ * @param message What the peer did.
+ * @returns The error to throw.
+ *
+ * @example Usage
+ * ```ts
+ * import { protocolError } from "./frame.ts";
+ * console.log(protocolError("HEADERS on stream 0").code); // 1
+ * ```
+ */
+export function protocolError(message: string): H2ConnectionError {
+  return new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, message);
+}
+
+/**
+ * A connection error of type FRAME_SIZE_ERROR.
+ *
+ * @param message What the peer did.
+ * @returns The error to throw.
+ *
+ * @example Usage
+ * ```ts
+ * import { frameSizeError } from "./frame.ts";
+ * console.log(frameSizeError("PING must be 8 bytes").code); // 6
+ * ```
+ */
+export function frameSizeError(message: string): H2ConnectionError {
+  return new H2ConnectionError(H2_ERROR.FRAME_SIZE_ERROR, message);
+}

@@ -16,6 +16,12 @@ export interface StreamOwner {
   sendHeaders(stream: H2Stream, fields: readonly string[], endStream: boolean): void;
   /** Sends as much queued DATA as the windows allow. */
   pump(stream: H2Stream): void;
+  /** Frames `data` from `offset` as far as the windows allow; returns the new offset. */
+  sendData(stream: H2Stream, data: Uint8Array, offset: number): number;
+  /** Ends our side (trailers, or none: an empty DATA) with END_STREAM. */
+  sendEnd(stream: H2Stream, trailers: readonly string[]): void;
+  /** The stream has DATA waiting for window. */
+  block(stream: H2Stream): void;
   /** The socket's backpressure: resolves when the writer has room. */
   drained(): Promise<void>;
   /** The consumer took `n` bytes: return them to the peer's windows. */
@@ -82,6 +88,8 @@ export class H2Stream {
   remoteEnded = false;
   /** @internal We sent END_STREAM (or are about to, queued behind data). */
   localEnded = false;
+  /** @internal Client: the request's method is HEAD (the response has no content). */
+  headRequest = false;
   /** @internal Client: the final response head arrived. */
   gotResponse = false;
   /** @internal The reset code once reset (by either side or the session), else -1. */
@@ -96,6 +104,7 @@ export class H2Stream {
   #readResolve: ((chunk: Uint8Array | null) => void) | null = null;
   #readReject: ((error: Error) => void) | null = null;
   #trailers: string[] | null = null;
+  #sendStopped = -1;
   #response: Promise<string[]> | null = null;
   #responseResolve: ((head: string[]) => void) | null = null;
   #responseReject: ((error: Error) => void) | null = null;
@@ -216,23 +225,23 @@ export class H2Stream {
 
   #queue(data: Uint8Array, end: readonly string[] | null): Promise<void> {
     if (this.resetCode >= 0) return Promise.reject(this.#error());
+    if (this.#sendStopped >= 0) return Promise.reject(this.#error(this.#sendStopped));
     if (this.localEnded) {
       return Promise.reject(new Error(`stream ${this.id}: write after end`));
     }
     if (end !== null) this.localEnded = true;
-    const write: PendingWrite = {
-      data,
-      offset: 0,
-      end,
-      resolve: NOOP,
-      reject: NOOP,
-    };
-    this.pending.push(write);
-    this.#owner.pump(this);
-    if (this.pending.length === 0) return this.#owner.drained();
+    let offset = 0;
+    if (this.pending.length === 0) {
+      // The common case: the windows are open, the frames go out now.
+      offset = this.#owner.sendData(this, data, 0);
+      if (offset === data.length) {
+        if (end !== null) this.#owner.sendEnd(this, end);
+        return this.#owner.drained();
+      }
+    }
     return new Promise((resolve, reject) => {
-      write.resolve = resolve;
-      write.reject = reject;
+      this.pending.push({ data, offset, end, resolve, reject });
+      this.#owner.block(this);
     });
   }
 
@@ -275,6 +284,19 @@ export class H2Stream {
       this.#responseResolve = this.#responseReject = null;
       resolve(this.head);
     }
+  }
+
+  /**
+   * @internal The peer reset the stream after its side ended (RST_STREAM
+   * NO_ERROR after a complete response): writes fail, reads go on.
+   */
+  stopSending(code: number): void {
+    this.#sendStopped = code;
+    this.localEnded = true;
+    const pending = this.pending;
+    this.pending = [];
+    const error = this.#error(code);
+    for (const write of pending) write.reject(error);
   }
 
   /** @internal The bytes received but not read (their window is the session's to return). */
@@ -324,14 +346,10 @@ export class H2Stream {
     return full.subarray(0, n);
   }
 
-  #error(): H2StreamError {
-    return new H2StreamError(
-      this.resetCode,
-      `stream ${this.id} was reset (code ${this.resetCode})`,
-    );
+  #error(code = this.resetCode): H2StreamError {
+    return new H2StreamError(code, `stream ${this.id} was reset (code ${code})`);
   }
 }
 
 const EMPTY = new Uint8Array(0);
 const NO_TRAILERS: readonly string[] = [];
-const NOOP = () => {};

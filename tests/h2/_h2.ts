@@ -75,6 +75,16 @@ export function serveH2(
   };
 }
 
+/** A client-role session on a fresh connection to 127.0.0.1:`port`. */
+export async function dialH2(
+  port: number,
+  options: Partial<H2SessionOptions> = {},
+): Promise<{ session: H2Session; done: Promise<void> }> {
+  const conn = await Deno.connect({ hostname: HOST, port });
+  const session = new H2Session(conn, { clock: SYSTEM_CLOCK, ...options, role: "client" });
+  return { session, done: session.run() };
+}
+
 /** Reads a whole stream body. */
 export async function readAll(stream: H2Stream): Promise<Uint8Array> {
   const chunks: Uint8Array<ArrayBuffer>[] = [];
@@ -142,7 +152,12 @@ export class RawPeer {
   }
 
   /** Sends one frame. */
-  async frame(type: number, flags: number, stream: number, payload = new Uint8Array(0)) {
+  async frame(
+    type: number,
+    flags: number,
+    stream: number,
+    payload: Uint8Array = new Uint8Array(0),
+  ) {
     const bytes = new Uint8Array(9 + payload.length);
     writeFrameHeader(bytes, 0, payload.length, type, flags, stream);
     bytes.set(payload, 9);

@@ -6,10 +6,9 @@
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { H2_ERROR, H2Session, H2StreamError } from "../../src/h2/session.ts";
-import { SYSTEM_CLOCK } from "../../src/pool/clock.ts";
+import { H2_ERROR, H2StreamError } from "../../src/h2/session.ts";
 import { HOST, text, utf8, within } from "../_helpers/net.ts";
-import { readAll } from "./_h2.ts";
+import { dialH2, readAll } from "./_h2.ts";
 
 /** A node:http2 server; `/reset` resets, `/slow` answers after 50 ms, the rest echo. */
 async function nodeServer(): Promise<
@@ -24,6 +23,10 @@ async function nodeServer(): Promise<
   server.on("stream", (stream, headers) => {
     const path = headers[":path"];
     stream.on("error", () => {}); // node reports the resets it sends as stream errors
+    if (headers[":method"] === "HEAD") {
+      stream.respond({ ":status": 200, "content-length": "5" }, { endStream: true });
+      return;
+    }
     if (path === "/reset") {
       stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
       return;
@@ -56,14 +59,8 @@ function get(port: number, path: string, method = "GET"): string[] {
   return [":method", method, ":scheme", "http", ":authority", `${HOST}:${port}`, ":path", path];
 }
 
-async function connect(port: number, onGoaway?: (last: number, code: number) => void) {
-  const conn = await Deno.connect({ hostname: HOST, port });
-  const session = new H2Session(conn, {
-    role: "client",
-    clock: SYSTEM_CLOCK,
-    ...(onGoaway ? { onGoaway } : {}),
-  });
-  return { session, done: session.run() };
+function connect(port: number, onGoaway?: (last: number, code: number) => void) {
+  return dialH2(port, onGoaway ? { onGoaway } : {});
 }
 
 Deno.test("h2 client: 20 concurrent streams on one connection, bodies and trailers", async () => {
@@ -142,6 +139,21 @@ Deno.test("h2 client: GOAWAY from the server stops new streams and lets open one
     assert.equal(goaway![1], H2_ERROR.NO_ERROR);
     assert.equal(session.canOpen, false);
     assert.throws(() => session.request(get(node.port, "/x"), true), /going away|closed/);
+  } finally {
+    session.close();
+    await done;
+    await node.close();
+  }
+});
+
+Deno.test("h2 client: a HEAD response with content-length and no body is complete", async () => {
+  const node = await nodeServer();
+  const { session, done } = await connect(node.port);
+  try {
+    const stream = session.request(get(node.port, "/h", "HEAD"), true);
+    const head = await within(stream.response(), 2_000, "the HEAD response");
+    assert.deepEqual(head.slice(0, 4), [":status", "200", "content-length", "5"]);
+    assert.equal(await within(stream.read(), 2_000, "the end"), null);
   } finally {
     session.close();
     await done;

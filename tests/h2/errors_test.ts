@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { FLAG, FRAME, writeUint32 } from "../../src/h2/frame.ts";
 import { H2_ERROR, type H2Stream } from "../../src/h2/session.ts";
-import { utf8, within } from "../_helpers/net.ts";
+import { delay, utf8, within } from "../_helpers/net.ts";
 import { RawPeer, serveH2 } from "./_h2.ts";
 
 const GET = [":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/"];
@@ -145,6 +145,65 @@ Deno.test("h2 errors: a field section above maxHeaderListSize arrives as headToo
     assert.ok(head !== null);
     assert.equal(seen.length, 1);
     assert.equal(seen[0].headTooLarge, true);
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("h2 errors: a response complete before the request ends is followed by RST_STREAM(NO_ERROR)", async () => {
+  await using srv = serveH2((stream) => stream.sendHeaders([":status", "413"], true));
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    await peer.headers(1, [...GET.slice(0, 1), "POST", ...GET.slice(2)], false);
+    const head = await within(peer.until(FRAME.HEADERS, 1), 5_000, "the 413");
+    assert.ok(head !== null && (head.flags & FLAG.END_STREAM) !== 0);
+    const rst = await within(peer.until(FRAME.RST_STREAM, 1), 5_000, "RST_STREAM");
+    assert.equal(RawPeer.code(rst!), H2_ERROR.NO_ERROR);
+    assert.equal(srv.sessions[0].activeStreams, 0, "the stream no longer counts");
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("h2 errors: GOAWAY reaches a peer that keeps sending after the error", async () => {
+  await using srv = server();
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    // A frame far above the limit, then its megabyte of payload: the server
+    // stops reading at the header, so its socket holds unread bytes when it closes.
+    const header = new Uint8Array(9);
+    header.set([0x10, 0, 0, FRAME.DATA, 0, 0, 0, 0, 1]);
+    await peer.headers(1, GET, false);
+    await peer.write(header);
+    const flood = peer.write(new Uint8Array(1 << 20)).catch(() => {});
+    await delay(200); // the server has answered and closed before we read
+    await expectGoaway(peer, H2_ERROR.FRAME_SIZE_ERROR);
+    peer.close();
+    await flood;
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("h2 errors: frames in flight on a stream we reset are dropped quietly", async () => {
+  await using srv = server({ maxConcurrentStreams: 1 });
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    await peer.headers(1, [...GET.slice(0, 7), "/hold"]);
+    await peer.headers(3, [...GET.slice(0, 1), "POST", ...GET.slice(2)], false);
+    const rst = await within(peer.until(FRAME.RST_STREAM, 3), 5_000, "REFUSED_STREAM");
+    assert.equal(RawPeer.code(rst!), H2_ERROR.REFUSED_STREAM);
+    // What the client had sent before it saw the reset: body and trailers.
+    await peer.frame(FRAME.DATA, 0, 3, new Uint8Array(100));
+    const trailers = peer.encoder.encode(["x-t", "1"]).slice();
+    await peer.frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 3, trailers);
+    await peer.frame(FRAME.PING, 0, 0, new Uint8Array(8));
+    for (let frame = await peer.next();; frame = await peer.next()) {
+      assert.ok(frame !== null, "the connection stays open");
+      assert.notEqual(frame.type, FRAME.GOAWAY, "no connection error");
+      assert.notEqual(frame.type, FRAME.RST_STREAM, "no second reset");
+      if (frame.type === FRAME.PING) break;
+    }
   } finally {
     peer.close();
   }

@@ -4,10 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import { H2Session, type H2Stream } from "../../src/h2/session.ts";
-import { SYSTEM_CLOCK } from "../../src/pool/clock.ts";
-import { delay, HOST, pseudoRandomBytes, sha256, within } from "../_helpers/net.ts";
-import { readAll, serveH2 } from "./_h2.ts";
+import type { H2Stream } from "../../src/h2/session.ts";
+import { delay, pseudoRandomBytes, sha256, within } from "../_helpers/net.ts";
+import { dialH2, readAll, serveH2 } from "./_h2.ts";
 
 const SIZE = 5 * 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -47,9 +46,7 @@ Deno.test("h2 flow control: 5 MB each way with a slow reader; the sender waits f
     stream.sendHeaders([":status", "200"], false);
     await send(stream, reply, serverSent);
   });
-  const conn = await Deno.connect({ hostname: HOST, port: server.port });
-  const session = new H2Session(conn, { role: "client", clock: SYSTEM_CLOCK });
-  const done = session.run();
+  const { session, done } = await dialH2(server.port);
   try {
     const stream = session.request(
       [":method", "POST", ":scheme", "http", ":authority", "x", ":path", "/upload"],
@@ -86,9 +83,7 @@ Deno.test("h2 flow control: a reset stream gives its unread bytes back to the co
     await stream.write(body);
     await stream.end();
   });
-  const conn = await Deno.connect({ hostname: HOST, port: server.port });
-  const session = new H2Session(conn, { role: "client", clock: SYSTEM_CLOCK });
-  const done = session.run();
+  const { session, done } = await dialH2(server.port);
   const get = [":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/"];
   try {
     for (let i = 0; i < 8; i++) {
@@ -115,3 +110,31 @@ async function waitFor(get: () => string): Promise<string> {
   for (let i = 0; i < 100 && get() === ""; i++) await delay(10);
   return get();
 }
+
+Deno.test("h2 flow control: an early complete response survives the server's RST_STREAM(NO_ERROR)", async () => {
+  const reply = pseudoRandomBytes(100_000, 5);
+  await using server = serveH2(async (stream) => {
+    stream.sendHeaders([":status", "200"], false);
+    await stream.write(reply);
+    await stream.end(["x-early", "yes"]);
+  });
+  const { session, done } = await dialH2(server.port);
+  try {
+    const stream = session.request(
+      [":method", "POST", ":scheme", "http", ":authority", "x", ":path", "/"],
+      false,
+    );
+    // A request body larger than the server's window, which it never reads.
+    const upload = stream.write(pseudoRandomBytes(1_000_000, 6)).catch((e) => e);
+    await stream200(stream);
+    await delay(50); // the RST_STREAM(NO_ERROR) arrives meanwhile
+    assert.equal(sha256(await within(readAll(stream), 5_000, "the body")), sha256(reply));
+    assert.deepEqual(stream.trailers, ["x-early", "yes"]);
+    const outcome = await within(upload, 5_000, "the upload to settle");
+    assert.ok(outcome === undefined || outcome instanceof Error);
+    assert.equal(session.activeStreams, 0);
+  } finally {
+    session.close();
+    await done;
+  }
+});

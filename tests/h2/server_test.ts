@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { H2_ERROR } from "../../src/h2/session.ts";
-import { utf8, within } from "../_helpers/net.ts";
+import { delay, utf8, within } from "../_helpers/net.ts";
 import { have, readAll, run, serveH2 } from "./_h2.ts";
 
 const decoder = new TextDecoder();
@@ -105,6 +105,42 @@ Deno.test("h2 server: a node:http2 client gets trailers and sees RST_STREAM", as
       "the reset stream",
     );
     assert.equal(code, H2_ERROR.REFUSED_STREAM);
+  } finally {
+    await new Promise<void>((resolve) => client.close(() => resolve()));
+  }
+});
+
+Deno.test("h2 server: request trailers and a client's RST_STREAM from node:http2", async () => {
+  const seen = Promise.withResolvers<{ body: string; trailers: string[] | null }>();
+  const resets = Promise.withResolvers<number>();
+  await using server = serveH2(async (stream) => {
+    const path = stream.head[stream.head.indexOf(":path") + 1];
+    if (path === "/cancel") {
+      stream.onReset = resets.resolve;
+      return;
+    }
+    const body = decoder.decode(await readAll(stream));
+    seen.resolve({ body, trailers: stream.trailers });
+    stream.sendHeaders([":status", "200"], true);
+  });
+  const client = http2.connect(`http://127.0.0.1:${server.port}`);
+  client.on("error", () => {});
+  try {
+    const req = client.request({ ":method": "POST", ":path": "/t" }, { waitForTrailers: true });
+    req.on("wantTrailers", () => req.sendTrailers({ "x-sum": "abc" }));
+    req.on("error", () => {});
+    req.resume();
+    req.end("payload");
+    const got = await within(seen.promise, 5_000, "the request with trailers");
+    assert.equal(got.body, "payload");
+    assert.deepEqual(got.trailers, ["x-sum", "abc"]);
+
+    const cancel = client.request({ ":method": "POST", ":path": "/cancel" });
+    cancel.on("error", () => {});
+    cancel.write("part of a body");
+    await delay(50);
+    cancel.close(http2.constants.NGHTTP2_CANCEL);
+    assert.equal(await within(resets.promise, 5_000, "onReset"), H2_ERROR.CANCEL);
   } finally {
     await new Promise<void>((resolve) => client.close(() => resolve()));
   }
