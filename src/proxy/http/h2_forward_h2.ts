@@ -91,8 +91,8 @@ function peek<T>(p: Promise<T>): Promise<T | typeof PENDING> {
  * client's body allows (a retry is possible only before any of it was
  * sent), and the text of the last failure for the 502 the caller answers.
  * Make one per client stream, with the {@linkcode Attempt} of its leases;
- * it takes over the stream's `onReset` (a client reset cancels the upstream
- * stream of the attempt in progress).
+ * it wraps the stream's `onReset` (a client reset cancels the upstream
+ * stream of the attempt in progress, then calls the hook set before).
  *
  * @example Usage
  * ```ts ignore
@@ -144,9 +144,11 @@ export class H2StreamExchange {
     this.info = info;
     this.attempt = attempt;
     this.#idempotent = IDEMPOTENT.has(field(downstream.head, ":method") ?? "");
-    downstream.onReset = () => {
+    const before = downstream.onReset; // the serving code's own hook still runs
+    downstream.onReset = (code) => {
       this.clientGone = true;
       this.#onClientReset?.();
+      before?.(code);
     };
   }
 
