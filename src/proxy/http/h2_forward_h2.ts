@@ -237,7 +237,7 @@ export async function forwardStreamToH2(
   let decision: number;
   try {
     for (;;) {
-      outcome = await attemptOn(ctx, x, lease);
+      outcome = await attemptStreamToH2(ctx, x, lease);
       decision = shouldRetry(outcome, attempt, x, ctx.spec.limits);
       if ((decision & FRESH) === 0) break;
       attempt.fresh = true; // the reused session was stale: once more, on a new one
@@ -252,8 +252,26 @@ export async function forwardStreamToH2(
   return { decision, outcome };
 }
 
-/** One try: open the upstream stream, relay both ways, classify the end. */
-async function attemptOn(
+/**
+ * One try of a client stream on the leased HTTP/2 endpoint, for a caller
+ * that runs its own retry loop (it decides with `shouldRetry(outcome,
+ * x.attempt, x, policy)`, blames and releases the lease, as
+ * {@linkcode forwardStreamToH2} does): opens the upstream stream (marking
+ * the lease reached), relays both ways, and classifies the end. `x` holds
+ * the lease outcome (bytes, status, `answeredAt`) and `x.upstreamError`.
+ *
+ * @param ctx The listener.
+ * @param x The client stream's exchange state.
+ * @param lease The lease on an `h2c`/`h2` endpoint (not released here).
+ * @returns How the try ended.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { attemptStreamToH2 } from "./h2_forward_h2.ts";
+ * const outcome = await attemptStreamToH2(ctx, x, lease);
+ * ```
+ */
+export async function attemptStreamToH2(
   ctx: H2ForwardContext,
   x: H2StreamExchange,
   lease: Lease,
