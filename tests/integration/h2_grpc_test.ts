@@ -15,7 +15,7 @@ import { startH2Front } from "../_helpers/h2_front.ts";
 import { fixture } from "../fixtures/harness.ts";
 import { waitFor } from "../_helpers/http.ts";
 import { probeH2 } from "../../src/health/h2_probe.ts";
-import { startNamedBackend } from "../_helpers/backends.ts";
+import { startNamedBackend, startProxy } from "../_helpers/backends.ts";
 
 const GRPC = await haveGrpc();
 const ignore = !GRPC;
@@ -211,4 +211,32 @@ Deno.test("probeH2: a refused connect and an HTTP/1.1-only server fail the probe
   assert.equal(r.passed, false);
   assert.match(r.detail, /no HTTP\/2 answer .*write it as http:\/\//);
   assert.ok(Date.now() - started < 1_500, "ends at the latest at the deadline");
+});
+
+Deno.test({
+  name:
+    "sidecar: gRPC health keeps a grpcio endpoint up; an HTTP/1.1 client calls a unary method (trailers as chunked trailers)",
+  ignore,
+  async fn() {
+    await using server = await startGrpcServer("A");
+    await using proxy = await startProxy([[`h2c://127.0.0.1:${server.port}`]], {
+      health: { active: true, kind: "grpc", intervalMs: 200, timeoutMs: 2_000 },
+    });
+    assert.equal(proxy.endpoint(server).status, "up");
+    assert.equal(proxy.endpoint(server).lastProbe?.detail, "SERVING");
+    const message = new TextEncoder().encode("over http/1.1");
+    const frame = new Uint8Array([0, 0, 0, 0, message.length, ...message]);
+    const head =
+      "POST /test.Echo/Unary HTTP/1.1\r\nHost: grpc\r\nContent-Type: application/grpc\r\n" +
+      `TE: trailers\r\nContent-Length: ${frame.length}\r\n\r\n`;
+    const r = await proxy.exchange(new Uint8Array([...new TextEncoder().encode(head), ...frame]));
+    assert.equal(r.status, 200);
+    assert.equal(r.framing, "chunked");
+    assert.deepEqual(r.body, frame, "the reply is the same gRPC frame");
+    const wire = new TextDecoder().decode(r.wireBody);
+    assert.match(wire, /\r\n0\r\ngrpc-status: 0\r\n/);
+    show("http/1.1 -> grpc", [`HTTP/1.1 ${r.status}`, ...wire.split("\r\n").slice(-4, -2)]);
+    await server.setStatus("", 2);
+    await waitFor(() => proxy.endpoint(server).status === "down", 5_000, "down on NOT_SERVING");
+  },
 });
