@@ -106,6 +106,8 @@ export class H2Upstream {
   readonly #by = new Map<string, EndpointSessions>();
   /** Every session not yet closed, also those past GOAWAY, and how each run ends. */
   readonly #all = new Map<H2Session, Promise<void>>();
+  /** Sessions out of the choice (GOAWAY either way) that stay until their streams end. */
+  readonly #left = new Set<H2Session>();
   #closed = false;
 
   /** @param options Timeouts, TLS, clock, cap. */
@@ -207,6 +209,7 @@ export class H2Upstream {
         session,
         session.run().finally(() => {
           this.#leave(entry, held);
+          this.#left.delete(session);
           this.#all.delete(session);
         }),
       );
@@ -216,25 +219,25 @@ export class H2Upstream {
     }
   }
 
-  /** A session takes no more streams: out of the choice (it closes when its streams end). */
+  /** A session takes no more streams: out of the choice (the sweep closes it once its streams end). */
   #leave(entry: EndpointSessions, held: Held): void {
     const i = entry.open.indexOf(held);
     if (i >= 0) entry.open.splice(i, 1);
+    if (!held.session.closed) this.#left.add(held.session);
   }
 
   /**
-   * Closes sessions without a stream for the idle timeout.
+   * Closes sessions without a stream for the idle timeout, and those out of
+   * the choice (after GOAWAY) whose streams have ended.
    *
    * @param now The current time (ms, the clock's).
    */
   sweep(now: number): void {
+    for (const session of this.#left) if (session.activeStreams === 0) session.close();
     for (const entry of this.#by.values()) {
       for (const held of entry.open.slice()) {
         if (held.session.activeStreams > 0) held.usedAt = now;
-        else if (now - held.usedAt >= this.#options.idleMs) {
-          this.#leave(entry, held);
-          held.session.close();
-        }
+        else if (now - held.usedAt >= this.#options.idleMs) held.session.close();
       }
     }
   }
@@ -248,7 +251,8 @@ export class H2Upstream {
   retain(keys: ReadonlySet<string>): void {
     for (const [key, entry] of this.#by) {
       if (keys.has(key)) continue;
-      for (const held of entry.open.splice(0)) {
+      for (const held of entry.open.slice()) {
+        this.#leave(entry, held);
         if (held.session.activeStreams === 0) held.session.close();
         else held.session.goaway();
       }
