@@ -25,10 +25,20 @@ import { H2Session, type H2Stream } from "../../src/h2/session.ts";
 import { H2Upstream } from "../../src/proxy/http/h2_upstream.ts";
 import {
   forwardStreamToH2,
-  type H2ForwardContext,
-  H2StreamExchange,
+  type H2StreamAttempt,
+  type H2StreamContext,
 } from "../../src/proxy/http/h2_forward_h2.ts";
-import { DONE_KEEP, type ExchangeOutcome, NO_RESPONSE, RETRY } from "../../src/proxy/http/retry.ts";
+import type { TransportError } from "../../src/balance/endpoint.ts";
+import {
+  BLAME,
+  DONE_KEEP,
+  type ExchangeOutcome,
+  FRESH,
+  NO_RESPONSE,
+  RETRY,
+  shouldRetry,
+  transportError,
+} from "../../src/proxy/http/retry.ts";
 import { loadUpstreamTls } from "../../src/pool/dial.ts";
 import { fixture } from "../fixtures/harness.ts";
 
@@ -93,7 +103,6 @@ export async function startH2Front(
   const tls = loadUpstreamTls({ caFile: fixture("ca.pem"), insecure: false });
   cluster.tls = tls;
   const h2 = new H2Upstream({ connectMs: 5_000, idleMs: 30_000, clock, tls });
-  const ctx: H2ForwardContext = { spec, h2, clock };
   const checker = health.active
     ? new HealthChecker(
       cluster,
@@ -109,21 +118,51 @@ export async function startH2Front(
   const sessions = new Set<H2Session>();
   const running: Promise<void>[] = [];
 
+  const sctx: H2StreamContext = {
+    listener: { spec, h2 },
+    clientIp: "127.0.0.1",
+    tls: false,
+    clock,
+    upstreamH2: { current: null },
+  };
+  // The serving code's lease loop, as connection.ts runs it for HTTP/1.1.
   const serveStream = async (stream: H2Stream) => {
-    const x = new H2StreamExchange(stream, { clientIp: "127.0.0.1", tls: false }, new Attempt());
-    // No lease at all (every endpoint down) answers 502 like a failed attempt.
-    let r: { decision: number; outcome: ExchangeOutcome } = {
-      decision: RETRY,
-      outcome: NO_RESPONSE,
+    const x: H2StreamAttempt & { error: TransportError } = {
+      stream,
+      attempt: new Attempt(),
+      status: 0,
+      answeredAt: 0,
+      rx: 0,
+      tx: 0,
+      upstreamError: "",
+      timedOut: false,
+      clientGone: false,
+      replaySafe: true,
+      error: "none",
     };
+    stream.onReset = () => x.clientGone = true;
+    let outcome: ExchangeOutcome = NO_RESPONSE; // no lease at all answers 502 too
+    let decision = RETRY;
     try {
-      while ((r.decision & RETRY) !== 0) {
+      while ((decision & RETRY) !== 0) {
         const lease = cluster.lease(x.attempt);
         if (lease === undefined) break;
-        r = await forwardStreamToH2(ctx, x, lease);
+        try {
+          for (;;) {
+            outcome = await forwardStreamToH2(sctx, x, lease);
+            decision = shouldRetry(outcome, x.attempt, x, spec.limits);
+            if ((decision & FRESH) === 0) break;
+            x.attempt.fresh = true;
+          }
+          x.error = outcome === DONE_KEEP ? "none" : transportError(outcome, x.attempt.reused);
+          if ((decision & BLAME) !== 0) lease.blame(x.upstreamError, x.error);
+        } finally {
+          lease.release(x);
+        }
+        if (outcome === DONE_KEEP || x.clientGone) break;
       }
-      outcomes.push(r.outcome);
-      if (r.outcome !== DONE_KEEP && !x.clientGone) {
+      outcomes.push(outcome);
+      if (outcome !== DONE_KEEP && !x.clientGone) {
         stream.sendHeaders(
           [":status", x.timedOut ? "504" : "502", "x-error", x.upstreamError],
           true,
