@@ -15,6 +15,7 @@ import {
   FRAME_HEADER_LENGTH,
   H2_ERROR,
   H2ConnectionError,
+  readUint32,
   writeFrameHeader,
   writeUint32,
 } from "./frame.ts";
@@ -110,9 +111,14 @@ export class SessionCore implements StreamOwner {
   isClosed = false;
   /** Runs out when the peer does not acknowledge our SETTINGS. */
   settingsTimer: Timer | null = null;
+  /** The peer acknowledged our SETTINGS. */
+  settingsAcked = false;
   /** The last streams we reset (a ring). */
   #resets = new Uint32Array(32);
   #resetAt = 0;
+  /** Where the last DATA frame starts in the writer's buffer, and in which batch. */
+  #lastData = -1;
+  #lastDataBatch = -1;
 
   /**
    * Makes the state of a connection on `conn`.
@@ -275,6 +281,26 @@ export class SessionCore implements StreamOwner {
     return this.#resets.includes(id);
   }
 
+  /**
+   * The receive window of a new stream: ours, but never below the default
+   * until the peer acknowledged our SETTINGS (it may send that much before).
+   */
+  streamRecvWindow(): number {
+    return this.settingsAcked
+      ? this.initialWindow
+      : Math.max(this.initialWindow, DEFAULT_WINDOW_SIZE);
+  }
+
+  /** The peer acknowledged our SETTINGS: a window below the default now applies to open streams. */
+  ackedSettings(): void {
+    this.settingsTimer?.cancel();
+    this.settingsTimer = null;
+    if (this.settingsAcked) return;
+    this.settingsAcked = true;
+    const delta = this.initialWindow - DEFAULT_WINDOW_SIZE;
+    if (delta < 0) { for (const stream of this.streams.values()) stream.recvWindow += delta; }
+  }
+
   /** Sends RST_STREAM(code); an open stream ends as reset (its consumer hears of it). */
   streamError(id: number, code: number): void {
     this.rstStream(id, code);
@@ -302,7 +328,7 @@ export class SessionCore implements StreamOwner {
     if (this.isClosed) return;
     if (error instanceof H2ConnectionError) {
       this.goawaySent = true;
-      this.sendGoaway(error.code);
+      this.sendGoaway(error.code, error.message); // the reason, as debug data
       this.closeAfterFlush();
     } else {
       this.close();
@@ -341,14 +367,16 @@ export class SessionCore implements StreamOwner {
     writeUint32(buf, at + FRAME_HEADER_LENGTH, code);
   }
 
-  /** Appends a GOAWAY frame naming the last stream the peer opened. */
-  sendGoaway(code: number): void {
+  /** Appends a GOAWAY frame naming the last stream the peer opened (and `debug` as debug data). */
+  sendGoaway(code: number, debug?: string): void {
     if (this.isClosed) return;
-    const at = this.writer.reserve(FRAME_HEADER_LENGTH + 8);
+    const data = debug === undefined ? EMPTY : new TextEncoder().encode(debug.slice(0, 200));
+    const at = this.writer.reserve(FRAME_HEADER_LENGTH + 8 + data.length);
     const buf = this.writer.buffer;
-    writeFrameHeader(buf, at, 8, FRAME.GOAWAY, 0, 0);
+    writeFrameHeader(buf, at, 8 + data.length, FRAME.GOAWAY, 0, 0);
     writeUint32(buf, at + FRAME_HEADER_LENGTH, this.lastPeerStream);
     writeUint32(buf, at + FRAME_HEADER_LENGTH + 4, code);
+    buf.set(data, at + FRAME_HEADER_LENGTH + 8);
   }
 
   /** Frames `data` from `offset` as far as the windows allow; returns the new offset. */
@@ -362,6 +390,8 @@ export class SessionCore implements StreamOwner {
       const buf = this.writer.buffer;
       writeFrameHeader(buf, at, n, FRAME.DATA, 0, stream.id);
       buf.set(data.subarray(offset, offset + n), at + FRAME_HEADER_LENGTH);
+      this.#lastData = at;
+      this.#lastDataBatch = this.writer.batch;
       offset += n;
       stream.sendWindow -= n;
       this.sendWindow -= n;
@@ -369,14 +399,31 @@ export class SessionCore implements StreamOwner {
     return offset;
   }
 
-  /** Ends our side: trailers in HEADERS, or an empty DATA, with END_STREAM. */
+  /** True when the last frame in the unsent buffer is a DATA frame of stream `id`. */
+  #lastDataOf(id: number): boolean {
+    const at = this.#lastData;
+    if (at < 0 || this.#lastDataBatch !== this.writer.batch) return false;
+    const buf = this.writer.buffer;
+    const length = (buf[at] << 16) | (buf[at + 1] << 8) | buf[at + 2];
+    return at + FRAME_HEADER_LENGTH + length === this.writer.buffered &&
+      (readUint32(buf, at + 5) & 0x7fffffff) === id;
+  }
+
+  /** Ends our side: trailers in HEADERS, or END_STREAM on the last DATA (or an empty one). */
   sendEnd(stream: H2Stream, trailers: readonly string[]): void {
     if (trailers.length > 0) {
       this.sendHeaders(stream, trailers, true);
-    } else if (!this.isClosed) {
+    } else if (this.isClosed) {
+      // nothing goes out any more
+    } else if (this.#lastDataOf(stream.id)) {
+      // The stream's DATA is the last frame still in the buffer: it carries the end.
+      this.writer.buffer[this.#lastData + 4] |= FLAG.END_STREAM;
+    } else {
       const at = this.writer.reserve(FRAME_HEADER_LENGTH);
       writeFrameHeader(this.writer.buffer, at, 0, FRAME.DATA, FLAG.END_STREAM, stream.id);
     }
     this.localEnded(stream);
   }
 }
+
+const EMPTY = new Uint8Array(0);

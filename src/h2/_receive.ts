@@ -169,8 +169,7 @@ export class Receiver {
     if (id !== 0) throw protocolError("SETTINGS on a stream");
     if (flags & FLAG.ACK) {
       if (length !== 0) throw frameSizeError("SETTINGS ACK with a payload");
-      this.#core.settingsTimer?.cancel();
-      this.#core.settingsTimer = null;
+      this.#core.ackedSettings();
       return;
     }
     if (length % 6 !== 0) throw frameSizeError("SETTINGS length is not a multiple of 6");

@@ -149,7 +149,7 @@ export class FieldBlocks {
       fields,
       tooLarge,
       this.#core.peer.initialWindowSize,
-      this.#core.initialWindow,
+      this.#core.streamRecvWindow(),
     );
     created.expectedLength = checked;
     this.#core.streams.set(id, created);

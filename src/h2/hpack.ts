@@ -143,7 +143,8 @@ export class HpackDecoder {
 
   /**
    * Decodes one complete header block, appending name, value pairs to `out`.
-   * Past `maxListSize` it keeps decoding (the table must stay in step) but
+   * Past `maxListSize` it keeps decoding what enters the table (which must
+   * stay in step), checks but makes no strings for literals that do not, and
    * stops appending, so `out` then holds the fields before the limit.
    *
    * @param block The block: HEADERS and CONTINUATION fragments joined.
@@ -168,7 +169,9 @@ export class HpackDecoder {
         const index = this.#int(0x7f);
         this.#checkIndex(index, at);
         name = this.#name(index);
-        value = index <= STATIC_LENGTH ? STATIC_VALUES[index] : this.#table.value(index - 62);
+        value = index <= STATIC_LENGTH
+          ? STATIC_VALUES[index]
+          : this.#table.value(index - STATIC_LENGTH - 1);
       } else if (first >= 0x40) { // 6.2.1 literal with incremental indexing
         name = this.#literalName(0x3f);
         value = this.#string();
@@ -223,7 +226,9 @@ export class HpackDecoder {
   }
 
   #name(index: number): string {
-    return index <= STATIC_LENGTH ? STATIC_NAMES[index] : this.#table.name(index - 62);
+    return index <= STATIC_LENGTH
+      ? STATIC_NAMES[index]
+      : this.#table.name(index - STATIC_LENGTH - 1);
   }
 
   /** A literal's name: by index (an `mask`-bit prefix) or, at index 0, a string. */
@@ -267,8 +272,11 @@ export class HpackDecoder {
     return value;
   }
 
-  /** Reads a string literal (RFC 7541 5.2): its start and end, past the length. */
-  #stringBounds(): number {
+  /**
+   * Moves past a string literal (RFC 7541 5.2), checking that it fits in the
+   * block, and returns its length in octets: the string ends at `#pos`.
+   */
+  #passString(): number {
     if (this.#pos >= this.#end) {
       throw new HpackError(
         `Cannot decode a string at octet ${this.#pos}: the header block ends before it`,
@@ -287,18 +295,28 @@ export class HpackDecoder {
     return length;
   }
 
-  #skipString(): void {
-    this.#stringBounds();
-  }
-
   #string(): string {
     const at = this.#pos;
     const huffman = this.#pos < this.#end && this.#buf[this.#pos] >= 0x80;
-    const length = this.#stringBounds();
+    const length = this.#passString();
     if (length === 0) return "";
     const buf = this.#buf, end = this.#pos, start = end - length;
     if (!huffman) return bytesToString(buf, start, length);
-    const n = huffmanDecode(buf, start, end, CHARS);
+    return charsToString(this.#checkHuffman(huffmanDecode(buf, start, end, CHARS), at));
+  }
+
+  /** Moves past a string literal without making a string, still checking its Huffman code. */
+  #skipString(): void {
+    const at = this.#pos;
+    const huffman = this.#pos < this.#end && this.#buf[this.#pos] >= 0x80;
+    const length = this.#passString();
+    if (huffman && length > 0) {
+      this.#checkHuffman(huffmanDecode(this.#buf, this.#pos - length, this.#pos, CHARS), at);
+    }
+  }
+
+  /** Passes a Huffman decoding's octet count, or throws for its error code. */
+  #checkHuffman(n: number, at: number): number {
     if (n === HUFFMAN_EOS) {
       throw new HpackError(`Cannot decode the Huffman string at octet ${at}: it holds EOS`);
     }
@@ -307,6 +325,6 @@ export class HpackDecoder {
         `Cannot decode the Huffman string at octet ${at}: its padding is longer than 7 bits or not all ones`,
       );
     }
-    return charsToString(n);
+    return n;
   }
 }

@@ -178,7 +178,7 @@ export class H2Session {
       [],
       false,
       core.peer.initialWindowSize,
-      core.initialWindow,
+      core.streamRecvWindow(),
     );
     core.streams.set(id, stream);
     for (let i = 0; i < fields.length && fields[i].charCodeAt(0) === 58 /* : */; i += 2) {
@@ -213,7 +213,13 @@ export class H2Session {
       core.fail(new H2ConnectionError(H2_ERROR.SETTINGS_TIMEOUT, "no SETTINGS ACK within 10 s"));
     }, SETTINGS_TIMEOUT_MS);
     try {
-      await readFrames(core.conn, initial, core.server, core.maxFrameSize, this.#receiver.handle);
+      await readFrames(
+        core.conn,
+        initial,
+        core.server,
+        core.maxFrameSize,
+        this.#receiver.handle,
+      );
     } catch (error) {
       core.fail(error);
     }

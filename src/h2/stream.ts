@@ -105,6 +105,7 @@ export class H2Stream {
   #readReject: ((error: Error) => void) | null = null;
   #trailers: string[] | null = null;
   #sendStopped = -1;
+  #headSent = false;
   #response: Promise<string[]> | null = null;
   #responseResolve: ((head: string[]) => void) | null = null;
   #responseReject: ((error: Error) => void) | null = null;
@@ -183,6 +184,7 @@ export class H2Stream {
    */
   sendHeaders(fields: readonly string[], endStream: boolean): void {
     if (this.resetCode >= 0 || this.localEnded) return;
+    this.#headSent = true;
     if (endStream) this.localEnded = true;
     this.#owner.sendHeaders(this, fields, endStream);
     if (endStream) this.#owner.localEnded(this);
@@ -229,6 +231,9 @@ export class H2Stream {
     if (this.localEnded) {
       return Promise.reject(new Error(`stream ${this.id}: write after end`));
     }
+    if (!this.#headSent) {
+      return Promise.reject(new Error(`stream ${this.id}: sendHeaders() comes before DATA`));
+    }
     if (end !== null) this.localEnded = true;
     let offset = 0;
     if (this.pending.length === 0) {
@@ -252,7 +257,7 @@ export class H2Stream {
     if (data.length === 0) return;
     const need = this.#accLen + data.length;
     if (this.#acc === null || this.#acc.length < need) {
-      const bigger = new Uint8Array(Math.max(need, Math.min(2 * need, 1 << 20), 4096));
+      const bigger = new Uint8Array(Math.max(need, Math.min(2 * need, 1 << 20), 1024));
       if (this.#acc !== null) bigger.set(this.#acc.subarray(0, this.#accLen));
       this.#acc = bigger;
     }

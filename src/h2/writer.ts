@@ -6,12 +6,16 @@
  * @module
  */
 
+import { BUFFER_SIZE, giveBuffer, takeBuffer } from "./_buffers.ts";
 import { FRAME_HEADER_LENGTH, writeFrameHeader } from "./frame.ts";
 
 /** Above this many buffered bytes, data writers wait for the socket to drain. */
 const HIGH_WATER = 256 * 1024;
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Microtask hops before a batch goes out (an `await` of a settled promise takes one to three). */
+const FLUSH_HOPS = 4;
 
 /**
  * Batches frames into one socket write per turn.
@@ -28,15 +32,29 @@ const RESOLVED: Promise<void> = Promise.resolve();
 export class FrameWriter {
   #conn: Deno.Conn;
   #onError: () => void;
-  #buf = new Uint8Array(16_384);
-  #spare = new Uint8Array(16_384);
+  /** The batch being filled (a shared working buffer while there is work, else empty). */
+  #buf: Uint8Array = EMPTY;
+  /** The buffer of the batch last written, kept for the next swap while busy. */
+  #spare: Uint8Array | null = null;
   #len = 0;
+  #batch = 0;
   #scheduled = false;
   #writing = false;
   #closed = false;
   #drainWaiters: (() => void)[] = [];
   #flushWaiters: (() => void)[] = [];
+  #hops = 0;
+  /**
+   * The flush waits a few microtask hops, so that a producer that awaits a
+   * resolved promise between frames (`await stream.write(body); stream.end()`)
+   * still lands in the same socket write.
+   */
   #flushNow = () => {
+    if (++this.#hops < FLUSH_HOPS) {
+      queueMicrotask(this.#flushNow);
+      return;
+    }
+    this.#hops = 0;
     this.#scheduled = false;
     if (!this.#writing) this.#flush();
   };
@@ -50,6 +68,11 @@ export class FrameWriter {
   constructor(conn: Deno.Conn, onError: () => void) {
     this.#conn = conn;
     this.#onError = onError;
+  }
+
+  /** Counts the batches handed to the socket: offsets from `reserve` are valid within one. */
+  get batch(): number {
+    return this.#batch;
   }
 
   /** Bytes waiting for or in the socket write. */
@@ -83,11 +106,17 @@ export class FrameWriter {
     const at = this.#len;
     const need = at + n;
     if (need > this.#buf.length) {
-      let size = this.#buf.length * 2;
-      while (size < need) size *= 2;
-      const bigger = new Uint8Array(size);
-      bigger.set(this.#buf.subarray(0, at));
-      this.#buf = bigger;
+      if (this.#buf === EMPTY && need <= BUFFER_SIZE) {
+        this.#buf = this.#spare ?? takeBuffer();
+        this.#spare = null;
+      } else {
+        let size = Math.max(this.#buf.length * 2, BUFFER_SIZE);
+        while (size < need) size *= 2;
+        const bigger = new Uint8Array(size);
+        bigger.set(this.#buf.subarray(0, at));
+        giveBuffer(this.#buf);
+        this.#buf = bigger;
+      }
     }
     this.#len = need;
     if (!this.#scheduled && !this.#writing && !this.#closed) {
@@ -127,34 +156,53 @@ export class FrameWriter {
   close(): void {
     this.#closed = true;
     this.#len = 0;
+    if (!this.#writing) this.#release();
     this.#drainWaiters = wake(this.#drainWaiters);
     this.#flushWaiters = wake(this.#flushWaiters);
   }
 
   async #flush(): Promise<void> {
+    if (this.#len === 0 || this.#closed) return;
     this.#writing = true;
+    const out = this.#buf;
+    const n = this.#len;
+    this.#buf = this.#spare ?? EMPTY;
+    this.#spare = null;
+    this.#batch++;
+    this.#len = 0;
     try {
-      while (this.#len > 0 && !this.#closed) {
-        const out = this.#buf;
-        const n = this.#len;
-        this.#buf = this.#spare;
-        this.#spare = out;
-        this.#len = 0;
-        let done = 0;
-        while (done < n) done += await this.#conn.write(out.subarray(done, n));
-        if (this.#len < HIGH_WATER) this.#drainWaiters = wake(this.#drainWaiters);
-      }
+      let done = 0;
+      while (done < n) done += await this.#conn.write(out.subarray(done, n));
     } catch {
       this.#closed = true;
       this.#len = 0;
       this.#onError();
     } finally {
       this.#writing = false;
-      this.#drainWaiters = wake(this.#drainWaiters);
-      if (this.#len === 0 || this.#closed) this.#flushWaiters = wake(this.#flushWaiters);
+      this.#spare = out;
+      // Idle (or closed): both buffers go back to the shared free list.
+      if (this.#len === 0 || this.#closed) this.#release();
+      if (this.#len < HIGH_WATER || this.#closed) this.#drainWaiters = wake(this.#drainWaiters);
+      if (this.#len === 0 || this.#closed) {
+        this.#flushWaiters = wake(this.#flushWaiters);
+      } else if (!this.#scheduled) {
+        // What came during the write goes out after the same hops as a new batch.
+        this.#scheduled = true;
+        queueMicrotask(this.#flushNow);
+      }
     }
   }
+
+  #release(): void {
+    if (this.#buf !== EMPTY) giveBuffer(this.#buf);
+    if (this.#spare !== null) giveBuffer(this.#spare);
+    this.#buf = EMPTY;
+    this.#spare = null;
+    this.#len = 0;
+  }
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** Resolves every waiter; returns the list to keep (the same one when it was empty). */
 function wake(waiters: (() => void)[]): (() => void)[] {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { FLAG, FRAME, writeUint32 } from "../../src/h2/frame.ts";
 import { H2_ERROR, type H2Stream } from "../../src/h2/session.ts";
-import { delay, utf8, within } from "../_helpers/net.ts";
+import { delay, text, utf8, within } from "../_helpers/net.ts";
 import { RawPeer, serveH2 } from "./_h2.ts";
 
 const GET = [":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/"];
@@ -40,7 +40,10 @@ Deno.test("h2 errors: a bad preface gets GOAWAY(PROTOCOL_ERROR) and the connecti
   const peer = await RawPeer.connect(srv.port, false);
   try {
     await peer.write(utf8("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-    await expectGoaway(peer, H2_ERROR.PROTOCOL_ERROR);
+    const goaway = await within(peer.until(FRAME.GOAWAY), 5_000, "GOAWAY");
+    assert.equal(RawPeer.code(goaway!), H2_ERROR.PROTOCOL_ERROR);
+    assert.equal(text(goaway!.payload.subarray(8)), "not the HTTP/2 client preface");
+    assert.equal(await within(peer.next(), 5_000, "the close"), null);
   } finally {
     peer.close();
   }

@@ -138,3 +138,51 @@ Deno.test("h2 flow control: an early complete response survives the server's RST
     await done;
   }
 });
+
+Deno.test("h2 flow control: a 1000-byte stream window still moves 200 KB, one update at a time", async () => {
+  const payload = pseudoRandomBytes(200_000, 11);
+  let got = "";
+  await using server = serveH2(async (stream) => {
+    got = sha256(await readAll(stream));
+    stream.sendHeaders([":status", "200"], true);
+  }, { initialWindowSize: 1000 });
+  const { session, done } = await dialH2(server.port);
+  try {
+    const stream = session.request(
+      [":method", "POST", ":scheme", "http", ":authority", "x", ":path", "/"],
+      false,
+    );
+    await within(send(stream, payload, { n: 0 }), 10_000, "the upload");
+    await stream200(stream);
+    assert.equal(got, sha256(payload));
+  } finally {
+    session.close();
+    await done;
+  }
+});
+
+Deno.test("h2 flow control: frames above 32 KiB (a peer allowing 1 MiB frames) grow the read buffer", async () => {
+  const reply = pseudoRandomBytes(600_000, 12);
+  await using server = serveH2(async (stream) => {
+    stream.sendHeaders([":status", "200"], false);
+    await stream.write(reply); // one write: frames as large as the windows allow
+    await stream.end();
+  });
+  const { session, done } = await dialH2(server.port, {
+    maxFrameSize: 1 << 20,
+    initialWindowSize: 1 << 20,
+    connectionWindowSize: 4 << 20,
+  });
+  try {
+    const stream = session.request(
+      [":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/"],
+      true,
+    );
+    await stream200(stream);
+    const body = await within(readAll(stream), 10_000, "the body");
+    assert.equal(sha256(body), sha256(reply));
+  } finally {
+    session.close();
+    await done;
+  }
+});

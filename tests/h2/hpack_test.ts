@@ -267,6 +267,15 @@ Deno.test("HpackDecoder: past maxListSize it stops appending but keeps the table
   assert.deepEqual(out, ["x-indexed", "kept in the table"]);
 });
 
+Deno.test("HpackDecoder: past maxListSize a bad Huffman string is still an error", () => {
+  const decoder = new HpackDecoder();
+  // ":method: GET", then "x-a" (Huffman) without indexing, whose value pads with zeros.
+  const block = hex("82 0083 f2b0ff 8118");
+  assert.throws(() => decoder.decode(block, [], 10), /octet 6: its padding/);
+  const out: string[] = [];
+  assert.throws(() => new HpackDecoder().decode(block, out), /octet 6: its padding/);
+});
+
 Deno.test("HpackEncoder: a table size update starts the next block, smallest first", () => {
   const encoder = new HpackEncoder();
   const decoder = new HpackDecoder();

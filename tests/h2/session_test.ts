@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { lentBuffers } from "../../src/h2/_buffers.ts";
 import { FLAG, FRAME, SETTING, writeUint32 } from "../../src/h2/frame.ts";
 import { H2_ERROR, H2Session, H2StreamError } from "../../src/h2/session.ts";
 import { FakeClock } from "../_helpers/fake_clock.ts";
@@ -198,6 +199,67 @@ Deno.test("h2 session: the peer's RST_STREAM rejects a pending read and calls on
     assert.equal(read.code, H2_ERROR.CANCEL);
   } finally {
     peer.close();
+  }
+});
+
+Deno.test("h2 session: end() right after write() sets END_STREAM on that DATA frame", async () => {
+  await using srv = serveH2(async (stream) => {
+    stream.sendHeaders([":status", "200"], false);
+    await stream.write(utf8("body"));
+    await stream.end();
+  });
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    await peer.headers(1, GET);
+    const data = await within(peer.until(FRAME.DATA, 1), 5_000, "the DATA frame");
+    assert.deepEqual(data!.payload, utf8("body"));
+    assert.equal(data!.flags, FLAG.END_STREAM, "one frame carries the body and the end");
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("h2 session: idle connections hold no working buffer", async () => {
+  const before = lentBuffers();
+  await using srv = serveH2(async (stream) => {
+    await readAll(stream);
+    stream.sendHeaders([":status", "200"], false);
+    await stream.write(utf8("hello"));
+    await stream.end();
+  });
+  const clients = await Promise.all(Array.from({ length: 10 }, () => dialH2(srv.port)));
+  try {
+    for (const { session } of clients) {
+      const stream = session.request(GET, true);
+      await within(stream.response(), 5_000, "a response");
+      await readAll(stream);
+    }
+    // Both sides of 10 connections are idle now: every buffer is back.
+    await waitFor(() => lentBuffers() === before);
+    assert.equal(srv.sessions.length, 10);
+  } finally {
+    for (const { session, done } of clients) {
+      session.close();
+      await done;
+    }
+  }
+});
+
+Deno.test("h2 session: DATA before the response head is refused locally", async () => {
+  const outcome = Promise.withResolvers<unknown>();
+  await using srv = serveH2(async (stream) => {
+    outcome.resolve(await stream.write(utf8("too early")).catch((e) => e));
+    stream.sendHeaders([":status", "200"], true);
+  });
+  const { session, done } = await dialH2(srv.port);
+  try {
+    const stream = session.request(GET, true);
+    assert.equal((await within(stream.response(), 5_000, "the response"))[1], "200");
+    const error = await outcome.promise;
+    assert.ok(error instanceof Error && /sendHeaders\(\) comes before DATA/.test(error.message));
+  } finally {
+    session.close();
+    await done;
   }
 });
 
