@@ -187,6 +187,8 @@ function http(l: HttpListenerSpec): Record<string, unknown> {
     upstreamTls: upstreamTls(l.upstreamTls ?? { insecure: false }),
     ...(l.proxyHeaders === false ? { proxyHeaders: false } : {}),
     ...(l.metrics === false ? { metrics: false } : {}),
+    ...(l.http2 === false ? { http2: false } : {}),
+    ...(l.h2c === true ? { h2c: true } : {}),
   };
 }
 

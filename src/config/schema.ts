@@ -387,6 +387,17 @@ export interface HttpListenerSpec {
    * @default true
    */
   readonly metrics?: boolean;
+  /**
+   * Offer HTTP/2 to TLS clients: ALPN `h2` before `http/1.1` (clients that
+   * do not ask for h2 get HTTP/1.1 as before). No effect on a plain listener.
+   * @default true
+   */
+  readonly http2?: boolean;
+  /**
+   * Accept HTTP/2 cleartext with prior knowledge on a plain listener (a
+   * client whose first bytes are the HTTP/2 preface). @default false
+   */
+  readonly h2c?: boolean;
   /** Per-client connection and rate limits (by client IP); off when absent. */
   readonly perClient?: PerClientLimits;
 }

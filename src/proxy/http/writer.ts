@@ -243,7 +243,7 @@ export function writeUpstreamRequestHead(
   else if (head.contentLength >= 0) writeContentLength(w, head.contentLength);
   if (head.teTrailers) w.put(TE_TRAILERS);
   if (head.upgrade) w.put(CONN_UPGRADE);
-  w.put(XFF);
+  beginForwardedFor(w);
   if (xffCount > 0) {
     for (let h = 0; h < head.headerCount; h++) {
       const o = h * FIELD_STRIDE;
@@ -252,17 +252,67 @@ export function writeUpstreamRequestHead(
       w.put(COMMA_SP);
     }
   }
-  w.put(info.clientIp);
-  w.put(CRLF);
   let hs = as, he = ae;
   if (as < 0 && head.hostIndex >= 0) {
     const o = head.hostIndex * FIELD_STRIDE;
     hs = f[o + F_VALUE];
     he = f[o + F_VALUE_END];
   }
-  if (he > hs) {
+  endForwarding(w, info, buf, hs, he);
+}
+
+/**
+ * Starts the `X-Forwarded-For` line of a request head toward an endpoint;
+ * the caller appends the client's own values, each followed by `, `, then
+ * calls {@linkcode endForwarding}.
+ *
+ * @param w The writer (appended to).
+ *
+ * @example Usage
+ * ```ts
+ * import { beginForwardedFor, ByteWriter, endForwarding } from "./writer.ts";
+ * const te = new TextEncoder(), w = new ByteWriter(128), host = te.encode("h");
+ * beginForwardedFor(w);
+ * endForwarding(w, { clientIp: te.encode("::1"), tls: true, basePath: new Uint8Array(0) }, host, 0, 1);
+ * // X-Forwarded-For: ::1, X-Forwarded-Host: h, X-Forwarded-Proto: https, X-Real-IP: ::1, empty line
+ * ```
+ */
+export function beginForwardedFor(w: ByteWriter): void {
+  w.put(XFF);
+}
+
+/**
+ * Ends a request head after {@linkcode beginForwardedFor} and the client's
+ * own X-Forwarded-For values: the client IP (appended once),
+ * `X-Forwarded-Host` when there is a host, `X-Forwarded-Proto`, `X-Real-IP`
+ * and the empty line.
+ *
+ * @param w The writer (appended to).
+ * @param info The client's IP and whether it came over TLS.
+ * @param hostBuf The buffer holding the host (may be `w.buf` itself).
+ * @param hostStart First byte of the host in `hostBuf`.
+ * @param hostEnd One past its last byte (no host when not above `hostStart`).
+ *
+ * @example Usage
+ * ```ts
+ * import { beginForwardedFor, ByteWriter, endForwarding } from "./writer.ts";
+ * const w = new ByteWriter(128), ip = new TextEncoder().encode("10.0.0.1");
+ * beginForwardedFor(w);
+ * endForwarding(w, { clientIp: ip, tls: false, basePath: new Uint8Array(0) }, w.buf, 0, 0);
+ * ```
+ */
+export function endForwarding(
+  w: ByteWriter,
+  info: ForwardInfo,
+  hostBuf: Uint8Array,
+  hostStart: number,
+  hostEnd: number,
+): void {
+  w.put(info.clientIp);
+  w.put(CRLF);
+  if (hostEnd > hostStart) {
     w.put(XF_HOST);
-    w.range(buf, hs, he);
+    w.range(hostBuf, hostStart, hostEnd);
     w.put(CRLF);
   }
   w.put(info.tls ? XF_PROTO_HTTPS : XF_PROTO_HTTP);
@@ -384,7 +434,21 @@ function writeFraming(w: ByteWriter, framing: ResponseFraming, contentLength: nu
   else if (framing === "chunked") w.put(TE_CHUNKED);
 }
 
-function writeContentLength(w: ByteWriter, n: number): void {
+/**
+ * Appends a `Content-Length: N` line.
+ *
+ * @param w The writer (appended to).
+ * @param n The length.
+ *
+ * @example Usage
+ * ```ts
+ * import { ByteWriter, writeContentLength } from "./writer.ts";
+ * const w = new ByteWriter(32);
+ * writeContentLength(w, 42);
+ * new TextDecoder().decode(w.view()); // "Content-Length: 42\r\n"
+ * ```
+ */
+export function writeContentLength(w: ByteWriter, n: number): void {
   w.put(CONTENT_LENGTH);
   w.decimal(n);
   w.byte(CR);
