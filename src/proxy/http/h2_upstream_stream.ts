@@ -246,14 +246,15 @@ async function relayResponse(
 ): Promise<ExchangeOutcome> {
   const down = x.downstream;
   try {
-    let chunk = await peek(up.read());
+    const first = up.read(); // one read in flight: the same promise is awaited below
+    let chunk = await peek(first);
     // A response that ended with its head (gRPC's trailers-only errors) goes out as one HEADERS.
     if (chunk === null && up.trailers === null) {
       down.sendHeaders(head, true);
       return DONE_KEEP;
     }
     down.sendHeaders(head, false);
-    if (chunk === PENDING) chunk = await up.read();
+    if (chunk === PENDING) chunk = await first;
     for (; chunk !== null; chunk = await up.read()) {
       await down.write(chunk);
       x.tx += chunk.length;
