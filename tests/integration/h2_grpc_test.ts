@@ -1,12 +1,14 @@
 /**
  * gRPC through sidekick to endpoints that speak HTTP/2, with real peers: the
- * grpcio client (Python) calls an h2c front whose streams go through
- * `forwardStreamToH2` to grpcio servers on `h2c://` and `h2://` endpoints.
- * Unary and bidirectional streaming calls, a non-zero grpc-status, a client
- * cancel that resets the upstream stream, the forwarding headers, two
- * endpoints sharing the calls, the gRPC health protocol taking an endpoint
- * down and up again, and the HTTP/2 GET probe. Each test skips, saying so,
- * when grpcio is not installed (`.ci/run` installs python3-grpcio).
+ * grpcio client (Python) calls sidekick's HTTP listener over h2c (its h2
+ * serving hands each stream to `forwardStreamToH2`), and grpcio servers
+ * answer on `h2c://` and `h2://` endpoints. Unary and bidirectional
+ * streaming calls, a non-zero grpc-status, a client cancel that resets the
+ * upstream stream, the forwarding headers, two endpoints sharing the calls,
+ * the gRPC health protocol taking an endpoint down and up again, the
+ * HTTP/2 GET probe, and an HTTP/1.1 client calling a gRPC method. Each test
+ * skips, saying so, when grpcio is not installed (`.ci/run` installs
+ * python3-grpcio).
  */
 
 import assert from "node:assert/strict";
@@ -47,7 +49,7 @@ Deno.test({
       "bidi ok 5 rest 0",
     ]);
     // One multiplexed session to the endpoint carried both calls.
-    assert.equal(front.h2.sessions, 1);
+    assert.equal(front.sessions, 1);
   },
 });
 
@@ -108,7 +110,7 @@ Deno.test({
     const r = await grpcClient(`127.0.0.1:${front.port}`, "who", "20");
     show("who", r.lines);
     assert.deepEqual(r.lines, ["who A 10", "who B 10"]);
-    assert.equal(front.h2.sessions, 2, "one session per endpoint");
+    assert.equal(front.sessions, 2, "one session per endpoint");
   },
 });
 

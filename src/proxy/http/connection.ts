@@ -175,12 +175,23 @@ export class HttpConnection {
 
   /** Serves requests until the connection ends. Never rejects. */
   async serve(): Promise<void> {
+    let handedOver = false;
     try {
-      for (;;) {
+      for (let first = true;; first = false) {
         const end = await this.#readHead();
         if (end < 0) break;
         const c = this.client;
         const headStart = c.start;
+        const h2c = this.#ctx.h2c;
+        if (
+          first && h2c !== null && c.buf[headStart] === 80 /* P */ &&
+          isPreface(c.buf, headStart, end)
+        ) {
+          // h2c prior knowledge: the connection and what was read of it go to an HTTP/2 session.
+          handedOver = true;
+          h2c(c.conn, c.buf.slice(headStart, c.end));
+          break;
+        }
         try {
           parseRequestHead(c, end, this.#scratch!.head, this.#ctx.spec.limits);
         } catch (e) {
@@ -205,7 +216,7 @@ export class HttpConnection {
       this.#x.deadline = 0;
       this.#x.upstream?.close();
       this.#limit?.release();
-      this.client.close();
+      if (!handedOver) this.client.close();
       await this.client.settle();
       if (this.#scratch !== null) this.#ctx.scratch.release(this.#scratch);
       this.#scratch = null;
@@ -477,6 +488,18 @@ export class HttpConnection {
   }
 }
 
+/** The HTTP/2 preface up to the end of its head-like first part (`PRI * HTTP/2.0\r\n\r\n`). */
+const PREFACE_HEAD = bytes("PRI * HTTP/2.0\r\n\r\n");
+
+/** Whether the head in `buf[start, end)` is the HTTP/2 preface's first part. */
+function isPreface(buf: Uint8Array, start: number, end: number): boolean {
+  if (end - start !== PREFACE_HEAD.length) return false;
+  for (let i = 0; i < PREFACE_HEAD.length; i++) {
+    if (buf[start + i] !== PREFACE_HEAD[i]) return false;
+  }
+  return true;
+}
+
 const RARE_IDEMPOTENT = [bytes("PUT"), bytes("DELETE"), bytes("OPTIONS"), bytes("TRACE")];
 
 /** PUT, DELETE, OPTIONS and TRACE (GET and HEAD are tested inline), without making a string. */
@@ -500,4 +523,7 @@ function requestPath(buf: Uint8Array, head: MessageHead): string {
 const REFUSED_WAIT_MS = 1_000;
 
 /** What a shed client is told when sidekick itself is out of resources. */
-const SHED = "sidekick is out of file descriptors or memory; try again shortly";
+export const SHED = "sidekick is out of file descriptors or memory; try again shortly";
+
+/** The words for a failed connect to an endpoint, as the 502 says them (shared with the h2 paths). */
+export { errorText } from "./h2_upstream_attempt.ts";

@@ -51,4 +51,10 @@ export interface HttpConnectionContext {
   readonly now: () => number;
   /** Per-client limits, or null when they are off (the connection then does nothing for them). */
   readonly limiter: ClientLimiter | null;
+  /**
+   * Takes over a plain connection whose first bytes are the HTTP/2 preface
+   * (h2c prior knowledge), with the bytes already read; null when the
+   * listener does not accept h2c (the preface is then answered as today: 505).
+   */
+  readonly h2c: ((conn: Deno.Conn, initial: Uint8Array) => void) | null;
 }

@@ -66,8 +66,8 @@ export interface H2UpstreamSlot {
  * ```
  */
 export interface H2StreamContext {
-  /** The listener: its spec, and the upstream HTTP/2 sessions in `h2`. */
-  readonly listener: Pick<HttpConnectionContext, "spec" | "h2">;
+  /** The listener (spec, cluster, pools; the upstream HTTP/2 sessions in `h2`). */
+  readonly listener: HttpConnectionContext;
   /** The client's IP address. */
   readonly clientIp: string;
   /** Whether the client came over TLS (X-Forwarded-Proto). */
@@ -110,6 +110,8 @@ export interface H2StreamAttempt {
   clientGone: boolean;
   /** Whether the request may go out again when nothing came back. */
   replaySafe: boolean;
+  /** The client's side of the stream was read to its end (nothing left to refuse). */
+  pumpDone: boolean;
 }
 
 /** The relay state of each client stream, across its tries. */
@@ -162,5 +164,6 @@ export async function forwardStreamToH2(
   x.timedOut = relay.timedOut;
   x.clientGone ||= relay.clientGone;
   x.replaySafe &&= relay.replaySafe;
+  x.pumpDone = relay.requestEnded;
   return outcome;
 }

@@ -41,7 +41,7 @@ export class H2Request {
   /** `:authority`, else the `host` field, else "". */
   authority = "";
   /** The `content-length` field, or -1. */
-  contentLength = -1;
+  contentLength: number = -1;
   /** Whether DATA may follow the HEADERS (END_STREAM was not on them). */
   hasBody = false;
   /** `te: trailers` was sent. */

@@ -1,0 +1,135 @@
+/**
+ * HTTP/2 clients and the listener's limits and timeouts: header limits
+ * (431), the response-header timeout (504), maxConnections counting h2
+ * connections, per-client rate limits (429 over h2), and a graceful close
+ * that lets a stream in flight finish.
+ */
+
+import assert from "node:assert/strict";
+import http2 from "node:http2";
+import { startHarness } from "../fixtures/harness.ts";
+import { DEFAULT_HTTP_LIMITS, DEFAULT_HTTP_TIMEOUTS } from "../../src/config/defaults.ts";
+import { delay, startNamedBackend, startRawBackend, within } from "../_helpers/http.ts";
+
+interface Answer {
+  readonly status: number;
+  readonly headers: http2.IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** One GET on a session: status, headers and body (rejects when the stream or session fails). */
+function get(session: http2.ClientHttp2Session, path: string, extra: Record<string, string> = {}) {
+  return new Promise<Answer>((resolve, reject) => {
+    const req = session.request({ ":method": "GET", ":path": path, ...extra });
+    let headers: http2.IncomingHttpHeaders = {}, body = "";
+    req.setEncoding("utf8");
+    req.on("response", (h) => headers = h);
+    req.on("data", (d: string) => body += d);
+    req.on("end", () => resolve({ status: Number(headers[":status"]), headers, body }));
+    req.on("error", reject);
+  });
+}
+
+function connect(port: number): http2.ClientHttp2Session {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on("error", () => {}); // a refused session is seen through its requests
+  return session;
+}
+
+Deno.test("h2: a header section over maxHeadBytes gets 431; more fields than maxHeaders too", async () => {
+  await using backend = startNamedBackend("a");
+  await using proxy = await startHarness([[backend.url]], {
+    spec: { h2c: true, limits: { ...DEFAULT_HTTP_LIMITS, maxHeadBytes: 2048, maxHeaders: 4 } },
+  });
+  const session = connect(proxy.port);
+  try {
+    assert.equal((await get(session, "/ok")).status, 200);
+    const big = await get(session, "/big", { "x-big": "b".repeat(4000) });
+    assert.equal(big.status, 431);
+    const many = await get(session, "/many", { a: "1", b: "2", c: "3", d: "4", e: "5" });
+    assert.equal(many.status, 431);
+    assert.equal(proxy.proxy.ownResponses.get(431), 2);
+    // The connection still serves.
+    assert.equal((await get(session, "/again")).body, "a:/again");
+  } finally {
+    session.close();
+  }
+});
+
+Deno.test("h2: no response head within the response-header timeout gets 504; the endpoint is blamed", async () => {
+  await using backend = startRawBackend(async (peer) => {
+    await peer.readRequest();
+    while ((await peer.readSome()) !== null) { /* never answer */ }
+  });
+  await using proxy = await startHarness([[backend.url]], {
+    spec: { h2c: true, timeouts: { ...DEFAULT_HTTP_TIMEOUTS, responseHeaderMs: 200 } },
+  });
+  const session = connect(proxy.port);
+  try {
+    const started = Date.now();
+    const res = await within(get(session, "/slow"), 5000, "the 504");
+    assert.equal(res.status, 504);
+    assert.match(res.body, /response header timeout/);
+    assert.ok(Date.now() - started >= 190);
+    assert.equal(proxy.endpoint(backend.port).failures, 1);
+  } finally {
+    session.close();
+  }
+});
+
+Deno.test("h2: maxConnections counts HTTP/2 connections", async () => {
+  await using backend = startNamedBackend("a");
+  await using proxy = await startHarness([[backend.url]], {
+    spec: { h2c: true, limits: { ...DEFAULT_HTTP_LIMITS, maxConnections: 1 } },
+  });
+  const first = connect(proxy.port);
+  const second = connect(proxy.port);
+  try {
+    assert.equal((await get(first, "/1")).status, 200);
+    assert.equal(proxy.proxy.connections, 1);
+    await assert.rejects(within(get(second, "/2"), 5000, "the second connection's refusal"));
+  } finally {
+    first.close();
+    second.destroy();
+  }
+});
+
+Deno.test("h2: per-client rate limits answer 429 over h2 with Retry-After", async () => {
+  await using backend = startNamedBackend("a");
+  await using proxy = await startHarness([[backend.url]], {
+    spec: { h2c: true, perClient: { connections: 0, ratePerSec: 1, burst: 1 } },
+  });
+  const session = connect(proxy.port);
+  try {
+    assert.equal((await get(session, "/1")).status, 200);
+    const limited = await get(session, "/2");
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers["retry-after"], "1");
+  } finally {
+    session.close();
+  }
+});
+
+Deno.test("h2: close(grace) sends GOAWAY and lets a stream in flight finish", async () => {
+  await using backend = startRawBackend(async (peer) => {
+    const req = await peer.readRequest();
+    if (req === null) return;
+    await delay(300);
+    await peer.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate");
+  });
+  const proxy = await startHarness([[backend.url]], { spec: { h2c: true } });
+  const session = connect(proxy.port);
+  try {
+    const goaway = new Promise<void>((r) => session.once("goaway", () => r()));
+    const pending = get(session, "/slow");
+    await delay(100);
+    const closing = proxy.proxy.close(3000);
+    await within(goaway, 2000, "GOAWAY on close");
+    const res = await within(pending, 3000, "the stream in flight");
+    assert.equal(res.body, "late");
+    await within(closing, 3000, "close() once the stream ended");
+  } finally {
+    session.close();
+    await proxy.close();
+  }
+});
