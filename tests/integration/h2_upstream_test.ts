@@ -160,3 +160,47 @@ Deno.test("h2:// endpoint: a TLS server without ALPN h2 fails with a 502 that sa
     await accepting;
   }
 });
+
+Deno.test("h2c endpoint: the response-header timeout answers 504 and resets the endpoint's stream; gRPC calls have none", async () => {
+  const resets: number[] = [];
+  await using backend = startH2Backend(async (stream) => {
+    // Never answers: waits for the proxy's reset.
+    await new Promise<void>((resolve) => {
+      stream.onReset = (code) => {
+        resets.push(code);
+        resolve();
+      };
+    });
+  });
+  await using front = await startH2Front([[`h2c://127.0.0.1:${backend.port}`]], {
+    responseHeaderMs: 300,
+  });
+  const started = Date.now();
+  const r = await h2Request(front.port, h2Get("/slow"));
+  assert.equal(r.status, 504);
+  assert.ok(Date.now() - started < 3_000, `answered after ${Date.now() - started} ms`);
+  await waitFor(() => resets.length === 1, 2_000, "the endpoint's stream reset");
+  assert.equal(resets[0], H2_ERROR.CANCEL);
+  // A gRPC call waits past the timeout (its first message may come much later).
+  const grpc = h2Request(front.port, [
+    ":method",
+    "POST",
+    ":scheme",
+    "http",
+    ":authority",
+    "svc",
+    ":path",
+    "/a.B/C",
+    "content-type",
+    "application/grpc",
+    "te",
+    "trailers",
+  ], new Uint8Array(5));
+  const outcome = await Promise.race([
+    grpc.then(() => "answered"),
+    new Promise((resolve) => setTimeout(() => resolve("still waiting"), 900)),
+  ]);
+  assert.equal(outcome, "still waiting");
+  await front.close(); // ends the call
+  await grpc.catch(() => {});
+});
