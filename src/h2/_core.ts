@@ -17,7 +17,6 @@ import {
   H2ConnectionError,
   readUint32,
   writeFrameHeader,
-  writeUint32,
 } from "./frame.ts";
 import { HpackDecoder, HpackEncoder } from "./hpack.ts";
 import type { PeerSettings } from "./_settings.ts";
@@ -174,22 +173,7 @@ export class SessionCore implements StreamOwner {
   sendHeaders(stream: H2Stream, fields: readonly string[], endStream: boolean): void {
     if (this.isClosed) return;
     const block = this.encoder.encode(fields);
-    const max = this.peer.maxFrameSize;
-    let flags = endStream ? FLAG.END_STREAM : 0;
-    let type: number = FRAME.HEADERS;
-    let offset = 0;
-    do {
-      const n = Math.min(block.length - offset, max);
-      const last = offset + n === block.length;
-      if (last) flags |= FLAG.END_HEADERS;
-      const at = this.writer.reserve(FRAME_HEADER_LENGTH + n);
-      const buf = this.writer.buffer;
-      writeFrameHeader(buf, at, n, type, flags, stream.id);
-      buf.set(block.subarray(offset, offset + n), at + FRAME_HEADER_LENGTH);
-      offset += n;
-      type = FRAME.CONTINUATION;
-      flags = 0;
-    } while (offset < block.length);
+    this.writer.headers(stream.id, block, endStream, this.peer.maxFrameSize);
   }
 
   /** Sends the stream's queued DATA (and its end) as far as the windows allow. */
@@ -350,10 +334,7 @@ export class SessionCore implements StreamOwner {
 
   /** Appends a WINDOW_UPDATE frame. */
   windowUpdate(streamId: number, increment: number): void {
-    const at = this.writer.reserve(FRAME_HEADER_LENGTH + 4);
-    const buf = this.writer.buffer;
-    writeFrameHeader(buf, at, 4, FRAME.WINDOW_UPDATE, 0, streamId);
-    writeUint32(buf, at + FRAME_HEADER_LENGTH, increment);
+    this.writer.word(FRAME.WINDOW_UPDATE, streamId, increment);
   }
 
   /** Appends a RST_STREAM frame. */
@@ -361,22 +342,12 @@ export class SessionCore implements StreamOwner {
     if (this.isClosed) return;
     this.#resets[this.#resetAt] = streamId;
     this.#resetAt = (this.#resetAt + 1) % this.#resets.length;
-    const at = this.writer.reserve(FRAME_HEADER_LENGTH + 4);
-    const buf = this.writer.buffer;
-    writeFrameHeader(buf, at, 4, FRAME.RST_STREAM, 0, streamId);
-    writeUint32(buf, at + FRAME_HEADER_LENGTH, code);
+    this.writer.word(FRAME.RST_STREAM, streamId, code);
   }
 
   /** Appends a GOAWAY frame naming the last stream the peer opened (and `debug` as debug data). */
   sendGoaway(code: number, debug?: string): void {
-    if (this.isClosed) return;
-    const data = debug === undefined ? EMPTY : new TextEncoder().encode(debug.slice(0, 200));
-    const at = this.writer.reserve(FRAME_HEADER_LENGTH + 8 + data.length);
-    const buf = this.writer.buffer;
-    writeFrameHeader(buf, at, 8 + data.length, FRAME.GOAWAY, 0, 0);
-    writeUint32(buf, at + FRAME_HEADER_LENGTH, this.lastPeerStream);
-    writeUint32(buf, at + FRAME_HEADER_LENGTH + 4, code);
-    buf.set(data, at + FRAME_HEADER_LENGTH + 8);
+    if (!this.isClosed) this.writer.goaway(this.lastPeerStream, code, debug);
   }
 
   /** Frames `data` from `offset` as far as the windows allow; returns the new offset. */
@@ -389,7 +360,7 @@ export class SessionCore implements StreamOwner {
       const at = this.writer.reserve(FRAME_HEADER_LENGTH + n);
       const buf = this.writer.buffer;
       writeFrameHeader(buf, at, n, FRAME.DATA, 0, stream.id);
-      buf.set(data.subarray(offset, offset + n), at + FRAME_HEADER_LENGTH);
+      buf.set(n === data.length ? data : data.subarray(offset, offset + n), at + 9);
       this.#lastData = at;
       this.#lastDataBatch = this.writer.batch;
       offset += n;
@@ -425,5 +396,3 @@ export class SessionCore implements StreamOwner {
     this.localEnded(stream);
   }
 }
-
-const EMPTY = new Uint8Array(0);

@@ -24,6 +24,13 @@ import {
 } from "./frame.ts";
 import type { H2Stream } from "./stream.ts";
 
+/** Answers to the peer's control frames that may wait for one socket write. */
+const MAX_QUEUED_ACKS = 1000;
+/** Streams a client may reset at once (rapid reset, CVE-2023-44487)... */
+const RESET_BURST = 1000;
+/** ...and per second after that. */
+const RESET_RATE = 100;
+
 /**
  * Applies received frames to a connection.
  *
@@ -38,6 +45,12 @@ export class Receiver {
   #fields: FieldBlocks;
   #onGoaway: ((lastStreamId: number, code: number) => void) | undefined;
   #gotSettings = false;
+  /** Acknowledgements queued since the socket last took a batch (flood guard). */
+  #acks = 0;
+  #acksAt = -1;
+  /** Streams the peer may still reset before it is told to calm down (a token bucket). */
+  #resetTokens = RESET_BURST;
+  #resetTokensAt = 0;
 
   /**
    * Makes the receiver of a connection.
@@ -78,8 +91,11 @@ export class Receiver {
         break;
       case FRAME.PRIORITY:
         if (id === 0) throw protocolError("PRIORITY on stream 0");
-        if (length !== 5) this.#core.streamError(id, H2_ERROR.FRAME_SIZE_ERROR);
-        else if ((readUint32(buf, p) & 0x7fffffff) === id) {
+        if (length !== 5) {
+          this.#ack();
+          this.#core.streamError(id, H2_ERROR.FRAME_SIZE_ERROR);
+        } else if ((readUint32(buf, p) & 0x7fffffff) === id) {
+          this.#ack();
           this.#core.streamError(id, H2_ERROR.PROTOCOL_ERROR);
         }
         break;
@@ -95,6 +111,7 @@ export class Receiver {
         if (length !== 8) throw frameSizeError("PING must be 8 bytes");
         if (id !== 0) throw protocolError("PING on a stream");
         if ((flags & FLAG.ACK) === 0) {
+          this.#ack();
           this.#core.writer.frame(FRAME.PING, FLAG.ACK, 0, buf.subarray(p, p + 8));
         }
         break;
@@ -129,7 +146,10 @@ export class Receiver {
     if (stream === undefined) {
       if (this.#core.idle(id)) throw protocolError(`DATA on idle stream ${id}`);
       this.#core.consumed(null, length);
-      if (!this.#core.resetLately(id)) this.#core.rstStream(id, H2_ERROR.STREAM_CLOSED);
+      if (!this.#core.resetLately(id)) {
+        this.#ack();
+        this.#core.rstStream(id, H2_ERROR.STREAM_CLOSED);
+      }
       return;
     }
     let code = -1;
@@ -161,8 +181,42 @@ export class Receiver {
       // what was received stays readable.
       stream.stopSending(code);
       this.#core.forget(stream);
-    } else if (stream !== undefined) this.#core.endReset(stream, code, true);
-    else if (this.#core.idle(id)) throw protocolError(`RST_STREAM on idle stream ${id}`);
+    } else if (stream !== undefined) {
+      if (this.#core.server) this.#resetTaken();
+      this.#core.endReset(stream, code, true);
+    } else if (this.#core.idle(id)) throw protocolError(`RST_STREAM on idle stream ${id}`);
+  }
+
+  /**
+   * One more answer the peer's frame asks for (PING and SETTINGS ACK, a reset
+   * for a frame on a closed stream): a peer that does not read them is a flood.
+   */
+  #ack(): void {
+    const written = this.#core.writer.written;
+    if (written !== this.#acksAt) {
+      this.#acksAt = written;
+      this.#acks = 0;
+    }
+    if (++this.#acks > MAX_QUEUED_ACKS) {
+      throw new H2ConnectionError(
+        H2_ERROR.ENHANCE_YOUR_CALM,
+        `more than ${MAX_QUEUED_ACKS} answers to control frames queued unread`,
+      );
+    }
+  }
+
+  /** The peer reset a stream it opened: allowed at RESET_RATE a second, RESET_BURST at once. */
+  #resetTaken(): void {
+    const now = this.#core.clock.now();
+    const refill = ((now - this.#resetTokensAt) * RESET_RATE) / 1000;
+    this.#resetTokensAt = now;
+    this.#resetTokens = Math.min(RESET_BURST, this.#resetTokens + refill);
+    if (--this.#resetTokens < 0) {
+      throw new H2ConnectionError(
+        H2_ERROR.ENHANCE_YOUR_CALM,
+        "too many streams reset by the client",
+      );
+    }
   }
 
   #settings(buf: Uint8Array, p: number, length: number, flags: number, id: number): void {
@@ -187,6 +241,7 @@ export class Receiver {
         }
       }
     }
+    this.#ack();
     this.#core.writer.frame(FRAME.SETTINGS, FLAG.ACK, 0);
     if (delta > 0) this.#core.resume();
   }

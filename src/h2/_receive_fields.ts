@@ -20,6 +20,9 @@ import {
 import { HpackError } from "./hpack.ts";
 import { H2Stream } from "./stream.ts";
 
+/** CONTINUATION frames one field block may take (empty ones would otherwise cost nothing to send). */
+const MAX_CONTINUATIONS = 128;
+
 /**
  * Assembles and applies field blocks for one connection.
  *
@@ -38,6 +41,7 @@ export class FieldBlocks {
   #blockBadPriority = false;
   #block: Uint8Array | null = null;
   #blockLength = 0;
+  #continuations = 0;
 
   /**
    * Makes the field block handler of a connection.
@@ -72,6 +76,7 @@ export class FieldBlocks {
       return;
     }
     this.continuing = id;
+    this.#continuations = 0;
     this.#blockFlags = flags;
     this.#blockBadPriority = badPriority;
     this.#blockLength = 0;
@@ -82,6 +87,12 @@ export class FieldBlocks {
   continuation(buf: Uint8Array, p: number, length: number, flags: number, id: number): void {
     if (this.continuing === 0 || id !== this.continuing) {
       throw protocolError(`CONTINUATION on stream ${id} without a field block in progress`);
+    }
+    if (++this.#continuations > MAX_CONTINUATIONS) {
+      throw new H2ConnectionError(
+        H2_ERROR.ENHANCE_YOUR_CALM,
+        `a field block in more than ${MAX_CONTINUATIONS} CONTINUATION frames`,
+      );
     }
     this.#appendBlock(buf, p, p + length);
     if ((flags & FLAG.END_HEADERS) === 0) return;

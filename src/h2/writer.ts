@@ -7,7 +7,7 @@
  */
 
 import { BUFFER_SIZE, giveBuffer, takeBuffer } from "./_buffers.ts";
-import { FRAME_HEADER_LENGTH, writeFrameHeader } from "./frame.ts";
+import { FLAG, FRAME, FRAME_HEADER_LENGTH, writeFrameHeader, writeUint32 } from "./frame.ts";
 
 /** Above this many buffered bytes, data writers wait for the socket to drain. */
 const HIGH_WATER = 256 * 1024;
@@ -38,6 +38,7 @@ export class FrameWriter {
   #spare: Uint8Array | null = null;
   #len = 0;
   #batch = 0;
+  #written = 0;
   #scheduled = false;
   #writing = false;
   #closed = false;
@@ -75,6 +76,11 @@ export class FrameWriter {
     return this.#batch;
   }
 
+  /** Counts the batches the socket took. */
+  get written(): number {
+    return this.#written;
+  }
+
   /** Bytes waiting for or in the socket write. */
   get buffered(): number {
     return this.#len;
@@ -93,6 +99,61 @@ export class FrameWriter {
     const at = this.reserve(FRAME_HEADER_LENGTH + length);
     writeFrameHeader(this.#buf, at, length, type, flags, streamId);
     if (length > 0) this.#buf.set(payload!, at + FRAME_HEADER_LENGTH);
+  }
+
+  /**
+   * Appends a field block: one HEADERS frame, and CONTINUATION frames when it
+   * is larger than `maxFrameSize`.
+   *
+   * @param streamId The stream.
+   * @param block The HPACK-encoded block.
+   * @param endStream Sets END_STREAM.
+   * @param maxFrameSize The peer's largest frame.
+   */
+  headers(streamId: number, block: Uint8Array, endStream: boolean, maxFrameSize: number): void {
+    let flags = endStream ? FLAG.END_STREAM : 0;
+    let type: number = FRAME.HEADERS;
+    let offset = 0;
+    do {
+      const n = Math.min(block.length - offset, maxFrameSize);
+      if (offset + n === block.length) flags |= FLAG.END_HEADERS;
+      const at = this.reserve(FRAME_HEADER_LENGTH + n);
+      writeFrameHeader(this.#buf, at, n, type, flags, streamId);
+      this.#buf.set(n === block.length ? block : block.subarray(offset, offset + n), at + 9);
+      offset += n;
+      type = FRAME.CONTINUATION;
+      flags = 0;
+    } while (offset < block.length);
+  }
+
+  /**
+   * Appends a frame whose payload is one 32-bit number (WINDOW_UPDATE, RST_STREAM).
+   *
+   * @param type The frame type.
+   * @param streamId The stream.
+   * @param value The number.
+   */
+  word(type: number, streamId: number, value: number): void {
+    const at = this.reserve(FRAME_HEADER_LENGTH + 4);
+    writeFrameHeader(this.#buf, at, 4, type, 0, streamId);
+    writeUint32(this.#buf, at + FRAME_HEADER_LENGTH, value);
+  }
+
+  /**
+   * Appends a GOAWAY frame.
+   *
+   * @param lastStreamId The last stream the peer opened that we handle.
+   * @param code The RFC 9113 error code.
+   * @param debug What went wrong, sent as debug data (cut to 200 characters).
+   */
+  goaway(lastStreamId: number, code: number, debug?: string): void {
+    const data = debug === undefined ? EMPTY : new TextEncoder().encode(debug.slice(0, 200));
+    const at = this.reserve(FRAME_HEADER_LENGTH + 8 + data.length);
+    const buf = this.#buf;
+    writeFrameHeader(buf, at, 8 + data.length, FRAME.GOAWAY, 0, 0);
+    writeUint32(buf, at + FRAME_HEADER_LENGTH, lastStreamId);
+    writeUint32(buf, at + FRAME_HEADER_LENGTH + 4, code);
+    buf.set(data, at + FRAME_HEADER_LENGTH + 8);
   }
 
   /**
@@ -173,6 +234,7 @@ export class FrameWriter {
     try {
       let done = 0;
       while (done < n) done += await this.#conn.write(out.subarray(done, n));
+      this.#written++;
     } catch {
       this.#closed = true;
       this.#len = 0;

@@ -118,6 +118,19 @@ export async function have(cmd: string): Promise<boolean> {
   }
 }
 
+/** The bytes of one frame. */
+export function frameBytes(
+  type: number,
+  flags: number,
+  stream: number,
+  payload: Uint8Array = new Uint8Array(0),
+): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(9 + payload.length);
+  writeFrameHeader(bytes, 0, payload.length, type, flags, stream);
+  bytes.set(payload, 9);
+  return bytes;
+}
+
 /** One frame as the raw peer read it. */
 export interface RawFrame {
   type: number;
@@ -152,16 +165,8 @@ export class RawPeer {
   }
 
   /** Sends one frame. */
-  async frame(
-    type: number,
-    flags: number,
-    stream: number,
-    payload: Uint8Array = new Uint8Array(0),
-  ) {
-    const bytes = new Uint8Array(9 + payload.length);
-    writeFrameHeader(bytes, 0, payload.length, type, flags, stream);
-    bytes.set(payload, 9);
-    await this.write(bytes);
+  async frame(type: number, flags: number, stream: number, payload?: Uint8Array): Promise<void> {
+    await this.write(frameBytes(type, flags, stream, payload));
   }
 
   /** Sends a request HEADERS block (END_HEADERS, and END_STREAM when `end`). */
@@ -203,12 +208,12 @@ export class RawPeer {
 
   /** Reads frames until one of `type` (optionally on `stream`); null when the connection closed. */
   async until(type: number, stream = -1): Promise<RawFrame | null> {
-    for (let i = 0; i < 1000; i++) {
+    for (let i = 0; i < 10_000; i++) {
       const frame = await this.next();
       if (frame === null) return null;
       if (frame.type === type && (stream < 0 || frame.stream === stream)) return frame;
     }
-    throw new Error("no such frame within 1000 frames");
+    throw new Error("no such frame within 10000 frames");
   }
 
   /** The error code of a RST_STREAM or GOAWAY frame. */

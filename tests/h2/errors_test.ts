@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { FLAG, FRAME, writeUint32 } from "../../src/h2/frame.ts";
 import { H2_ERROR, type H2Stream } from "../../src/h2/session.ts";
 import { delay, text, utf8, within } from "../_helpers/net.ts";
-import { RawPeer, serveH2 } from "./_h2.ts";
+import { frameBytes, RawPeer, serveH2 } from "./_h2.ts";
 
 const GET = [":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/"];
 
@@ -207,6 +207,56 @@ Deno.test("h2 errors: frames in flight on a stream we reset are dropped quietly"
       assert.notEqual(frame.type, FRAME.RST_STREAM, "no second reset");
       if (frame.type === FRAME.PING) break;
     }
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("h2 errors: a peer that opens and resets streams without end gets ENHANCE_YOUR_CALM", async () => {
+  await using srv = server();
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    const parts: Uint8Array<ArrayBuffer>[] = [];
+    const cancel = new Uint8Array(4);
+    writeUint32(cancel, 0, H2_ERROR.CANCEL);
+    for (let i = 0; i < 1500; i++) {
+      const id = 2 * i + 1;
+      const block = peer.encoder.encode([...GET.slice(0, 7), "/hold"]);
+      parts.push(frameBytes(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, block));
+      parts.push(frameBytes(FRAME.RST_STREAM, 0, id, cancel));
+    }
+    const flood = peer.write(new Uint8Array(await new Blob(parts).arrayBuffer())).catch(() => {});
+    await expectGoaway(peer, H2_ERROR.ENHANCE_YOUR_CALM);
+    await flood;
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("h2 errors: a peer that sends PINGs and never reads the answers gets ENHANCE_YOUR_CALM", async () => {
+  await using srv = server();
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    const ping = frameBytes(FRAME.PING, 0, 0, new Uint8Array(8));
+    const burst = new Uint8Array(ping.length * 2000);
+    for (let i = 0; i < 2000; i++) burst.set(ping, i * ping.length);
+    const flood = peer.write(burst).catch(() => {});
+    await expectGoaway(peer, H2_ERROR.ENHANCE_YOUR_CALM);
+    await flood;
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("h2 errors: a field block in endless empty CONTINUATION frames gets ENHANCE_YOUR_CALM", async () => {
+  await using srv = server();
+  const peer = await RawPeer.connect(srv.port);
+  try {
+    const block = peer.encoder.encode(GET).slice();
+    const parts = [frameBytes(FRAME.HEADERS, FLAG.END_STREAM, 1, block)];
+    for (let i = 0; i < 1000; i++) parts.push(frameBytes(FRAME.CONTINUATION, 0, 1));
+    await peer.write(new Uint8Array(await new Blob(parts).arrayBuffer()));
+    await expectGoaway(peer, H2_ERROR.ENHANCE_YOUR_CALM);
   } finally {
     peer.close();
   }

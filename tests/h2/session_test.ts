@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { lentBuffers } from "../../src/h2/_buffers.ts";
 import { FLAG, FRAME, SETTING, writeUint32 } from "../../src/h2/frame.ts";
 import { H2_ERROR, H2Session, H2StreamError } from "../../src/h2/session.ts";
+import { SYSTEM_CLOCK } from "../../src/pool/clock.ts";
 import { FakeClock } from "../_helpers/fake_clock.ts";
 import { utf8, within } from "../_helpers/net.ts";
 import { dialH2, RawPeer, readAll, serveH2 } from "./_h2.ts";
@@ -260,6 +261,61 @@ Deno.test("h2 session: DATA before the response head is refused locally", async 
   } finally {
     session.close();
     await done;
+  }
+});
+
+for (const sniffed of [3, 24, 40]) {
+  Deno.test(`h2 session: run(initial) takes ${sniffed} bytes already read (the sniffed preface)`, async () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const accepted = (async () => {
+      const conn = await listener.accept();
+      const first = new Uint8Array(sniffed);
+      let got = 0;
+      while (got < sniffed) got += (await conn.read(first.subarray(got))) ?? sniffed;
+      const session = new H2Session(conn, {
+        role: "server",
+        clock: SYSTEM_CLOCK,
+        onStream: (stream) => stream.sendHeaders([":status", "204"], true),
+      });
+      await session.run(first);
+    })();
+    const { session, done } = await dialH2((listener.addr as Deno.NetAddr).port);
+    try {
+      const stream = session.request(GET, true);
+      assert.equal((await within(stream.response(), 5_000, "the response"))[1], "204");
+    } finally {
+      session.close();
+      await done;
+      await accepted;
+      listener.close();
+    }
+  });
+}
+
+Deno.test("h2 session: a client announces ENABLE_PUSH=0 and treats PUSH_PROMISE as PROTOCOL_ERROR", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { session, done } = await dialH2((listener.addr as Deno.NetAddr).port);
+  const server = new RawPeer(await listener.accept());
+  try {
+    const preface = new Uint8Array(24);
+    let got = 0;
+    while (got < 24) got += (await server.conn.read(preface.subarray(got))) ?? 24;
+    const settings = await within(server.until(FRAME.SETTINGS), 5_000, "the client's SETTINGS");
+    assert.deepEqual(settings!.payload.subarray(0, 6), setting(SETTING.ENABLE_PUSH, 0));
+    await server.frame(FRAME.SETTINGS, 0, 0);
+    session.request(GET, true);
+    await within(server.until(FRAME.HEADERS, 1), 5_000, "the request");
+    const promise = new Uint8Array(4 + 1);
+    writeUint32(promise, 0, 2);
+    await server.frame(FRAME.PUSH_PROMISE, FLAG.END_HEADERS, 1, promise);
+    const goaway = await within(server.until(FRAME.GOAWAY), 5_000, "GOAWAY");
+    assert.equal(RawPeer.code(goaway!), H2_ERROR.PROTOCOL_ERROR);
+    await within(done, 5_000, "the client session to close");
+  } finally {
+    server.close();
+    session.close();
+    await done;
+    listener.close();
   }
 });
 
