@@ -133,3 +133,30 @@ Deno.test("h2: close(grace) sends GOAWAY and lets a stream in flight finish", as
     await proxy.close();
   }
 });
+
+Deno.test("h2: an endpoint that fails while the client is still sending its body: 502 at once, then the body is stopped", async () => {
+  await using backend = startRawBackend(async (peer) => {
+    await peer.readHead(); // then close without an answer
+  });
+  await using proxy = await startHarness([[backend.url]], { spec: { h2c: true } });
+  const session = connect(proxy.port);
+  try {
+    const answer = new Promise<{ status: number; reset: boolean }>((resolve, reject) => {
+      const req = session.request({ ":method": "POST", ":path": "/upload" });
+      let status = 0;
+      req.on("response", (h) => status = Number(h[":status"]));
+      req.on("data", () => {});
+      req.on(
+        "close",
+        () => resolve({ status, reset: req.rstCode === http2.constants.NGHTTP2_NO_ERROR }),
+      );
+      req.on("error", reject);
+      req.write("part of a body that never ends");
+    });
+    const res = await within(answer, 5000, "the 502 while the body is still open");
+    assert.equal(res.status, 502);
+    assert.ok(res.reset);
+  } finally {
+    session.close();
+  }
+});

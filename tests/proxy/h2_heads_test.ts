@@ -216,7 +216,8 @@ Deno.test("HTTP/1.1 -> h2 response fields: :status first, lowercase names, conne
       "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 3\r\nUpgrade: x\r\nTrailer: grpc-status\r\n\r\n",
   );
   const out: string[] = [];
-  responseFields(buf, head, true, ["x-proxy", "true"], out);
+  responseFields(buf, head, true, out);
+  out.push("x-proxy", "true");
   assert.deepEqual(out, [
     ":status",
     "201",
@@ -233,7 +234,7 @@ Deno.test("HTTP/1.1 -> h2 response fields: :status first, lowercase names, conne
   ]);
   const chunked = parsed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTE: trailers\r\n\r\n");
   const out2: string[] = [];
-  responseFields(chunked.buf, chunked.head, false, null, out2);
+  responseFields(chunked.buf, chunked.head, false, out2);
   assert.deepEqual(out2, [":status", "200"]);
 });
 

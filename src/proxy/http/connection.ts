@@ -24,6 +24,7 @@ import { speaksH2 } from "./h2_forward_h2.ts";
 import { H1ToH2 } from "./h2_upstream_h1.ts";
 import { errorText } from "./h2_upstream_attempt.ts";
 import {
+  attemptError,
   BLAME,
   CONNECT_FAILED,
   DONE_CLOSE,
@@ -38,7 +39,7 @@ import {
 } from "./retry.ts";
 import { ExchangeState, HEAD, IDLE, sendToClient, WAITING } from "./relay.ts";
 import {
-  ALL_OFFLINE,
+  backendDownMessage,
   backendDownResponse,
   bodyResponse,
   certificatesResponse,
@@ -427,11 +428,7 @@ export class HttpConnection {
           attempt.fresh = true; // the pooled connection was stale: once more, on a new one
         }
         if (outcome === DONE_KEEP || outcome === DONE_CLOSE) return outcome === DONE_KEEP;
-        if (outcome !== CONNECT_FAILED && outcome !== LOCAL_FAILED) {
-          lastError = x.timedOut
-            ? "response header timeout"
-            : x.upstreamError || "connection to the endpoint failed";
-        } else lastError = x.upstreamError;
+        lastError = attemptError(outcome, x);
         x.error = transportError(outcome, attempt.reused);
         if ((decision & BLAME) !== 0) lease.blame(lastError, x.error);
       } finally {
@@ -456,9 +453,7 @@ export class HttpConnection {
     }
     if (x.clientGone || this.client.closed) return false;
     keepAlive &&= bodyBuffered >= 0 && !x.pumpError;
-    const message = lastError === ""
-      ? ALL_OFFLINE
-      : `The remote server returned an error (${lastError})`;
+    const message = backendDownMessage(lastError);
     const status = x.timedOut ? 504 : 502;
     await this.#reply(
       status,

@@ -11,23 +11,11 @@ import { writeAll } from "../socket.ts";
 import { bytes, FIELD_VALUE_BYTE, TCHAR } from "./ascii.ts";
 import { H2_WAITING, type H2Exchange } from "./h2_state.ts";
 import type { ByteWriter } from "./writer.ts";
+import { NOT_TRAILERS } from "./h2_response_head.ts";
 
 const CRLF = bytes("\r\n");
 const LAST_CHUNK = bytes("0\r\n");
 const HEX = bytes("0123456789abcdef");
-
-/** Trailer fields that an HTTP/1.1 endpoint must not get from a client. */
-const NOT_TRAILERS = new Set([
-  "content-length",
-  "transfer-encoding",
-  "host",
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "upgrade",
-  "trailer",
-]);
 
 /**
  * Appends a chunk-size line (`HEX CRLF`).

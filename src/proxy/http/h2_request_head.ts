@@ -11,6 +11,7 @@
 import { AUTHORITY_BYTE, bytes, FIELD_VALUE_BYTE, TARGET_BYTE, TCHAR } from "./ascii.ts";
 import {
   beginForwardedFor,
+  type ByteRange,
   type ByteWriter,
   endForwarding,
   type ForwardInfo,
@@ -183,6 +184,9 @@ function putCrlf(w: ByteWriter): void {
   w.byte(LF);
 }
 
+/** The host of the head being written, set just before each (synchronous) use: no allocation. */
+const HOST_RANGE: ByteRange = { buf: new Uint8Array(0), start: 0, end: 0 };
+
 const HTTP11_HOST = bytes(" HTTP/1.1\r\nHost: ");
 const TE_CHUNKED = bytes("Transfer-Encoding: chunked\r\n");
 const TE_TRAILERS = bytes("TE: trailers\r\n");
@@ -283,7 +287,11 @@ export function writeH1RequestHead(
     }
   }
   // The host bytes are read from the writer's own buffer (copied before it can grow).
-  endForwarding(w, info, w.buf, hostStart, hostEnd);
+  const host = HOST_RANGE;
+  host.buf = w.buf;
+  host.start = hostStart;
+  host.end = hostEnd;
+  endForwarding(w, info, host);
   return true;
 }
 

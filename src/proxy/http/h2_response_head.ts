@@ -58,12 +58,11 @@ function isConnectionSpecific(kind: number): boolean {
  * its value as sent, except the connection-specific ones (Connection and
  * what it names, Keep-Alive, Proxy-Connection, TE, Transfer-Encoding,
  * Upgrade); Content-Length only when `keepLength` (a length-framed body, or
- * none). `extra` (name/value pairs) goes last.
+ * none). The caller may append more (e.g. `x-proxy: true`).
  *
  * @param buf The buffer holding the head.
  * @param res The parsed head.
  * @param keepLength Whether Content-Length is still true of what is sent.
- * @param extra Fields to add (e.g. `x-proxy: true`), or null.
  * @param out The list (appended to).
  *
  * @example Usage
@@ -75,7 +74,7 @@ function isConnectionSpecific(kind: number): boolean {
  * const head = new MessageHead(10);
  * parseResponseHead({ buf, start: 0 }, buf.length, head, 10);
  * const out: string[] = [];
- * responseFields(buf, head, false, null, out);
+ * responseFields(buf, head, false, out);
  * assert.deepEqual(out, [":status", "200", "etag", "x"]);
  * ```
  */
@@ -83,7 +82,6 @@ export function responseFields(
   buf: Uint8Array,
   res: MessageHead,
   keepLength: boolean,
-  extra: readonly string[] | null,
   out: string[],
 ): void {
   out.push(":status", statusText(res.status));
@@ -97,11 +95,13 @@ export function responseFields(
       latin1(buf, f[o + F_VALUE], f[o + F_VALUE_END]),
     );
   }
-  if (extra !== null) { for (const x of extra) out.push(x); }
 }
 
-/** Trailer fields that must not reach an h2 client (framing, routing, connection-specific). */
-const NOT_TRAILERS = new Set([
+/**
+ * Trailer fields that never pass between HTTP/1.1 and h2, either way
+ * (framing, routing, connection-specific).
+ */
+export const NOT_TRAILERS: ReadonlySet<string> = new Set([
   "content-length",
   "transfer-encoding",
   "host",
@@ -203,6 +203,6 @@ export function ownResponseToH2(response: Uint8Array): H2OwnResponse {
   const head = new MessageHead(32);
   parseResponseHead({ buf: response, start: 0 }, end, head, 32);
   const fields: string[] = [];
-  responseFields(response, head, true, null, fields);
+  responseFields(response, head, true, fields);
   return { status: head.status, fields, body: response.subarray(end) };
 }

@@ -21,10 +21,11 @@ import { ownResponseToH2 } from "./h2_response_head.ts";
 import type { H2Exchange } from "./h2_state.ts";
 import { exchangeH1 } from "./h2_to_h1.ts";
 import { requestHashKey } from "./hash_key.ts";
+import { emitTrace } from "./trace.ts";
 import { MAX_RESPONSE_HEADERS } from "./scratch.ts";
 import { parseRequestHead } from "./head.ts";
 import {
-  ALL_OFFLINE,
+  backendDownMessage,
   backendDownResponse,
   bodyResponse,
   certificatesResponse,
@@ -36,6 +37,7 @@ import {
   textResponse,
 } from "./responses.ts";
 import {
+  attemptError,
   BLAME,
   CONNECT_FAILED,
   DONE_CLOSE,
@@ -111,6 +113,8 @@ export async function serveStream(
     if (route !== ROUTE_PROXY) {
       return await answer(sctx, x, ownRouteResponse(sctx, route, req.isHead));
     }
+    const tracer = ctx.tracer;
+    if (tracer !== null) startTrace(x, tracer.spec.debug);
     const limit = facts.limit;
     if (limit !== null) {
       const wait = limit.check(ctx.now());
@@ -122,7 +126,23 @@ export async function serveStream(
   } finally {
     // The client may still be sending a body nobody will read: ask it to stop.
     if (req.hasBody && !x.pumpDone) stream.reset(H2_ERROR.NO_ERROR);
+    if (x.pump !== null) await x.pump;
+    const tracer = ctx.tracer;
+    if (x.tracing && tracer !== null) emitTrace(tracer, x, sctx.clientIp);
   }
+}
+
+/** A traced stream keeps its method, target and (debug) request fields. */
+function startTrace(x: H2Exchange, debug: boolean): void {
+  x.tracing = true;
+  x.wallStart = Date.now();
+  x.method = x.req.method;
+  x.target = x.req.path;
+  x.requestHeaders = x.responseHeaders = undefined;
+  if (!debug) return;
+  const head = x.stream!.head, pairs: [string, string][] = [];
+  for (let i = 0; i < head.length; i += 2) pairs.push([head[i], head[i + 1]]);
+  x.requestHeaders = pairs;
 }
 
 const NO_PATH = new Uint8Array(0);
@@ -148,6 +168,7 @@ async function proxy(sctx: H2StreamContext, facts: H2ClientFacts, x: H2Exchange)
   while ((decision & RETRY) !== 0) {
     const lease = ctx.cluster.lease(attempt);
     if (lease === undefined) break;
+    x.tried = lease.endpoint;
     x.error = "none";
     let outcome: ExchangeOutcome;
     try {
@@ -158,11 +179,7 @@ async function proxy(sctx: H2StreamContext, facts: H2ClientFacts, x: H2Exchange)
         attempt.fresh = true; // the pooled connection was stale: once more, on a new one
       }
       if (outcome === DONE_KEEP || outcome === DONE_CLOSE) return;
-      if (outcome !== CONNECT_FAILED && outcome !== LOCAL_FAILED) {
-        lastError = x.timedOut
-          ? "response header timeout"
-          : x.upstreamError || "connection to the endpoint failed";
-      } else lastError = x.upstreamError;
+      lastError = attemptError(outcome, x);
       x.error = transportError(outcome, attempt.reused);
       if ((decision & BLAME) !== 0) lease.blame(lastError, x.error);
     } finally {
@@ -175,9 +192,7 @@ async function proxy(sctx: H2StreamContext, facts: H2ClientFacts, x: H2Exchange)
     }
   }
   if (x.clientGone) return;
-  const message = lastError === ""
-    ? ALL_OFFLINE
-    : `The remote server returned an error (${lastError})`;
+  const message = backendDownMessage(lastError);
   const status = x.timedOut ? 504 : 502;
   const identify = ctx.spec.proxyHeaders !== false;
   const path = req.path, q = path.indexOf("?");

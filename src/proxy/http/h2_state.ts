@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { LeaseOutcome, TransportError } from "../../balance/endpoint.ts";
+import type { Endpoint, LeaseOutcome, TransportError } from "../../balance/endpoint.ts";
 import { Attempt } from "../../balance/lease.ts";
 import type { H2Stream } from "../../h2/session.ts";
 import { ChunkedParser } from "./chunked.ts";
@@ -70,6 +70,8 @@ export class H2Exchange implements LeaseOutcome {
   pumpDone = false;
   /** The body pump waits for the client. */
   pumpReading = false;
+  /** A body pump left waiting for the client when its attempt failed (ended by the stream handler). */
+  pump: Promise<void> | null = null;
   /** The body pump failed. */
   pumpError = false;
   /** A DATA write to the client is waiting (for flow-control windows). */
@@ -90,6 +92,22 @@ export class H2Exchange implements LeaseOutcome {
   startedAt = 0;
   /** Whether it may be sent again when nothing came back. */
   replaySafe = false;
+  /** Whether this stream is traced (then the fields below are filled). */
+  tracing = false;
+  /** Wall clock at the start (ms since epoch; tracing only). */
+  wallStart = 0;
+  /** Method (tracing only). */
+  method = "";
+  /** Request target (tracing only). */
+  target = "";
+  /** The last endpoint picked (tracing only). */
+  tried: Endpoint | null = null;
+  /** When the response head went to the client (`performance.now()`, tracing only). */
+  firstByteAt = 0;
+  /** Request fields (debug tracing only). */
+  requestHeaders: [string, string][] | undefined = undefined;
+  /** Response fields (debug tracing only). */
+  responseHeaders: [string, string][] | undefined = undefined;
   /** Response fields, reused. */
   readonly fields: string[] = [];
 
@@ -132,6 +150,10 @@ export class H2Exchange implements LeaseOutcome {
       this.pumpError =
         false;
     this.stall.seen = -1;
+    this.pump = null;
+    this.tracing = false;
+    this.tried = null;
+    this.firstByteAt = 0;
   }
 
   /** The client reset the stream: whatever the endpoint is doing for it is abandoned. */

@@ -28,8 +28,7 @@ import {
   SEND_FAILED,
 } from "./retry.ts";
 import { MAX_RESPONSE_HEADERS } from "./scratch.ts";
-
-const PROXY_EXTRA: readonly string[] = ["x-proxy", "true"];
+import { headerPairs } from "./trace.ts";
 
 /**
  * Sends the request (head in `x.out`) and its body on `x.upstream` and
@@ -87,14 +86,13 @@ export async function exchangeH1(
   const length = !res.chunked && res.contentLength >= 0;
   const fields = x.fields;
   fields.length = 0;
-  responseFields(
-    up.buf,
-    res,
-    noBody || length,
-    ctx.spec.proxyHeaders === false ? null : PROXY_EXTRA,
-    fields,
-  );
+  responseFields(up.buf, res, noBody || length, fields);
+  if (ctx.spec.proxyHeaders !== false) fields.push("x-proxy", "true");
   const empty = noBody || (length && res.contentLength === 0);
+  if (x.tracing) {
+    x.firstByteAt = performance.now();
+    if (ctx.tracer?.spec.debug === true) x.responseHeaders = headerPairs(up.buf, res);
+  }
   try {
     stream.sendHeaders(fields, empty);
   } catch {
@@ -128,14 +126,22 @@ export async function exchangeH1(
   return DONE_KEEP;
 }
 
-/** Ends an attempt that failed before a response: closes the upstream side, settles the pump. */
+/**
+ * Ends an attempt that failed before a response: closes the upstream side.
+ * A pump still waiting for the client's body is left to the stream handler,
+ * which answers first and then stops the body with RST_STREAM(NO_ERROR)
+ * (`x.pump`); a pump that was writing ends with the upstream side.
+ */
 async function fail(
   x: H2Exchange,
   pump: Promise<void> | null,
   outcome: ExchangeOutcome,
 ): Promise<ExchangeOutcome> {
   x.upstream?.close();
-  if (pump !== null) await pump;
+  if (pump !== null) {
+    if (x.pumpReading) x.pump = pump;
+    else await pump;
+  }
   return x.clientGone ? CLIENT_GONE : outcome;
 }
 

@@ -151,6 +151,32 @@ export function shouldRetry(
 }
 
 /**
+ * What failed in an attempt, in the words of the 502 and of the endpoint's
+ * blame: the connect error as it was, "response header timeout", or the
+ * read error ("connection to the endpoint failed" when the endpoint just
+ * closed).
+ *
+ * @param outcome How the attempt ended (not done).
+ * @param x Whether the response-header deadline passed, and the error text of the attempt.
+ * @returns The words.
+ *
+ * @example Usage
+ * ```ts
+ * import { attemptError, NO_RESPONSE } from "./retry.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(attemptError(NO_RESPONSE, { timedOut: false, upstreamError: "" }), "connection to the endpoint failed");
+ * ```
+ */
+export function attemptError(
+  outcome: ExchangeOutcome,
+  x: { readonly timedOut: boolean; readonly upstreamError: string },
+): string {
+  if (outcome === CONNECT_FAILED || outcome === LOCAL_FAILED) return x.upstreamError;
+  if (x.timedOut) return "response header timeout";
+  return x.upstreamError || "connection to the endpoint failed";
+}
+
+/**
  * The transport error kind of an attempt's outcome, for its lease.
  *
  * @param outcome How the attempt ended.

@@ -252,13 +252,37 @@ export function writeUpstreamRequestHead(
       w.put(COMMA_SP);
     }
   }
-  let hs = as, he = ae;
+  const host = HOST_RANGE;
+  host.buf = buf;
+  host.start = as;
+  host.end = ae;
   if (as < 0 && head.hostIndex >= 0) {
     const o = head.hostIndex * FIELD_STRIDE;
-    hs = f[o + F_VALUE];
-    he = f[o + F_VALUE_END];
+    host.start = f[o + F_VALUE];
+    host.end = f[o + F_VALUE_END];
   }
-  endForwarding(w, info, buf, hs, he);
+  endForwarding(w, info, host);
+}
+
+/** The host of the head being written, set just before each (synchronous) use: no allocation. */
+const HOST_RANGE: ByteRange = { buf: new Uint8Array(0), start: 0, end: 0 };
+
+/**
+ * Bytes `buf[start, end)`, e.g. where a host is in a buffer.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ByteRange } from "./writer.ts";
+ * const r: ByteRange = { buf: new TextEncoder().encode("host"), start: 0, end: 4 };
+ * ```
+ */
+export interface ByteRange {
+  /** The buffer. */
+  buf: Uint8Array;
+  /** First byte. */
+  start: number;
+  /** One past the last byte (nothing when not above `start`). */
+  end: number;
 }
 
 /**
@@ -271,9 +295,10 @@ export function writeUpstreamRequestHead(
  * @example Usage
  * ```ts
  * import { beginForwardedFor, ByteWriter, endForwarding } from "./writer.ts";
- * const te = new TextEncoder(), w = new ByteWriter(128), host = te.encode("h");
+ * const te = new TextEncoder(), w = new ByteWriter(128);
  * beginForwardedFor(w);
- * endForwarding(w, { clientIp: te.encode("::1"), tls: true, basePath: new Uint8Array(0) }, host, 0, 1);
+ * const info = { clientIp: te.encode("::1"), tls: true, basePath: new Uint8Array(0) };
+ * endForwarding(w, info, { buf: te.encode("h"), start: 0, end: 1 });
  * // X-Forwarded-For: ::1, X-Forwarded-Host: h, X-Forwarded-Proto: https, X-Real-IP: ::1, empty line
  * ```
  */
@@ -289,25 +314,18 @@ export function beginForwardedFor(w: ByteWriter): void {
  *
  * @param w The writer (appended to).
  * @param info The client's IP and whether it came over TLS.
- * @param hostBuf The buffer holding the host (may be `w.buf` itself).
- * @param hostStart First byte of the host in `hostBuf`.
- * @param hostEnd One past its last byte (no host when not above `hostStart`).
+ * @param host Where the host is (its buffer may be `w.buf` itself); none when empty.
  *
  * @example Usage
  * ```ts
  * import { beginForwardedFor, ByteWriter, endForwarding } from "./writer.ts";
  * const w = new ByteWriter(128), ip = new TextEncoder().encode("10.0.0.1");
  * beginForwardedFor(w);
- * endForwarding(w, { clientIp: ip, tls: false, basePath: new Uint8Array(0) }, w.buf, 0, 0);
+ * endForwarding(w, { clientIp: ip, tls: false, basePath: new Uint8Array(0) }, { buf: w.buf, start: 0, end: 0 });
  * ```
  */
-export function endForwarding(
-  w: ByteWriter,
-  info: ForwardInfo,
-  hostBuf: Uint8Array,
-  hostStart: number,
-  hostEnd: number,
-): void {
+export function endForwarding(w: ByteWriter, info: ForwardInfo, host: ByteRange): void {
+  const hostBuf = host.buf, hostStart = host.start, hostEnd = host.end;
   w.put(info.clientIp);
   w.put(CRLF);
   if (hostEnd > hostStart) {
