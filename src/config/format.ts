@@ -152,6 +152,7 @@ function cluster(c: ClusterSpec, kind: ListenerSpec["kind"]): Record<string, unk
       statuses: (h.statuses ?? []).map(([lo, hi]) => lo === hi ? `${lo}` : `${lo}-${hi}`).join(","),
       optimistic: h.optimistic,
       udpPayload: h.udpPayload,
+      ...(h.grpcService === undefined ? {} : { grpcService: h.grpcService }),
       ...formatResilience(h, d),
     },
     failbackDelay: d(c.failbackDelayMs ?? 0),

@@ -145,7 +145,7 @@ Deno.test("validateConfig() checks every enum, duration, port and number", async
     ],
     [
       listener("http", "health: {kind: icmp}"),
-      "s.yaml:6:20: listeners[0].health.kind: 'icmp' is not a probe kind; use http, tcp or udp",
+      "s.yaml:6:20: listeners[0].health.kind: 'icmp' is not a probe kind; use http, tcp, udp or grpc",
     ],
     [
       listener("tcp", "proxyProtocol: 2"),
@@ -272,7 +272,7 @@ Deno.test("validateConfig() checks addresses, endpoints and their uniqueness", a
       "s.yaml:4:9: listeners[0].tiers[0].endpoints: is empty; list at least one endpoint, like HOST:PORT",
     ]],
     ["listeners:\n  - sites: [{endpoints: [ftp://a:1]}]\n", [
-      "s.yaml:2:26: listeners[0].sites[0].endpoints[0]: Cannot use endpoint 'ftp://a:1': scheme must be http or https, not ftp",
+      "s.yaml:2:26: listeners[0].sites[0].endpoints[0]: Cannot use endpoint 'ftp://a:1': scheme must be http, https, h2c or h2, not ftp",
     ]],
     ["listeners:\n  - sites: [{endpoints: ['http://a{1...}:1']}]\n", [
       "s.yaml:2:26: listeners[0].sites[0].endpoints[0]: Cannot expand 'http://a{1...}:1' at character 9: expected {START...END} or {A,B,C}",

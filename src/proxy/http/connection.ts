@@ -20,6 +20,9 @@ import type { ConnectionScratch } from "./scratch.ts";
 import { HttpParseError } from "./errors.ts";
 import { findHeadEnd, type MessageHead, parseRequestHead } from "./head.ts";
 import { forward } from "./forward.ts";
+import { speaksH2 } from "./h2_forward_h2.ts";
+import { H1ToH2 } from "./h2_upstream_h1.ts";
+import { errorText } from "./h2_upstream_attempt.ts";
 import {
   attemptError,
   BLAME,
@@ -91,6 +94,8 @@ export class HttpConnection {
   readonly #attempt = new Attempt();
   /** Per-client limits: this connection's standing, or null when they are off. */
   readonly #limit: ClientLimit | null;
+  /** Relays requests to endpoints that speak HTTP/2 (made on the first such request). */
+  #h2: H1ToH2 | null = null;
 
   /**
    * @param ctx The listener.
@@ -251,6 +256,14 @@ export class HttpConnection {
   async #attemptOn(lease: Lease, attempt: Attempt): Promise<ExchangeOutcome> {
     // The head is read from the scratch buffer: the client may read ahead into its small one.
     const x = this.#x, endpoint = lease.endpoint, s = this.#scratch!, w = s.out, buf = s.buf;
+    if (speaksH2(endpoint.spec.scheme)) {
+      this.#h2 ??= new H1ToH2(this.#ctx, this.client, this.#clientIp);
+      try {
+        return await this.#h2.forward(s, x, attempt);
+      } finally {
+        x.phase = IDLE;
+      }
+    }
     w.pos = 0;
     this.#info.basePath = endpoint.basePath;
     writeUpstreamRequestHead(w, buf, s.head, this.#info);
@@ -507,20 +520,5 @@ const REFUSED_WAIT_MS = 1_000;
 /** What a shed client is told when sidekick itself is out of resources. */
 export const SHED = "sidekick is out of file descriptors or memory; try again shortly";
 
-/**
- * The words for a failed connect to an endpoint, as the 502 says them.
- *
- * @param e What the dial threw.
- * @returns "connection refused", "connect timed out", or the error's message.
- *
- * @example Usage
- * ```ts
- * import { errorText } from "./connection.ts";
- * errorText(new Deno.errors.ConnectionRefused("x")); // "connection refused"
- * ```
- */
-export function errorText(e: unknown): string {
-  if (e instanceof Deno.errors.ConnectionRefused) return "connection refused";
-  if (e instanceof Deno.errors.TimedOut) return "connect timed out";
-  return e instanceof Error ? e.message : String(e);
-}
+/** The words for a failed connect to an endpoint, as the 502 says them (shared with the h2 paths). */
+export { errorText } from "./h2_upstream_attempt.ts";

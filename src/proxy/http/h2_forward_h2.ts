@@ -1,23 +1,49 @@
 /**
- * PLACEHOLDER (branch h2-down) until the h2-up branch's version of this file
- * is merged: an h2 stream whose leased endpoint speaks HTTP/2 itself
- * (`h2://`, `h2c://`) would be forwarded stream to stream here. This version
- * forwards nothing and the stream is answered 502; the endpoint is not
- * blamed. The lead replaces this file with h2-up's at merge.
+ * Client HTTP/2 streams to endpoints that speak HTTP/2 (`h2c://`, `h2://`):
+ * the entry point of the serving code. {@linkcode forwardStreamToH2} is one
+ * try inside the serving code's own lease loop, which decides retries with
+ * `shouldRetry`, blames and releases the lease with the outcome filled in
+ * here, exactly as for an HTTP/1.1 endpoint. The relay itself is in
+ * `h2_upstream_stream.ts`.
  *
  * @module
  */
 
-import type { Lease } from "../../balance/lease.ts";
+import type { Attempt, Lease } from "../../balance/lease.ts";
 import type { Clock } from "../../pool/clock.ts";
+import type { H2Stream } from "../../h2/session.ts";
 import type { HttpConnectionContext } from "./context.ts";
-import type { H2Exchange } from "./h2_state.ts";
-import { BAD_RESPONSE, type ExchangeOutcome } from "./retry.ts";
+import {
+  attemptStreamToH2,
+  type H2ForwardContext,
+  H2StreamExchange,
+} from "./h2_upstream_stream.ts";
+import type { ExchangeOutcome } from "./retry.ts";
 
 /**
- * Where a listener keeps its client sessions to h2 endpoints (owned by
- * h2-up's code; created on first use). The listener closes it when it
- * closes.
+ * Whether an endpoint speaks HTTP/2 (its streams go through
+ * {@linkcode forwardStreamToH2}).
+ *
+ * @param scheme The endpoint's scheme.
+ * @returns True for `h2c` and `h2`.
+ *
+ * @example Usage
+ * ```ts
+ * import { speaksH2 } from "./h2_forward_h2.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(speaksH2("h2c"), true);
+ * assert.equal(speaksH2("https"), false);
+ * ```
+ */
+export function speaksH2(scheme: string): boolean {
+  return scheme === "h2c" || scheme === "h2";
+}
+
+/**
+ * Where a listener keeps its client sessions to HTTP/2 endpoints, for the
+ * serving code that passes it along. The sessions are the listener's
+ * `HttpConnectionContext.h2` (one registry for HTTP/1.1 and HTTP/2
+ * clients); this slot stays empty and is kept for the serving code's shape.
  *
  * @example Usage
  * ```ts
@@ -26,57 +52,118 @@ import { BAD_RESPONSE, type ExchangeOutcome } from "./retry.ts";
  * ```
  */
 export interface H2UpstreamSlot {
-  /** The registry of upstream h2 sessions, or null before the first h2 endpoint is used. */
+  /** Unused (see above); closed by the listener when set. */
   current: { close(): void } | null;
 }
 
 /**
- * What an h2 stream handler passes along for one stream.
+ * What an HTTP/2 stream handler passes along for one stream.
  *
  * @example Usage
  * ```ts ignore
+ * import type { H2StreamContext } from "./h2_forward_h2.ts";
  * const sctx: H2StreamContext = { listener: ctx, clientIp: "127.0.0.1", tls: true, clock, upstreamH2: { current: null } };
  * ```
  */
 export interface H2StreamContext {
-  /** The listener (spec, cluster, HTTP/1.1 pool, own-response counts, clock). */
+  /** The listener (spec, cluster, pools; the upstream HTTP/2 sessions in `h2`). */
   readonly listener: HttpConnectionContext;
   /** The client's IP address. */
   readonly clientIp: string;
   /** Whether the client came over TLS (X-Forwarded-Proto). */
   readonly tls: boolean;
-  /** The listener's clock (client h2 sessions need one). */
+  /** The listener's clock (the response-header timer). */
   readonly clock: Clock;
-  /** The listener's upstream h2 sessions. */
+  /** See {@linkcode H2UpstreamSlot}. */
   readonly upstreamH2: H2UpstreamSlot;
 }
 
 /**
- * Forwards one h2 stream to an h2 endpoint. PLACEHOLDER: answers nothing
- * and returns `BAD_RESPONSE` (no retry, no blame), so the stream handler
- * answers 502 "h2 endpoints are not available in this build".
- *
- * The stream is `x.stream` (its request fields in `stream.head`, the facts
- * in `x.req`, the forwarding facts in `x.info`); the endpoint is
- * `lease.endpoint`. Call `lease.reached()` once connected; set `x.status`,
- * `x.answeredAt`, `x.rx`/`x.tx`, `x.upstreamError` as the HTTP/1.1 attempt
- * does (`h2_to_h1.ts`); return the outcome for `shouldRetry`.
- *
- * @param _ctx The stream's context.
- * @param x The stream's exchange.
- * @param _lease The lease on an `h2`/`h2c` endpoint.
- * @returns How the attempt ended.
+ * What {@linkcode forwardStreamToH2} reads and fills of the serving code's
+ * per-stream exchange: the stream and its attempts in, the lease outcome
+ * (status, bytes, when the head came) and the reason of a failure out.
  *
  * @example Usage
  * ```ts ignore
+ * import type { H2StreamAttempt } from "./h2_forward_h2.ts";
+ * const x: H2StreamAttempt = exchange; // the serving code's H2Exchange
+ * ```
+ */
+export interface H2StreamAttempt {
+  /** The client's stream (its request fields in `head`). */
+  readonly stream: H2Stream | null;
+  /** The request's attempt state (its lease held). */
+  readonly attempt: Attempt;
+  /** The status relayed (0 when none). */
+  status: number;
+  /** When the response head came (`performance.now()`), 0 when none did. */
+  answeredAt: number;
+  /** Client body bytes sent on. */
+  rx: number;
+  /** Response body bytes sent back. */
+  tx: number;
+  /** Why the try failed, for the 502. */
+  upstreamError: string;
+  /** The try ended at the response-header timeout (answer 504). */
+  timedOut: boolean;
+  /** The client reset the stream. */
+  clientGone: boolean;
+  /** Whether the request may go out again when nothing came back. */
+  replaySafe: boolean;
+  /** The client's side of the stream was read to its end (nothing left to refuse). */
+  pumpDone: boolean;
+}
+
+/** The relay state of each client stream, across its tries. */
+const relays = new WeakMap<H2Stream, H2StreamExchange>();
+
+/**
+ * One try of a client HTTP/2 stream on the leased HTTP/2 endpoint, inside
+ * the serving code's lease loop: it opens the upstream stream (marking the
+ * lease reached), relays both ways, and fills `x` as an HTTP/1.1 attempt
+ * does; the caller decides retries with `shouldRetry(outcome, x.attempt, x,
+ * policy)`, blames and releases the lease. Before a response head nothing
+ * is sent to the client (the caller answers 502/504 when no retry serves
+ * it); after one the client's stream is answered here, reset when the
+ * endpoint's is. A retry is possible only while none of the client's body
+ * went out (`x.replaySafe` is updated).
+ *
+ * @param sctx The stream's context.
+ * @param x The serving code's exchange of the stream.
+ * @param lease The lease on an `h2`/`h2c` endpoint.
+ * @returns How the try ended.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { forwardStreamToH2 } from "./h2_forward_h2.ts";
  * const outcome = await forwardStreamToH2(sctx, x, lease);
  * ```
  */
-export function forwardStreamToH2(
-  _ctx: H2StreamContext,
-  x: H2Exchange,
-  _lease: Lease,
+export async function forwardStreamToH2(
+  sctx: H2StreamContext,
+  x: H2StreamAttempt,
+  lease: Lease,
 ): Promise<ExchangeOutcome> {
-  x.upstreamError = "h2 endpoints are not available in this build";
-  return Promise.resolve(BAD_RESPONSE);
+  const stream = x.stream!;
+  let relay = relays.get(stream);
+  if (relay === undefined) {
+    relay = new H2StreamExchange(stream, { clientIp: sctx.clientIp, tls: sctx.tls }, x.attempt);
+    relays.set(stream, relay);
+  }
+  const ctx: H2ForwardContext = {
+    spec: sctx.listener.spec,
+    h2: sctx.listener.h2,
+    clock: sctx.clock,
+  };
+  const outcome = await attemptStreamToH2(ctx, relay, lease);
+  x.status = relay.status;
+  x.answeredAt = relay.answeredAt;
+  x.rx = relay.rx;
+  x.tx = relay.tx;
+  x.upstreamError = relay.upstreamError;
+  x.timedOut = relay.timedOut;
+  x.clientGone ||= relay.clientGone;
+  x.replaySafe &&= relay.replaySafe;
+  x.pumpDone = relay.requestEnded;
+  return outcome;
 }

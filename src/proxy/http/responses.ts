@@ -7,7 +7,16 @@
 
 import { bytes } from "./ascii.ts";
 
-const REASONS: Record<number, string> = {
+/**
+ * Reason phrases of the statuses sidekick writes itself (others get none).
+ *
+ * @example Usage
+ * ```ts
+ * import { REASONS } from "./responses.ts";
+ * REASONS[502]; // "Bad Gateway"
+ * ```
+ */
+export const REASONS: Readonly<Record<number, string>> = {
   200: "OK",
   400: "Bad Request",
   404: "Not Found",

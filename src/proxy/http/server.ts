@@ -14,6 +14,7 @@ import type { Cluster } from "../../balance/cluster.ts";
 import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { HttpConnection, type HttpConnectionContext } from "./connection.ts";
 import { UpstreamPool, type UpstreamPoolOptions } from "./upstream_pool.ts";
+import { H2Upstream, type H2UpstreamOptions } from "./h2_upstream.ts";
 import { ScratchPool } from "./scratch.ts";
 import { type CertificatePair, stopAccepting, TlsListener } from "../tls_listener.ts";
 import type { HttpTracer } from "./trace.ts";
@@ -114,6 +115,8 @@ export class HttpProxy implements Listener {
   readonly #accepting = new Set<Promise<void>>();
   #served: Promise<void>[] = [];
   readonly #pool: UpstreamPool;
+  /** Client sessions to the endpoints that speak HTTP/2. */
+  readonly #h2Up: H2Upstream;
   #scratch: ScratchPool;
   #sweepMs = 0;
   #upstreamTls: UpstreamTls | undefined;
@@ -143,6 +146,7 @@ export class HttpProxy implements Listener {
     this.#poolFixed = { onNotice: options.onNotice, addresses: cluster.addresses };
     const pool = new UpstreamPool(poolOptions(spec, tls, this.#poolFixed));
     this.#pool = pool;
+    const h2 = this.#h2Up = new H2Upstream(h2Options(spec, tls, clock, cluster.addresses));
     this.#scratch = scratchFor(spec);
     this.#limiter = nextLimiter(null, spec.perClient);
     this.setTracing(options.log, options.onTrace);
@@ -164,6 +168,8 @@ export class HttpProxy implements Listener {
       },
       cluster,
       pool,
+      h2,
+      clock,
       get scratch() {
         return self.#scratch;
       },
@@ -207,6 +213,11 @@ export class HttpProxy implements Listener {
    * 400/414/431/... for bad requests, its own paths), by status. Read-only for others.
    */
   readonly ownResponses: Map<number, number> = new Map();
+
+  /** Client sessions open now to the endpoints that speak HTTP/2. */
+  get h2Sessions(): number {
+    return this.#h2Up.sessions;
+  }
 
   /** Connections open now (HTTP/1.1 and HTTP/2, and TLS handshakes in progress). */
   get connections(): number {
@@ -300,6 +311,8 @@ export class HttpProxy implements Listener {
       this.cluster.tls = upstream;
       this.#pool.configure(poolOptions(spec, upstream, this.#poolFixed));
       if (tlsChanged) this.#pool.retain(new Set()); // idle connections made with the old material
+      this.#h2Up.configure(h2Options(spec, upstream, this.#clock, this.cluster.addresses));
+      if (tlsChanged) this.#h2Up.retain(new Set()); // sessions made with the old material drain
       if (
         before.limits.maxHeadBytes !== spec.limits.maxHeadBytes ||
         before.limits.maxHeaders !== spec.limits.maxHeaders
@@ -433,6 +446,7 @@ export class HttpProxy implements Listener {
     for (const h of this.#h2) h.sweep(now, this.timeouts);
     for (const [conn, deadline] of this.#handshaking) if (deadline <= now) conn.close();
     this.#pool.sweep(now);
+    this.#h2Up.sweep(now);
     this.#limiter?.sweep(now);
     this.#scratch.trimIdle(now);
   }
@@ -464,6 +478,7 @@ export class HttpProxy implements Listener {
     await this.#allServed();
     this.#sweeper?.cancel();
     this.#pool.closeAll();
+    await this.#h2Up.closeAll();
     this.#upstreamH2.current?.close();
     this.#upstreamH2.current = null;
     this.#listener = null;
@@ -490,6 +505,22 @@ function poolOptions(
     connectMs: spec.timeouts.connectMs,
     tls,
     ...fixed,
+  };
+}
+
+/** The HTTP/2 upstream sessions' settings from a spec (idle like the keep-alive pool). */
+function h2Options(
+  spec: HttpListenerSpec,
+  tls: UpstreamTls | undefined,
+  clock: Clock,
+  addresses: H2UpstreamOptions["addresses"],
+): H2UpstreamOptions {
+  return {
+    connectMs: spec.timeouts.connectMs,
+    idleMs: spec.limits.poolIdleMs,
+    clock,
+    tls,
+    addresses,
   };
 }
 
