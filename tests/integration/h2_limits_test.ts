@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import http2 from "node:http2";
-import { startHarness } from "../fixtures/harness.ts";
+import { fixture, startHarness } from "../fixtures/harness.ts";
 import { DEFAULT_HTTP_LIMITS, DEFAULT_HTTP_TIMEOUTS } from "../../src/config/defaults.ts";
 import { delay, startNamedBackend, startRawBackend, waitFor, within } from "../_helpers/http.ts";
 
@@ -192,6 +192,31 @@ Deno.test("h2: close() tells an idle HTTP/2 connection with GOAWAY before closin
     await within(goaway, 1000, "its GOAWAY");
   } finally {
     session.destroy();
+    await proxy.close();
+  }
+});
+
+Deno.test("TLS with h2 offered: a client silent in its handshake stops counting at the header-read timeout (Deno lets the socket go once the peer acts); close() does not wait for it", async () => {
+  await using backend = startNamedBackend("a");
+  const proxy = await startHarness([[backend.url]], {
+    tls: { certFile: fixture("server.pem"), keyFile: fixture("server-key.pem") },
+    spec: { timeouts: { ...DEFAULT_HTTP_TIMEOUTS, headerReadMs: 300 } },
+  });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+  try {
+    await waitFor(() => proxy.proxy.connections === 1, 2000, "the handshake to count");
+    const t0 = Date.now();
+    await waitFor(() => proxy.proxy.connections === 0, 3000, "the handshake timeout");
+    assert.ok(Date.now() - t0 >= 200, "not before the timeout");
+    const again = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+    try {
+      await waitFor(() => proxy.proxy.connections === 1, 2000, "a second silent handshake");
+      await within(proxy.proxy.close(0), 2000, "close() with a handshake pending");
+    } finally {
+      again.close();
+    }
+  } finally {
+    conn.close();
     await proxy.close();
   }
 });

@@ -423,11 +423,7 @@ export class HttpProxy implements Listener {
     try {
       alpn = (await conn.handshake()).alpnProtocol;
     } catch {
-      try {
-        conn.close();
-      } catch {
-        // closed by the sweeper or by close()
-      }
+      closeQuietly(conn); // (the handshake fails at once when the sweeper or close() closed it)
       return;
     } finally {
       this.#handshaking.delete(conn);
@@ -444,7 +440,7 @@ export class HttpProxy implements Listener {
       else this.timeouts.count(c.stalled(mono));
     }
     for (const h of this.#h2) h.sweep(now, this.timeouts);
-    for (const [conn, deadline] of this.#handshaking) if (deadline <= now) conn.close();
+    for (const [conn, deadline] of this.#handshaking) if (deadline <= now) closeQuietly(conn);
     this.#pool.sweep(now);
     this.#h2Up.sweep(now);
     this.#limiter?.sweep(now);
@@ -463,7 +459,7 @@ export class HttpProxy implements Listener {
     const grace = gracePeriod(this.#clock, graceMs);
     await stopAccepting(this.#tls, this.#listener);
     while (this.#accepting.size > 0) await Promise.all([...this.#accepting]);
-    for (const conn of this.#handshaking.keys()) conn.close();
+    for (const conn of this.#handshaking.keys()) closeQuietly(conn);
     for (const c of this.#connections) if (c.idle) c.client.close();
     for (const h of this.#h2) h.goaway(); // an idle one closes once its GOAWAY is written
     if (grace.active && this.connections > 0) {
@@ -487,6 +483,15 @@ export class HttpProxy implements Listener {
       this.#served = [];
       if (this.connections > 0) await new Promise((r) => setTimeout(r, 5));
     }
+  }
+}
+
+/** Closes a connection that may be closed already. */
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // closed already
   }
 }
 
