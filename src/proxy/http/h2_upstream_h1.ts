@@ -32,7 +32,7 @@ import {
 import { type H2ClientInfo, upstreamRequestFields } from "./h2_upstream_fields.ts";
 import { failedBeforeHead, HeadClock, openUpstream } from "./h2_upstream_attempt.ts";
 import { type ExchangeState, sendToClient, STREAMING, WAITING } from "./relay.ts";
-import { REASONS } from "./responses.ts";
+import { REASONS, X_PROXY_TRUE } from "./responses.ts";
 import {
   CLIENT_GONE,
   DONE_CLOSE,
@@ -50,7 +50,6 @@ const LAST_CHUNK = bytes("0\r\n");
 const TE_CHUNKED = bytes("Transfer-Encoding: chunked\r\n");
 const CONN_CLOSE = bytes("Connection: close\r\n");
 const CONN_KEEP_ALIVE = bytes("Connection: keep-alive\r\n");
-const X_PROXY = bytes("X-Proxy: true\r\n");
 
 /**
  * Relays the HTTP/1.1 exchanges of one client connection to HTTP/2
@@ -238,7 +237,7 @@ export class H1ToH2 {
     if (chunked) w.put(TE_CHUNKED);
     if (!keepAlive) w.put(CONN_CLOSE);
     else if (s.head.minorVersion === 0) w.put(CONN_KEEP_ALIVE);
-    if (this.#ctx.spec.proxyHeaders !== false) w.put(X_PROXY);
+    if (this.#ctx.spec.proxyHeaders !== false) w.put(X_PROXY_TRUE);
     w.put(CRLF);
     try {
       if (noBody) {
