@@ -29,7 +29,7 @@ import { CLIENT_GONE, DONE_KEEP, type ExchangeOutcome, RESPONSE_CUT, TIMED_OUT }
  *
  * @example Usage
  * ```ts ignore
- * import type { H2ForwardContext } from "./h2_forward_h2.ts";
+ * import type { H2ForwardContext } from "./h2_upstream_stream.ts";
  * const ctx: H2ForwardContext = { spec, h2: proxy.h2Upstream, clock: SYSTEM_CLOCK };
  * ```
  */
