@@ -21,8 +21,11 @@ import { H2_WAITING, H2Exchange } from "./h2_state.ts";
 import { checkStall, STALL_DEADLINE, STALL_NONE, type TimeoutCounts } from "./stall.ts";
 import { NO_BASE_PATH } from "./writer.ts";
 
-/** Exchanges kept for reuse per connection (a connection with more streams allocates). */
-const FREE_EXCHANGES = 16;
+/**
+ * Exchanges kept for reuse per busy connection (about 8 KiB each); more
+ * concurrent streams allocate, and an idle connection keeps none.
+ */
+const FREE_EXCHANGES = 8;
 
 /** Our receive windows: sized for throughput (a 64 KiB default window halves a fast upload). */
 const STREAM_WINDOW = 1024 * 1024;
@@ -149,6 +152,7 @@ export class H2ClientConnection implements H2ClientFacts {
   sweep(now: number, timeouts: TimeoutCounts): void {
     const t = this.#ctx.spec.timeouts;
     if (this.#active.size === 0) {
+      this.#free.length = 0; // an idle connection holds no per-stream memory
       if (t.idleMs > 0 && now - this.#idleSince >= t.idleMs) {
         this.session.goaway();
         this.session.close();
