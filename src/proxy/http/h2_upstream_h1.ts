@@ -66,6 +66,8 @@ export class H1ToH2 {
   readonly #ctx: HttpConnectionContext;
   readonly #client: BufferedSocket;
   readonly #info: H2ClientInfo;
+  /** The upstream stream of the exchange in progress, or null. */
+  #up: H2Stream | null = null;
 
   /**
    * @param ctx The listener.
@@ -76,6 +78,11 @@ export class H1ToH2 {
     this.#ctx = ctx;
     this.#client = client;
     this.#info = { clientIp, tls: ctx.tls };
+  }
+
+  /** The client went away: the endpoint's stream of the exchange in progress is reset. */
+  cancel(): void {
+    this.#up?.reset(H2_ERROR.CANCEL);
   }
 
   /**
@@ -107,6 +114,23 @@ export class H1ToH2 {
       x.upstreamError = up.error;
       return up.outcome;
     }
+    this.#up = up;
+    try {
+      return await this.#exchange(s, x, attempt, up);
+    } finally {
+      this.#up = null;
+    }
+  }
+
+  /** The stream is open: the body goes out, the response comes back. */
+  async #exchange(
+    s: ConnectionScratch,
+    x: ExchangeState,
+    attempt: Attempt,
+    up: H2Stream,
+  ): Promise<ExchangeOutcome> {
+    const ctx = this.#ctx, head = s.head;
+    const hasBody = head.chunked || head.contentLength > 0;
     const clock = new HeadClock(ctx.clock, ctx.spec.timeouts.responseHeaderMs, () => {
       x.timedOut = true;
       up.reset(H2_ERROR.CANCEL);
