@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { startH2Backend } from "../_helpers/h2_peer.ts";
+import { silent, startH2Backend } from "../_helpers/h2_peer.ts";
 import { HttpPeer, startNamedBackend, waitFor } from "../_helpers/http.ts";
 import { H2_ERROR } from "../../src/h2/session.ts";
 import { startHarness } from "../fixtures/harness.ts";
@@ -134,14 +134,7 @@ Deno.test("HTTP/1.1 -> h2c endpoints: a refused one is retried on the next; with
 
 Deno.test("HTTP/1.1 -> h2c endpoint: a client that leaves while waiting resets the endpoint's stream at once", async () => {
   const resets: number[] = [];
-  await using backend = startH2Backend(async (stream) => {
-    await new Promise<void>((resolve) => {
-      stream.onReset = (code) => {
-        resets.push(code);
-        resolve();
-      };
-    });
-  });
+  await using backend = startH2Backend(silent(resets));
   await using proxy = await startHarness([[`h2c://127.0.0.1:${backend.port}`]]);
   const peer = await HttpPeer.connect(proxy.port, 5_000);
   await peer.write("GET /long-poll HTTP/1.1\r\nHost: h\r\n\r\n");

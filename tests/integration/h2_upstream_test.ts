@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { startH2Front } from "../_helpers/h2_front.ts";
-import { h2Get, h2Request, startH2Backend } from "../_helpers/h2_peer.ts";
+import { h2Get, h2Request, silent, startH2Backend } from "../_helpers/h2_peer.ts";
 import { refusedPort } from "../_helpers/backends.ts";
 import { waitFor } from "../_helpers/http.ts";
 import { readFixture } from "../fixtures/harness.ts";
@@ -170,15 +170,7 @@ Deno.test("h2:// endpoint: a TLS server without ALPN h2 fails with a 502 that sa
 
 Deno.test("h2c endpoint: the response-header timeout answers 504 and resets the endpoint's stream; gRPC calls have none", async () => {
   const resets: number[] = [];
-  await using backend = startH2Backend(async (stream) => {
-    // Never answers: waits for the proxy's reset.
-    await new Promise<void>((resolve) => {
-      stream.onReset = (code) => {
-        resets.push(code);
-        resolve();
-      };
-    });
-  });
+  await using backend = startH2Backend(silent(resets));
   await using front = await startH2Front([[`h2c://127.0.0.1:${backend.port}`]], {
     responseHeaderMs: 300,
   });
