@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { startHarness } from "../fixtures/harness.ts";
 import { DEFAULT_HTTP_LIMITS, DEFAULT_HTTP_TIMEOUTS } from "../../src/config/defaults.ts";
-import { delay, startNamedBackend, startRawBackend, within } from "../_helpers/http.ts";
+import { delay, startNamedBackend, startRawBackend, waitFor, within } from "../_helpers/http.ts";
 
 interface Answer {
   readonly status: number;
@@ -158,5 +158,40 @@ Deno.test("h2: an endpoint that fails while the client is still sending its body
     assert.ok(res.reset);
   } finally {
     session.close();
+  }
+});
+
+Deno.test("h2: a connection without streams for the idle timeout gets GOAWAY and is closed", async () => {
+  await using backend = startNamedBackend("a");
+  await using proxy = await startHarness([[backend.url]], {
+    spec: { h2c: true, timeouts: { ...DEFAULT_HTTP_TIMEOUTS, idleMs: 300 } },
+  });
+  const session = connect(proxy.port);
+  try {
+    const closed = new Promise<void>((r) => session.once("close", () => r()));
+    const goaway = new Promise<void>((r) => session.once("goaway", () => r()));
+    assert.equal((await get(session, "/1")).status, 200);
+    const t0 = Date.now();
+    await within(closed, 3000, "close of the idle connection");
+    await within(goaway, 1000, "GOAWAY before the close");
+    assert.ok(Date.now() - t0 >= 250, "not before the idle timeout");
+    await waitFor(() => proxy.proxy.connections === 0, 2000, "the listener to forget it");
+  } finally {
+    session.destroy();
+  }
+});
+
+Deno.test("h2: close() tells an idle HTTP/2 connection with GOAWAY before closing it", async () => {
+  await using backend = startNamedBackend("a");
+  const proxy = await startHarness([[backend.url]], { spec: { h2c: true } });
+  const session = connect(proxy.port);
+  try {
+    const goaway = new Promise<void>((r) => session.once("goaway", () => r()));
+    assert.equal((await get(session, "/1")).status, 200);
+    await within(proxy.proxy.close(1000), 3000, "close() of an idle connection");
+    await within(goaway, 1000, "its GOAWAY");
+  } finally {
+    session.destroy();
+    await proxy.close();
   }
 });

@@ -57,6 +57,8 @@ export class H2ClientConnection implements H2ClientFacts {
   readonly #free: H2Exchange[] = [];
   readonly #clientIpBytes: Uint8Array;
   #idleSince: number;
+  /** The idle timeout sent GOAWAY. */
+  #idleGoaway = false;
 
   /**
    * Wraps an accepted connection in a server-role session (not running until {@linkcode serve}).
@@ -154,8 +156,11 @@ export class H2ClientConnection implements H2ClientFacts {
     if (this.#active.size === 0) {
       this.#free.length = 0; // an idle connection holds no per-stream memory
       if (t.idleMs > 0 && now - this.#idleSince >= t.idleMs) {
-        this.session.goaway();
-        this.session.close();
+        // GOAWAY closes the socket once it is written; one idle period later, close anyway.
+        if (this.#idleGoaway) this.session.close();
+        else this.session.goaway();
+        this.#idleGoaway = true;
+        this.#idleSince = now;
       }
       return;
     }
@@ -191,12 +196,12 @@ export class H2ClientConnection implements H2ClientFacts {
     }
   }
 
-  /** Sends GOAWAY: streams in flight finish, no new ones are taken. */
+  /** Sends GOAWAY: streams in flight finish, no new ones are taken; without streams the socket closes once it is written. */
   goaway(): void {
     this.session.goaway();
   }
 
-  /** Closes the connection now; streams in flight end as reset. */
+  /** Closes the connection now (a GOAWAY not written yet is lost); streams in flight end as reset. */
   close(): void {
     this.session.close();
   }

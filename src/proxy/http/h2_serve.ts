@@ -15,7 +15,7 @@ import { H2_ERROR } from "../../h2/session.ts";
 import type { ClientLimit } from "./client_limit.ts";
 import { tooManyRequests } from "./client_limit.ts";
 import { errorText, SHED } from "./connection.ts";
-import { forwardStreamToH2, type H2StreamContext } from "./h2_forward_h2.ts";
+import { forwardStreamToH2, type H2StreamContext, speaksH2 } from "./h2_forward_h2.ts";
 import { readH2Request, writeH1RequestHead } from "./h2_request_head.ts";
 import { ownResponseToH2 } from "./h2_response_head.ts";
 import type { H2Exchange } from "./h2_state.ts";
@@ -221,8 +221,7 @@ async function attemptOn(
   lease: Lease,
 ): Promise<ExchangeOutcome> {
   const ctx = sctx.listener, endpoint = lease.endpoint, attempt = x.attempt;
-  const scheme: string = endpoint.spec.scheme;
-  if (scheme === "h2" || scheme === "h2c") return await forwardStreamToH2(sctx, x, lease);
+  if (speaksH2(endpoint.spec.scheme)) return await forwardStreamToH2(sctx, x, lease);
   const w = x.out;
   w.pos = 0;
   x.info.basePath = endpoint.basePath;

@@ -465,10 +465,7 @@ export class HttpProxy implements Listener {
     while (this.#accepting.size > 0) await Promise.all([...this.#accepting]);
     for (const conn of this.#handshaking.keys()) conn.close();
     for (const c of this.#connections) if (c.idle) c.client.close();
-    for (const h of this.#h2) {
-      h.goaway();
-      if (h.idle) h.close();
-    }
+    for (const h of this.#h2) h.goaway(); // an idle one closes once its GOAWAY is written
     if (grace.active && this.connections > 0) {
       await Promise.race([this.#allServed(), grace.over]);
     }
