@@ -79,6 +79,22 @@ export function startH2Backend(handler: (stream: H2Stream) => void | Promise<voi
   };
 }
 
+/**
+ * A handler that never answers: it waits for the stream's reset and records its code.
+ *
+ * @param resets Receives each reset code.
+ * @returns The handler.
+ */
+export function silent(resets: number[]): (stream: H2Stream) => Promise<void> {
+  return (stream) =>
+    new Promise<void>((resolve) => {
+      stream.onReset = (code) => {
+        resets.push(code);
+        resolve();
+      };
+    });
+}
+
 /** What {@linkcode h2Request} got. */
 export interface H2Answer {
   /** The response fields. */

@@ -8,8 +8,9 @@
  */
 
 import assert from "node:assert/strict";
-import { startH2Backend } from "../_helpers/h2_peer.ts";
-import { HttpPeer, startNamedBackend } from "../_helpers/http.ts";
+import { silent, startH2Backend } from "../_helpers/h2_peer.ts";
+import { HttpPeer, startNamedBackend, waitFor } from "../_helpers/http.ts";
+import { H2_ERROR } from "../../src/h2/session.ts";
 import { startHarness } from "../fixtures/harness.ts";
 import { refusedPort } from "../_helpers/backends.ts";
 
@@ -129,4 +130,17 @@ Deno.test("HTTP/1.1 -> h2c endpoints: a refused one is retried on the next; with
   const r = await only.get("/x");
   assert.equal(r.status, 502);
   assert.match(r.text(), /connection refused/);
+});
+
+Deno.test("HTTP/1.1 -> h2c endpoint: a client that leaves while waiting resets the endpoint's stream at once", async () => {
+  const resets: number[] = [];
+  await using backend = startH2Backend(silent(resets));
+  await using proxy = await startHarness([[`h2c://127.0.0.1:${backend.port}`]]);
+  const peer = await HttpPeer.connect(proxy.port, 5_000);
+  await peer.write("GET /long-poll HTTP/1.1\r\nHost: h\r\n\r\n");
+  await waitFor(() => backend.sessions.size === 1, 2_000, "the stream reached the endpoint");
+  await new Promise((r) => setTimeout(r, 50));
+  peer.close();
+  await waitFor(() => resets.length === 1, 2_000, "the endpoint's stream reset");
+  assert.deepEqual(resets, [H2_ERROR.CANCEL]);
 });

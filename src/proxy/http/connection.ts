@@ -118,6 +118,7 @@ export class HttpConnection {
     if ((n === null || n < 0) && this.#x.phase >= WAITING) {
       this.#x.clientGone = true;
       this.#x.upstream?.close();
+      this.#h2?.cancel(); // a stream to an HTTP/2 endpoint, if that is what is waiting
     }
   };
 
@@ -132,6 +133,7 @@ export class HttpConnection {
     if (this.#x.phase === WAITING) {
       this.#x.timedOut = true;
       this.#x.upstream?.close();
+      this.#h2?.cancel();
     } else if (this.#x.phase <= HEAD) {
       this.client.close();
     }

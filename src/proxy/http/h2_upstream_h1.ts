@@ -32,7 +32,7 @@ import {
 import { type H2ClientInfo, upstreamRequestFields } from "./h2_upstream_fields.ts";
 import { failedBeforeHead, HeadClock, openUpstream } from "./h2_upstream_attempt.ts";
 import { type ExchangeState, sendToClient, STREAMING, WAITING } from "./relay.ts";
-import { REASONS } from "./responses.ts";
+import { REASONS, X_PROXY_TRUE } from "./responses.ts";
 import {
   CLIENT_GONE,
   DONE_CLOSE,
@@ -50,7 +50,6 @@ const LAST_CHUNK = bytes("0\r\n");
 const TE_CHUNKED = bytes("Transfer-Encoding: chunked\r\n");
 const CONN_CLOSE = bytes("Connection: close\r\n");
 const CONN_KEEP_ALIVE = bytes("Connection: keep-alive\r\n");
-const X_PROXY = bytes("X-Proxy: true\r\n");
 
 /**
  * Relays the HTTP/1.1 exchanges of one client connection to HTTP/2
@@ -67,6 +66,8 @@ export class H1ToH2 {
   readonly #ctx: HttpConnectionContext;
   readonly #client: BufferedSocket;
   readonly #info: H2ClientInfo;
+  /** The upstream stream of the exchange in progress, or null. */
+  #up: H2Stream | null = null;
 
   /**
    * @param ctx The listener.
@@ -77,6 +78,11 @@ export class H1ToH2 {
     this.#ctx = ctx;
     this.#client = client;
     this.#info = { clientIp, tls: ctx.tls };
+  }
+
+  /** The client went away: the endpoint's stream of the exchange in progress is reset. */
+  cancel(): void {
+    this.#up?.reset(H2_ERROR.CANCEL);
   }
 
   /**
@@ -108,6 +114,23 @@ export class H1ToH2 {
       x.upstreamError = up.error;
       return up.outcome;
     }
+    this.#up = up;
+    try {
+      return await this.#exchange(s, x, attempt, up);
+    } finally {
+      this.#up = null;
+    }
+  }
+
+  /** The stream is open: the body goes out, the response comes back. */
+  async #exchange(
+    s: ConnectionScratch,
+    x: ExchangeState,
+    attempt: Attempt,
+    up: H2Stream,
+  ): Promise<ExchangeOutcome> {
+    const ctx = this.#ctx, head = s.head;
+    const hasBody = head.chunked || head.contentLength > 0;
     const clock = new HeadClock(ctx.clock, ctx.spec.timeouts.responseHeaderMs, () => {
       x.timedOut = true;
       up.reset(H2_ERROR.CANCEL);
@@ -238,7 +261,7 @@ export class H1ToH2 {
     if (chunked) w.put(TE_CHUNKED);
     if (!keepAlive) w.put(CONN_CLOSE);
     else if (s.head.minorVersion === 0) w.put(CONN_KEEP_ALIVE);
-    if (this.#ctx.spec.proxyHeaders !== false) w.put(X_PROXY);
+    if (this.#ctx.spec.proxyHeaders !== false) w.put(X_PROXY_TRUE);
     w.put(CRLF);
     try {
       if (noBody) {

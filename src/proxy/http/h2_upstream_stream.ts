@@ -29,7 +29,7 @@ import { CLIENT_GONE, DONE_KEEP, type ExchangeOutcome, RESPONSE_CUT, TIMED_OUT }
  *
  * @example Usage
  * ```ts ignore
- * import type { H2ForwardContext } from "./h2_forward_h2.ts";
+ * import type { H2ForwardContext } from "./h2_upstream_stream.ts";
  * const ctx: H2ForwardContext = { spec, h2: proxy.h2Upstream, clock: SYSTEM_CLOCK };
  * ```
  */
@@ -62,7 +62,7 @@ function peek<T>(p: Promise<T>): Promise<T | typeof PENDING> {
  *
  * @example Usage
  * ```ts ignore
- * import { H2StreamExchange } from "./h2_forward_h2.ts";
+ * import { H2StreamExchange } from "./h2_upstream_stream.ts";
  * const x = new H2StreamExchange(stream, { clientIp: "127.0.0.1", tls: false }, attempt);
  * ```
  */
@@ -164,8 +164,8 @@ export class H2StreamExchange {
 /**
  * One try of a client stream on the leased HTTP/2 endpoint, for a caller
  * that runs its own retry loop (it decides with `shouldRetry(outcome,
- * x.attempt, x, policy)`, blames and releases the lease, as
- * {@linkcode forwardStreamToH2} does): opens the upstream stream (marking
+ * x.attempt, x, policy)`, blames and releases the lease; the serving code
+ * does, through `forwardStreamToH2`): opens the upstream stream (marking
  * the lease reached), relays both ways, and classifies the end. `x` holds
  * the lease outcome (bytes, status, `answeredAt`) and `x.upstreamError`.
  *
@@ -176,7 +176,7 @@ export class H2StreamExchange {
  *
  * @example Usage
  * ```ts ignore
- * import { attemptStreamToH2 } from "./h2_forward_h2.ts";
+ * import { attemptStreamToH2 } from "./h2_upstream_stream.ts";
  * const outcome = await attemptStreamToH2(ctx, x, lease);
  * ```
  */
