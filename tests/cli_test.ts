@@ -66,7 +66,7 @@ Deno.test("parseCommandLine() names the flag or argument in every usage error", 
     [["-a", "nowhere", "h:1"], /^--address: .*nowhere/],
     [["-a", ":70000", "h:1"], /^--address: .*0\.\.65535, got 70000/],
     [["http://h{1...}"], /^SITE1 'http:\/\/h\{1\.\.\.\}': .*character 9/],
-    [["ftp://h:1"], /scheme must be http or https/],
+    [["ftp://h:1"], /scheme must be http, https, h2c or h2/],
     [["--nope", "h:1"], /^unknown flag --nope; sidekick --help lists them all$/],
     [
       ["--health-duratoin", "5s", "h:1"],

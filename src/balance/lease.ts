@@ -233,7 +233,7 @@ export class Lease implements Disposable {
     e.settle(outcome, this.#reached, (end - this.#start) / 1000);
     const error = outcome.error;
     if (
-      this.#reached && (e.spec.scheme === "http" || e.spec.scheme === "https") &&
+      this.#reached && e.spec.scheme !== "tcp" && e.spec.scheme !== "udp" &&
       error !== "stale" && error !== "local"
     ) {
       // Time to the response head; without one (timeout, reset), the whole wait.

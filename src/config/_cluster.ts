@@ -50,6 +50,7 @@ export const HEALTH_KEYS = [
   "statuses",
   "optimistic",
   "udpPayload",
+  "grpcService",
   ...RESILIENCE_KEYS,
 ] as const;
 
@@ -86,7 +87,11 @@ export function readCluster(
   kind: ListenerKind,
   base: ClusterSpec,
 ): ClusterSpec {
-  const health = readHealth(r, f.get("health"), fullHealth(base.health, kind));
+  const healthVal = f.get("health");
+  const health = readHealth(r, healthVal, fullHealth(base.health, kind));
+  if (health.kind === "grpc" && kind !== "http" && healthVal !== undefined) {
+    r.problem(healthVal.at, healthVal.path, "kind: grpc needs an HTTP listener (kind: http)");
+  }
   const dnsFields = r.map(f.get("dns"), ["perAddress", "ttl"]);
   const srv = readSrv(r, f, kind);
   return {
@@ -154,12 +159,14 @@ function readSrv(r: Reader, f: Fields, kind: ListenerKind): SrvSpec | undefined 
   const d = r.map(f.get("discovery"), ["srv"]);
   if (d === undefined) return undefined;
   const hint = kind === "http"
-    ? "use an SRV name like _minio._tcp.minio.svc (or https://_minio._tcp.minio.svc/base)"
+    ? "use an SRV name like _minio._tcp.minio.svc (or https://_minio._tcp.minio.svc/base, h2c://_grpc._tcp.svc)"
     : "use an SRV name like _postgres._tcp.db.svc";
   const v = d.require("srv", hint);
   const text = r.text(v, hint);
   if (text === undefined || v === undefined) return undefined;
-  const m = /^(?:(https?):\/\/)?([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+)\.?(\/[^\s?#]*)?$/.exec(text);
+  const m = /^(?:(https?|h2c?):\/\/)?([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+)\.?(\/[^\s?#]*)?$/.exec(
+    text,
+  );
   if (m === null || (kind !== "http" && (m[1] !== undefined || m[3] !== undefined))) {
     return r.problem(v.at, v.path, `'${text}' is not an SRV name; ${hint}`);
   }
@@ -172,14 +179,15 @@ function readSrv(r: Reader, f: Fields, kind: ListenerKind): SrvSpec | undefined 
       );
     }
   }
-  const scheme = kind === "http" ? (m[1] as "http" | "https" | undefined) ?? "http" : kind;
+  const scheme = kind === "http" ? (m[1] as SrvSpec["scheme"] | undefined) ?? "http" : kind;
   const basePath = (m[3] ?? "").replace(/\/+$/, "");
   return { name: m[2], scheme, ...(basePath === "" ? {} : { basePath }) };
 }
 
 /** `discovery.srv` as a user writes it again. */
 export function srvText(srv: SrvSpec): string {
-  if (srv.scheme !== "https" && (srv.basePath ?? "") === "") return srv.name;
+  const plain = srv.scheme === "http" || srv.scheme === "tcp" || srv.scheme === "udp";
+  if (plain && (srv.basePath ?? "") === "") return srv.name;
   return `${srv.scheme}://${srv.name}${srv.basePath ?? ""}`;
 }
 
@@ -295,6 +303,8 @@ function readHealth(r: Reader, v: Val | undefined, base: HealthSpec): HealthSpec
   if (path !== undefined && !path.startsWith("/")) {
     r.problem(h.get("path")!.at, join(h.path, "path"), `'${path}' must start with /`);
   }
+  const grpcService = r.text(h.get("grpcService"), "use a service name like my.pkg.Greeter") ??
+    base.grpcService;
   const intervalVal = h.get("interval");
   const intervalMs = r.duration(intervalVal) ?? base.intervalMs;
   if (active && intervalMs === 0 && intervalVal !== undefined) {
@@ -308,7 +318,8 @@ function readHealth(r: Reader, v: Val | undefined, base: HealthSpec): HealthSpec
   }
   return {
     active,
-    kind: r.oneOf(h.get("kind"), ["http", "tcp", "udp"] as const, "a probe kind") ?? base.kind,
+    kind: r.oneOf(h.get("kind"), ["http", "tcp", "udp", "grpc"] as const, "a probe kind") ??
+      base.kind,
     path: path ?? base.path,
     port: r.port(h.get("port"), 0) ?? base.port,
     intervalMs,
@@ -320,6 +331,7 @@ function readHealth(r: Reader, v: Val | undefined, base: HealthSpec): HealthSpec
     optimistic: r.bool(h.get("optimistic")) ?? base.optimistic,
     udpPayload: r.text(h.get("udpPayload"), "use the text to send, like ping") ?? base.udpPayload,
     ...readResilience(r, h, base),
+    ...(grpcService === undefined ? {} : { grpcService }),
   };
 }
 

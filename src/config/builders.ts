@@ -17,11 +17,13 @@ import { DEFAULT_HEALTH, DEFAULT_HTTP_LIMITS, DEFAULT_HTTP_TIMEOUTS } from "./de
 
 /**
  * Parses one endpoint URL (`http://host:port/base`, scheme defaulting to
- * http, IPv6 in brackets).
+ * http, IPv6 in brackets). `h2c://` (HTTP/2 cleartext, port 80 by default)
+ * and `h2://` (HTTP/2 over TLS, port 443 by default) name endpoints that
+ * speak HTTP/2.
  *
  * @param url The endpoint as written by a user.
  * @returns The endpoint.
- * @throws {TypeError} When the URL is not an http(s) URL with a host.
+ * @throws {TypeError} When the URL is not an http, https, h2c or h2 URL with a host.
  *
  * @example Usage
  * ```ts
@@ -30,6 +32,7 @@ import { DEFAULT_HEALTH, DEFAULT_HTTP_LIMITS, DEFAULT_HTTP_TIMEOUTS } from "./de
  * assert.deepEqual(parseEndpoint("127.0.0.1:9000/s3"), {
  *   scheme: "http", host: "127.0.0.1", port: 9000, basePath: "/s3",
  * });
+ * assert.equal(parseEndpoint("h2c://[::1]:50051").scheme, "h2c");
  * ```
  */
 export function parseEndpoint(url: string): EndpointSpec {
@@ -41,9 +44,14 @@ export function parseEndpoint(url: string): EndpointSpec {
     throw new TypeError(`Cannot parse endpoint '${url}': expected http://HOST[:PORT][/PATH]`);
   }
   const scheme = parsed.protocol.slice(0, -1);
+  if (scheme === "h2" || scheme === "h2c") {
+    // Parsed as its HTTP/1.1 twin, so host names are checked and normalised the same way.
+    const twin = parseEndpoint(url.replace(/^h2c?:/i, scheme === "h2" ? "https:" : "http:"));
+    return { ...twin, scheme };
+  }
   if (scheme !== "http" && scheme !== "https") {
     throw new TypeError(
-      `Cannot use endpoint '${url}': scheme must be http or https, not ${scheme}`,
+      `Cannot use endpoint '${url}': scheme must be http, https, h2c or h2, not ${scheme}`,
     );
   }
   if (parsed.hostname === "") {

@@ -61,6 +61,9 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   poolIdleMs: 30_000,
 };
 
+/** HTTP/2 on an HTTP listener by default: offered to TLS clients (ALPN `h2`), not cleartext (h2c). */
+export const DEFAULT_HTTP2 = { http2: true, h2c: false } as const;
+
 /** The DNS default: one endpoint per hostname, resolved again every 10 minutes (minio's `--dns-ttl`). */
 export const DEFAULT_DNS = { perAddress: false, ttlMs: 600_000 } as const;
 

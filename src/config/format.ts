@@ -152,6 +152,7 @@ function cluster(c: ClusterSpec, kind: ListenerSpec["kind"]): Record<string, unk
       statuses: (h.statuses ?? []).map(([lo, hi]) => lo === hi ? `${lo}` : `${lo}-${hi}`).join(","),
       optimistic: h.optimistic,
       udpPayload: h.udpPayload,
+      ...(h.grpcService === undefined ? {} : { grpcService: h.grpcService }),
       ...formatResilience(h, d),
     },
     failbackDelay: d(c.failbackDelayMs ?? 0),
@@ -186,6 +187,8 @@ function http(l: HttpListenerSpec): Record<string, unknown> {
     upstreamTls: upstreamTls(l.upstreamTls ?? { insecure: false }),
     ...(l.proxyHeaders === false ? { proxyHeaders: false } : {}),
     ...(l.metrics === false ? { metrics: false } : {}),
+    ...(l.http2 === false ? { http2: false } : {}),
+    ...(l.h2c === true ? { h2c: true } : {}),
   };
 }
 

@@ -53,8 +53,11 @@ export interface HashSpec {
  * ```
  */
 export interface EndpointSpec {
-  /** `http` or `https` for HTTP listeners; `tcp` or `udp` for L4 listeners. */
-  readonly scheme: "http" | "https" | "tcp" | "udp";
+  /**
+   * `http` or `https` (HTTP/1.1), `h2c` (HTTP/2 cleartext, prior knowledge) or
+   * `h2` (HTTP/2 over TLS, ALPN `h2`) for HTTP listeners; `tcp` or `udp` for L4 listeners.
+   */
+  readonly scheme: "http" | "https" | "h2" | "h2c" | "tcp" | "udp";
   /** Hostname or IP literal (IPv6 without brackets). */
   readonly host: string;
   /** TCP port, 1..65535. */
@@ -110,10 +113,14 @@ export interface HealthSpec {
   /** Whether active probes run. Without them endpoints start up and only passive ejection applies. */
   readonly active: boolean;
   /**
-   * The probe: an HTTP GET of {@linkcode path}, a TCP connect, or a UDP
-   * datagram that must be answered. @default "http" for HTTP listeners, "tcp" for TCP, "udp" for UDP
+   * The probe: an HTTP GET of {@linkcode path} (over HTTP/2 for `h2c`/`h2`
+   * endpoints), a TCP connect, a UDP datagram that must be answered, or a
+   * gRPC health check (`grpc.health.v1.Health/Check` over HTTP/2, passing on
+   * SERVING; HTTP listeners only). @default "http" for HTTP listeners, "tcp" for TCP, "udp" for UDP
    */
-  readonly kind?: "http" | "tcp" | "udp" | undefined;
+  readonly kind?: "http" | "tcp" | "udp" | "grpc" | undefined;
+  /** The service name of the gRPC health check ("" asks about the whole server). @default "" */
+  readonly grpcService?: string | undefined;
   /** Payload of the UDP probe. @default "ping" */
   readonly udpPayload?: string | undefined;
   /** Path of the HTTP probe, starting with `/`. */
@@ -249,7 +256,7 @@ export interface ClusterSpec {
 export interface SrvSpec {
   /** The SRV name, like `_minio._tcp.minio.svc`. */
   readonly name: string;
-  /** The scheme of the endpoints made from it (`http`/`https` for HTTP, the listener's kind for TCP/UDP). */
+  /** The scheme of the endpoints made from it (`http`/`https`/`h2c`/`h2` for HTTP, the listener's kind for TCP/UDP). */
   readonly scheme: EndpointSpec["scheme"];
   /** The path prefix of HTTP endpoints ("" for none). @default "" */
   readonly basePath?: string;
@@ -380,6 +387,17 @@ export interface HttpListenerSpec {
    * @default true
    */
   readonly metrics?: boolean;
+  /**
+   * Offer HTTP/2 to TLS clients: ALPN `h2` before `http/1.1` (clients that
+   * do not ask for h2 get HTTP/1.1 as before). No effect on a plain listener.
+   * @default true
+   */
+  readonly http2?: boolean;
+  /**
+   * Accept HTTP/2 cleartext with prior knowledge on a plain listener (a
+   * client whose first bytes are the HTTP/2 preface). @default false
+   */
+  readonly h2c?: boolean;
   /** Per-client connection and rate limits (by client IP); off when absent. */
   readonly perClient?: PerClientLimits;
 }

@@ -25,7 +25,12 @@ import {
   type SidecarConfig,
   type UpstreamTlsSpec,
 } from "./schema.ts";
-import { DEFAULT_HTTP_LIMITS, DEFAULT_HTTP_TIMEOUTS, DEFAULT_LOG } from "./defaults.ts";
+import {
+  DEFAULT_HTTP2,
+  DEFAULT_HTTP_LIMITS,
+  DEFAULT_HTTP_TIMEOUTS,
+  DEFAULT_LOG,
+} from "./defaults.ts";
 import { PER_CLIENT_KEYS, readPerClient } from "./_limits.ts";
 import { httpListener, parseListenAddress, tcpListener, udpListener } from "./builders.ts";
 
@@ -56,6 +61,8 @@ const HTTP_KEYS = [
   "upstreamTls",
   "proxyHeaders",
   "metrics",
+  "http2",
+  "h2c",
 ];
 const TCP_KEYS = [
   ...COMMON_KEYS,
@@ -316,7 +323,15 @@ function readHttp(
   f: Fields,
 ): Pick<
   HttpListenerSpec,
-  "timeouts" | "limits" | "tls" | "upstreamTls" | "proxyHeaders" | "metrics" | "perClient"
+  | "timeouts"
+  | "limits"
+  | "tls"
+  | "upstreamTls"
+  | "proxyHeaders"
+  | "metrics"
+  | "perClient"
+  | "http2"
+  | "h2c"
 > {
   const t = r.map(f.get("timeouts"), [
     "headerRead",
@@ -365,8 +380,21 @@ function readHttp(
     },
     ...(tls === undefined ? {} : { tls }),
     ...(f.get("metrics") === undefined ? {} : { metrics: r.bool(f.get("metrics")) ?? true }),
+    ...optionalBool(r, f, "http2", DEFAULT_HTTP2.http2),
+    ...optionalBool(r, f, "h2c", DEFAULT_HTTP2.h2c),
     upstreamTls: readUpstreamTls(r, f) ?? { insecure: false },
   };
+}
+
+/** `{key: value}` when the file sets `key` (a bad value reads as `otherwise`, with its problem noted). */
+function optionalBool<K extends string>(
+  r: Reader,
+  f: Fields,
+  key: K,
+  otherwise: boolean,
+): { [P in K]?: boolean } {
+  const v = f.get(key);
+  return v === undefined ? {} : { [key]: r.bool(v) ?? otherwise } as { [P in K]?: boolean };
 }
 
 const PEM_FILE = "use the path of a PEM file";

@@ -113,68 +113,81 @@ export interface HttpProbeOptions {
 }
 
 /**
- * Probes one endpoint.
- *
- * @param endpoint The endpoint.
- * @param options Path, port, timeout.
- * @returns Whether it passed; never rejects.
+ * What a probe's body is handed by {@linkcode runProbe}.
  *
  * @example Usage
  * ```ts ignore
- * import { probeHttp } from "./http_probe.ts";
- * const r = await probeHttp({ scheme: "http", host: "127.0.0.1", port: 9000, basePath: "" }, {
- *   path: "/minio/health/ready", port: 0, timeoutMs: 10_000,
+ * const r = await runProbe(options, async ({ signal, own }) => {
+ *   const conn = own(await dialEndpoint(endpoint, { timeoutMs: 1000, signal }));
+ *   return { passed: true, detail: "connected" };
  * });
  * ```
  */
-export async function probeHttp(
-  endpoint: EndpointSpec,
-  options: HttpProbeOptions,
+export interface ProbeRun {
+  /** Aborted at the deadline or on a cancel (pass it to the dial). */
+  readonly signal: AbortSignal;
+  /**
+   * Registers what the deadline and a cancel close (a socket, a session),
+   * so a read in progress ends; it is closed after the probe in any case.
+   */
+  own<T extends { close(): void }>(closable: T): T;
+}
+
+/**
+ * Runs one probe's body under its deadline and cancel signal, and turns what
+ * it throws into a result: "timed out after N ms", "cancelled", "connection
+ * refused", or the error (marked `local` when sidekick ran out of a
+ * resource). Whatever the body registered with `own` is closed at the
+ * deadline, on a cancel, and at the end.
+ *
+ * @param options The deadline and the cancel signal.
+ * @param body The probe itself.
+ * @returns The result; never rejects.
+ *
+ * @example Usage
+ * ```ts
+ * import { runProbe } from "./http_probe.ts";
+ * import assert from "node:assert/strict";
+ * const r = await runProbe({ timeoutMs: 1000 }, () => Promise.reject(new Error("reset")));
+ * assert.deepEqual(r, { passed: false, detail: "reset" });
+ * ```
+ */
+export async function runProbe(
+  options: { readonly timeoutMs: number; readonly signal?: AbortSignal | undefined },
+  body: (run: ProbeRun) => Promise<ProbeResult>,
 ): Promise<ProbeResult> {
   const ac = new AbortController();
-  let conn: Deno.Conn | undefined;
-  // The deadline and a cancel both end a read in progress by closing the socket.
+  const owned: { close(): void }[] = [];
+  const closeAll = () => {
+    for (const c of owned.splice(0)) {
+      try {
+        c.close();
+      } catch {
+        // closed already
+      }
+    }
+  };
+  // The deadline and a cancel both end a read in progress by closing what the probe holds.
   const onAbort = () => {
     ac.abort();
-    try {
-      conn?.close();
-    } catch {
-      // closed already
-    }
-    conn = undefined;
+    closeAll();
   };
   options.signal?.addEventListener("abort", onAbort);
   const started = Date.now();
   const timer = setTimeout(onAbort, options.timeoutMs);
-  const port = options.port || endpoint.port;
+  const run: ProbeRun = {
+    signal: ac.signal,
+    own(closable) {
+      if (ac.signal.aborted) {
+        closable.close();
+        throw new Deno.errors.TimedOut("probe deadline");
+      }
+      owned.push(closable);
+      return closable;
+    },
+  };
   try {
-    conn = await dialEndpoint(endpoint, {
-      port,
-      timeoutMs: options.timeoutMs,
-      tls: options.tls,
-      addresses: options.addresses,
-      signal: ac.signal,
-    });
-    if (ac.signal.aborted) throw new Deno.errors.TimedOut("probe deadline");
-    const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
-    const request = `GET ${options.path} HTTP/1.1\r\nHost: ${host}:${port}\r\n` +
-      `User-Agent: sidekick-health\r\nAccept: */*\r\nConnection: close\r\n\r\n`;
-    await conn.write(new TextEncoder().encode(request));
-    const buf = new Uint8Array(1024);
-    let got = 0;
-    while (got < 16) {
-      const n = await conn.read(buf.subarray(got));
-      if (n === null) break;
-      got += n;
-    }
-    const line = decoder.decode(buf.subarray(0, got)).split("\r\n", 1)[0];
-    const m = /^HTTP\/1\.[01] (\d{3})/.exec(line);
-    if (m === null) return { passed: false, detail: "no HTTP status line in the reply" };
-    const status = Number(m[1]);
-    return {
-      passed: isHealthyStatus(status, options.statuses ?? DEFAULT_HEALTHY_STATUSES),
-      detail: `status ${status}`,
-    };
+    return await body(run);
   } catch (e) {
     if (
       ac.signal.aborted ||
@@ -192,10 +205,95 @@ export async function probeHttp(
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", onAbort);
-    try {
-      conn?.close();
-    } catch {
-      // closed by the timer
-    }
+    closeAll();
   }
+}
+
+/**
+ * Probes one endpoint.
+ *
+ * @param endpoint The endpoint.
+ * @param options Path, port, timeout.
+ * @returns Whether it passed; never rejects.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { probeHttp } from "./http_probe.ts";
+ * const r = await probeHttp({ scheme: "http", host: "127.0.0.1", port: 9000, basePath: "" }, {
+ *   path: "/minio/health/ready", port: 0, timeoutMs: 10_000,
+ * });
+ * ```
+ */
+export function probeHttp(
+  endpoint: EndpointSpec,
+  options: HttpProbeOptions,
+): Promise<ProbeResult> {
+  const port = options.port || endpoint.port;
+  return runProbe(options, async ({ signal, own }) => {
+    const conn = own(
+      await dialEndpoint(endpoint, {
+        port,
+        timeoutMs: options.timeoutMs,
+        tls: options.tls,
+        addresses: options.addresses,
+        signal,
+      }),
+    );
+    const request = `GET ${options.path} HTTP/1.1\r\nHost: ${authority(endpoint.host, port)}\r\n` +
+      `User-Agent: sidekick-health\r\nAccept: */*\r\nConnection: close\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(request));
+    const buf = new Uint8Array(1024);
+    let got = 0;
+    while (got < 16) {
+      const n = await conn.read(buf.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    const line = decoder.decode(buf.subarray(0, got)).split("\r\n", 1)[0];
+    const m = /^HTTP\/1\.[01] (\d{3})/.exec(line);
+    if (m === null) return { passed: false, detail: "no HTTP status line in the reply" };
+    return statusResult(Number(m[1]), options.statuses);
+  });
+}
+
+/**
+ * The result of an HTTP probe that got a status.
+ *
+ * @param status The status.
+ * @param statuses The healthy set. @default [[200, 200]]
+ * @returns Passed when healthy, with `status N` as the detail.
+ *
+ * @example Usage
+ * ```ts
+ * import { statusResult } from "./http_probe.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(statusResult(503, undefined), { passed: false, detail: "status 503" });
+ * ```
+ */
+export function statusResult(
+  status: number,
+  statuses: readonly (readonly [number, number])[] | undefined,
+): ProbeResult {
+  return {
+    passed: isHealthyStatus(status, statuses ?? DEFAULT_HEALTHY_STATUSES),
+    detail: `status ${status}`,
+  };
+}
+
+/**
+ * `host:port` as a Host header or `:authority` says it (IPv6 in brackets).
+ *
+ * @param host The host name or IP literal.
+ * @param port The port.
+ * @returns The authority.
+ *
+ * @example Usage
+ * ```ts
+ * import { authority } from "./http_probe.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(authority("::1", 9000), "[::1]:9000");
+ * ```
+ */
+export function authority(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }

@@ -1,7 +1,8 @@
 /**
  * The one probe factory: the health checker and the reload warm-up build
  * their probes here, so both honour the same settings (kind, port, timeout,
- * healthy statuses, UDP payload, the site's health path, upstream TLS).
+ * healthy statuses, UDP payload, gRPC service, the site's health path,
+ * upstream TLS). HTTP probes of `h2c`/`h2` endpoints go over HTTP/2.
  *
  * @module
  */
@@ -10,11 +11,13 @@ import type { EndpointSpec, HealthSpec, ListenerSpec, SiteSpec } from "../config
 import type { UpstreamTls } from "../pool/dial.ts";
 import type { HostAddresses } from "../discovery/host_addresses.ts";
 import { probeHttp, type ProbeResult } from "./http_probe.ts";
+import { probeH2 } from "./h2_probe.ts";
 import { probeTcp } from "./tcp_probe.ts";
 import { probeUdp } from "./udp_probe.ts";
 
 /**
- * A probe kind: an HTTP GET, a TCP connect, or a UDP datagram that must be answered.
+ * A probe kind: an HTTP GET, a TCP connect, a UDP datagram that must be
+ * answered, or a gRPC health check.
  *
  * @example Usage
  * ```ts
@@ -22,7 +25,7 @@ import { probeUdp } from "./udp_probe.ts";
  * const kind: ProbeKind = "tcp";
  * ```
  */
-export type ProbeKind = "http" | "tcp" | "udp";
+export type ProbeKind = "http" | "tcp" | "udp" | "grpc";
 
 /**
  * What a probe needs of an endpoint.
@@ -79,7 +82,7 @@ export type Probe = (endpoint: ProbeTarget, signal: AbortSignal) => Promise<Prob
  * the listener itself.
  *
  * @param spec The listener.
- * @returns `http`, `tcp` or `udp`.
+ * @returns `http`, `tcp`, `udp` or `grpc`.
  *
  * @example Usage
  * ```ts
@@ -138,7 +141,7 @@ export function createProbe(kind: ProbeKind, settings: ProbeSettings): Probe {
       const payload = h.udpPayload ?? "ping";
       return probeUdp(e, { timeoutMs: h.timeoutMs, port: h.port, payload, signal });
     }
-    return probeHttp(e, {
+    const http = {
       path: e.basePath + endpoint.healthPath,
       port: h.port,
       timeoutMs: h.timeoutMs,
@@ -146,6 +149,10 @@ export function createProbe(kind: ProbeKind, settings: ProbeSettings): Probe {
       tls: settings.tls,
       statuses: h.statuses,
       addresses,
-    });
+    };
+    // HTTP/2 endpoints get the GET over HTTP/2; the gRPC check is HTTP/2 whatever the scheme.
+    if (kind === "grpc") return probeH2(e, { ...http, grpcService: h.grpcService ?? "" });
+    if (e.scheme === "h2c" || e.scheme === "h2") return probeH2(e, http);
+    return probeHttp(e, http);
   };
 }

@@ -20,7 +20,7 @@ import { Cluster } from "../balance/cluster.ts";
 
 import { type Runtime } from "../pool/runtime.ts";
 import { endpointKey } from "../balance/endpoint.ts";
-import { createProbe, probeKind, siteHealthPath } from "../health/probes.ts";
+import { createProbe, type ProbeKind, probeKind, siteHealthPath } from "../health/probes.ts";
 import { createProxy, type ListenerProxy, type SharedHttpOptions } from "./proxies.ts";
 
 /**
@@ -77,7 +77,7 @@ export class ListenerUnit {
   log: LogSpec | undefined;
   readonly #context: UnitContext;
   #checker: HealthChecker | null = null;
-  #checkerKind: "http" | "tcp" | "udp" | null = null;
+  #checkerKind: ProbeKind | null = null;
   #started = false;
   #closed = false;
   readonly #background = new Set<Promise<void>>();

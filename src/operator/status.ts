@@ -204,6 +204,7 @@ function describeCheck(spec: ListenerSpec | undefined): [string, number] {
   const kind = h.kind ?? spec.kind;
   const port = h.port > 0 ? ` on port ${h.port}` : "";
   if (kind === "http") return [`http GET ${h.path}${port}`, h.intervalMs];
+  if (kind === "grpc") return [`grpc Health/Check '${h.grpcService ?? ""}'${port}`, h.intervalMs];
   return [kind === "tcp" ? `tcp connect${port}` : `udp datagram${port}`, h.intervalMs];
 }
 

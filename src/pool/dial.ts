@@ -1,6 +1,6 @@
 /**
  * How an endpoint is reached: a TCP connection, wrapped in TLS for `https`
- * endpoints (or every endpoint, for a TCP listener that originates TLS) with
+ * and `h2` endpoints (the latter negotiating HTTP/2 through ALPN) (or every endpoint, for a TCP listener that originates TLS) with
  * the listener's upstream TLS settings. The HTTP and TCP cores and the health
  * probes dial through here, so all use the same CA, client certificate and
  * host name rule. Raw sockets, so `HTTP_PROXY` never applies.
@@ -148,7 +148,7 @@ export interface DialOptions {
   readonly timeoutMs: number;
   /** Port to dial instead of the endpoint's (health probes on another port). @default the endpoint's */
   readonly port?: number;
-  /** TLS settings for https endpoints (every endpoint with `allEndpoints`). @default the built-in roots, host name checked */
+  /** TLS settings for https and h2 endpoints (every endpoint with `allEndpoints`). @default the built-in roots, host name checked */
   readonly tls?: UpstreamTls | undefined;
   /** Cancels the dial. */
   readonly signal?: AbortSignal;
@@ -165,9 +165,10 @@ interface DialTarget {
 
 /**
  * Connects to an endpoint: TCP with `TCP_NODELAY`, plus a completed TLS
- * handshake for `https` endpoints (every endpoint when the TLS settings say
- * `allEndpoints`), so certificate errors show up here and not on the first
- * write. The deadline and the signal both end a handshake in progress.
+ * handshake for `https` and `h2` endpoints (every endpoint when the TLS
+ * settings say `allEndpoints`), so certificate errors show up here and not
+ * on the first write. An `h2` endpoint offers ALPN `h2` only and must pick
+ * it ({@linkcode AlpnError} otherwise). The deadline and the signal both end a handshake in progress.
  *
  * A client certificate needs `Deno.connectTls`, which takes no abort
  * signal: when the deadline passes first, the connection that may still
@@ -176,8 +177,9 @@ interface DialTarget {
  * @param endpoint Scheme, host and port.
  * @param options Deadline, TLS, port override, signal.
  * @returns The connection.
- * @throws {Deno.errors.TimedOut} When the deadline passes; otherwise the
- *   connect or handshake error (refused, unknown issuer, ...).
+ * @throws {Deno.errors.TimedOut} When the deadline passes; {@linkcode AlpnError}
+ *   when an `h2` endpoint does not pick HTTP/2; otherwise the connect or
+ *   handshake error (refused, unknown issuer, ...).
  *
  * @example Usage
  * ```ts ignore
@@ -209,8 +211,9 @@ export async function dialEndpoint(endpoint: DialTarget, options: DialOptions): 
     : undefined;
   const addresses = options.addresses ?? SYSTEM_ADDRESSES;
   const tls = options.tls;
+  const h2 = endpoint.scheme === "h2";
   try {
-    if (endpoint.scheme !== "https" && tls?.allEndpoints !== true) {
+    if (endpoint.scheme !== "https" && !h2 && tls?.allEndpoints !== true) {
       const tcp = await addresses.connect({ hostname: endpoint.host, port, signal: ac.signal });
       tcp.setNoDelay(true);
       return tcp;
@@ -219,6 +222,7 @@ export async function dialEndpoint(endpoint: DialTarget, options: DialOptions): 
       hostname: endpoint.host,
       unsafelyDisableHostnameVerification: tls?.insecure === true,
     };
+    if (h2) common.alpnProtocols = ["h2"];
     if (tls?.caCerts) common.caCerts = [...tls.caCerts];
     if (tls?.cert !== undefined && tls.key !== undefined) {
       if (tls.serverName !== undefined) {
@@ -235,7 +239,10 @@ export async function dialEndpoint(endpoint: DialTarget, options: DialOptions): 
       conn = await Deno.startTls(tcp, { ...common, hostname: tls?.serverName ?? endpoint.host });
     }
     if (ac.signal.aborted) throw ac.signal.reason;
-    await (conn as Deno.TlsConn).handshake();
+    const agreed = await (conn as Deno.TlsConn).handshake();
+    if (h2 && agreed.alpnProtocol !== "h2") {
+      throw new AlpnError(h2Where(endpoint, port), agreed.alpnProtocol);
+    }
     return conn;
   } catch (e) {
     try {
@@ -244,11 +251,51 @@ export async function dialEndpoint(endpoint: DialTarget, options: DialOptions): 
       // closed by the timer
     }
     if (ac.signal.aborted && ac.signal.reason instanceof Error) throw ac.signal.reason;
+    // A server with ALPN but no h2 in it ends the handshake with this alert.
+    if (h2 && e instanceof Error && /NoApplicationProtocol/i.test(e.message)) {
+      throw new AlpnError(h2Where(endpoint, port), null);
+    }
     throw e;
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * An `h2://` endpoint completed the TLS handshake without picking HTTP/2
+ * through ALPN: it speaks HTTP/1.1 only (write it as `https://`), or a TLS
+ * terminator in front of it does not offer h2.
+ *
+ * @example Usage
+ * ```ts
+ * import { AlpnError } from "./dial.ts";
+ * import assert from "node:assert/strict";
+ * const e = new AlpnError("h2://127.0.0.1:9443", "http/1.1");
+ * assert.match(e.message, /did not agree to HTTP\/2/);
+ * ```
+ */
+export class AlpnError extends Error {
+  /** The protocol the endpoint picked, or null when it picked none. */
+  readonly picked: string | null;
+
+  /**
+   * @param where The endpoint dialled, as `h2://host:port`.
+   * @param picked What its ALPN answer was (null: none).
+   */
+  constructor(where: string, picked: string | null) {
+    super(
+      `endpoint ${where} did not agree to HTTP/2 over TLS (ALPN ${
+        picked === null ? "without h2" : `picked '${picked}'`
+      }); write it as https:// if it speaks HTTP/1.1 only`,
+    );
+    this.name = "AlpnError";
+    this.picked = picked;
+  }
+}
+
+function h2Where(endpoint: DialTarget, port: number): string {
+  return `h2://${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${port}`;
 }
 
 /** Awaits a connection unless `signal` aborts first; a connection that comes later is closed. */

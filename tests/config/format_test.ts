@@ -119,6 +119,8 @@ function listener(r: Rand, l: number): ListenerSpec {
       requestMs: ms(r),
     },
     ...(chance(r) ? { metrics: false } : {}),
+    ...(chance(r) ? { http2: false } : {}),
+    ...(chance(r) ? { h2c: true } : {}),
     limits: {
       maxHeadBytes: int(r, 1, 1e6),
       maxHeaders: int(r, 1, 1e3),

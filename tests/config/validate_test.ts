@@ -88,7 +88,7 @@ Deno.test("validateConfig() suggests the key or value that was meant", async (t)
     ],
     [
       listener("http", "zzz: 1"),
-      "s.yaml:6:5: listeners[0].zzz: unknown key 'zzz'; use kind, name, address, policy, sites, tiers, health, failbackDelay, dns, discovery, timeouts, limits, tls, upstreamTls, proxyHeaders or metrics",
+      "s.yaml:6:5: listeners[0].zzz: unknown key 'zzz'; use kind, name, address, policy, sites, tiers, health, failbackDelay, dns, discovery, timeouts, limits, tls, upstreamTls, proxyHeaders, metrics, http2 or h2c",
     ],
     [
       listener("http", "maxConnections: 5"),
@@ -145,7 +145,7 @@ Deno.test("validateConfig() checks every enum, duration, port and number", async
     ],
     [
       listener("http", "health: {kind: icmp}"),
-      "s.yaml:6:20: listeners[0].health.kind: 'icmp' is not a probe kind; use http, tcp or udp",
+      "s.yaml:6:20: listeners[0].health.kind: 'icmp' is not a probe kind; use http, tcp, udp or grpc",
     ],
     [
       listener("tcp", "proxyProtocol: 2"),
@@ -272,7 +272,7 @@ Deno.test("validateConfig() checks addresses, endpoints and their uniqueness", a
       "s.yaml:4:9: listeners[0].tiers[0].endpoints: is empty; list at least one endpoint, like HOST:PORT",
     ]],
     ["listeners:\n  - sites: [{endpoints: [ftp://a:1]}]\n", [
-      "s.yaml:2:26: listeners[0].sites[0].endpoints[0]: Cannot use endpoint 'ftp://a:1': scheme must be http or https, not ftp",
+      "s.yaml:2:26: listeners[0].sites[0].endpoints[0]: Cannot use endpoint 'ftp://a:1': scheme must be http, https, h2c or h2, not ftp",
     ]],
     ["listeners:\n  - sites: [{endpoints: ['http://a{1...}:1']}]\n", [
       "s.yaml:2:26: listeners[0].sites[0].endpoints[0]: Cannot expand 'http://a{1...}:1' at character 9: expected {START...END} or {A,B,C}",
@@ -358,4 +358,17 @@ Deno.test("validateConfig() reads proxyHeaders on an HTTP listener (default: on)
   assert.ok(off.kind === "http" && off.proxyHeaders === false);
   assert.match(problems(listener("http", "proxyHeaders: sometimes"))[0], /^s\.yaml:6:19: /);
   assert.match(problems(listener("tcp", "proxyHeaders: false"))[0], /proxyHeaders/);
+});
+
+Deno.test("validateConfig() reads http2 and h2c on an HTTP listener (defaults: h2 over TLS, no h2c)", () => {
+  const plain = config(listener("http")).listeners[0];
+  assert.ok(plain.kind === "http" && plain.http2 === undefined && plain.h2c === undefined);
+  const both = config(listener("http", "http2: false", "h2c: true")).listeners[0];
+  assert.ok(both.kind === "http" && both.http2 === false && both.h2c === true);
+  assert.deepEqual(problems(listener("http", "h2c: maybe")), [
+    "s.yaml:6:10: listeners[0].h2c: 'maybe' is not true or false",
+  ]);
+  assert.deepEqual(problems(listener("tcp", "h2c: true")), [
+    "s.yaml:6:5: listeners[0].h2c: 'h2c' is for http listeners, not tcp",
+  ]);
 });

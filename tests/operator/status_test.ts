@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { tcpListener } from "../../src/config/builders.ts";
+import { httpListener, tcpListener } from "../../src/config/builders.ts";
 import { histogramQuantile, statusDocument } from "../../src/operator/status.ts";
 import type { SidecarStats } from "../../src/sidecar.ts";
 
@@ -93,4 +93,30 @@ Deno.test("statusDocument: names, serving tier, downtime, last probe, own respon
   assert.equal(l.sites[1].endpoints[0].status, "draining");
   // Pure: the same input gives the same output.
   assert.deepEqual(statusDocument(stats, config, 11_000), doc);
+});
+
+Deno.test("statusDocument: a gRPC health check is described with its service", () => {
+  const spec = httpListener("127.0.0.1:8080", [["h2c://127.0.0.1:50051"]]);
+  const grpc = {
+    ...spec,
+    cluster: {
+      ...spec.cluster,
+      health: { ...spec.cluster.health, kind: "grpc" as const, grpcService: "a.B" },
+    },
+  };
+  const stats: SidecarStats = {
+    state: "running",
+    createdAt: 0,
+    reloads: { succeeded: 0, failed: 0, lastAt: 0, lastError: "" },
+    listeners: [{
+      name: grpc.name,
+      kind: "http",
+      address: { transport: "tcp", hostname: "127.0.0.1", port: 8080 },
+      connections: 0,
+      policy: "least",
+      endpoints: [],
+    }],
+  };
+  const doc = statusDocument(stats, { listeners: [grpc] }, 0);
+  assert.equal(doc.listeners[0].check, "grpc Health/Check 'a.B'");
 });

@@ -16,6 +16,7 @@ import {
   LOCAL_FAILED,
   NO_RESPONSE,
   PARTIAL_RESPONSE,
+  REFUSED,
   RESPONSE_CUT,
   RETRY,
   SEND_FAILED,
@@ -75,4 +76,10 @@ Deno.test("shouldRetry: a stale connection never loops: the retry's connection i
   attempt = fresh(1); // the retry dials
   decision = shouldRetry(CONNECT_FAILED, attempt, GET, policy);
   assert.equal(decision, RETRY | BLAME, "the dead endpoint is blamed and the request goes on");
+});
+
+Deno.test("shouldRetry: an HTTP/2 stream refused unprocessed goes elsewhere without blame, POST too", () => {
+  assert.equal(shouldRetry(REFUSED, fresh(1), POST, policy), RETRY);
+  assert.equal(shouldRetry(REFUSED, pooled(1), GET, policy), RETRY);
+  assert.equal(shouldRetry(REFUSED, fresh(3), POST, policy), 0, "no attempts left: 502, no blame");
 });

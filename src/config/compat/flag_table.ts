@@ -304,6 +304,11 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "do not answer /.prometheus/metrics here (it is proxied like any path)",
   },
   {
+    name: "h2c",
+    type: "boolean",
+    help: "accept HTTP/2 cleartext (prior knowledge) on a plain listener; TLS offers h2 always",
+  },
+  {
     name: "response-header-timeout",
     type: "string",
     default: "60s",

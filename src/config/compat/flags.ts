@@ -342,6 +342,7 @@ export function configFromFlags(
       },
       limits: DEFAULT_HTTP_LIMITS,
       ...(values["hide-metrics"] === true ? { metrics: false } : {}),
+      ...(values.h2c === true ? { h2c: true } : {}),
       upstreamTls: {
         caFile: values.cacert as string | undefined,
         certFile: values["client-cert"] as string | undefined,

@@ -112,6 +112,11 @@ export class ChunkedParser {
     return i - start;
   }
 
+  /** Whether the parser is in the trailer section (after the last chunk, before the end). */
+  get inTrailers(): boolean {
+    return this.#state >= TRAILER_START && this.#state <= END_LF;
+  }
+
   /**
    * Consumes framing bytes only, stopping at chunk data or at the end of the
    * body; for relaying just the data (de-chunking).
@@ -119,12 +124,17 @@ export class ChunkedParser {
    * @param buf The buffer.
    * @param start First byte.
    * @param end One past the last byte.
+   * @param stopAtTrailers Also stop where the trailer section starts (see
+   *   {@linkcode ChunkedParser.inTrailers}), so that its bytes can be kept.
    * @returns How many framing bytes were consumed.
    * @throws {HttpParseError} When the framing is malformed.
    */
-  feedFraming(buf: Uint8Array, start: number, end: number): number {
+  feedFraming(buf: Uint8Array, start: number, end: number, stopAtTrailers = false): number {
     let i = start;
-    while (i < end && this.#state !== DONE && this.#state !== DATA) this.#step(buf[i++]);
+    while (i < end && this.#state !== DONE && this.#state !== DATA) {
+      this.#step(buf[i++]);
+      if (stopAtTrailers && this.#state === TRAILER_START) break;
+    }
     return i - start;
   }
 

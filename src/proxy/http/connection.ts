@@ -20,7 +20,11 @@ import type { ConnectionScratch } from "./scratch.ts";
 import { HttpParseError } from "./errors.ts";
 import { findHeadEnd, type MessageHead, parseRequestHead } from "./head.ts";
 import { forward } from "./forward.ts";
+import { speaksH2 } from "./h2_forward_h2.ts";
+import { H1ToH2 } from "./h2_upstream_h1.ts";
+import { errorText } from "./h2_upstream_attempt.ts";
 import {
+  attemptError,
   BLAME,
   CONNECT_FAILED,
   DONE_CLOSE,
@@ -35,7 +39,7 @@ import {
 } from "./retry.ts";
 import { ExchangeState, HEAD, IDLE, sendToClient, WAITING } from "./relay.ts";
 import {
-  ALL_OFFLINE,
+  backendDownMessage,
   backendDownResponse,
   bodyResponse,
   certificatesResponse,
@@ -90,6 +94,8 @@ export class HttpConnection {
   readonly #attempt = new Attempt();
   /** Per-client limits: this connection's standing, or null when they are off. */
   readonly #limit: ClientLimit | null;
+  /** Relays requests to endpoints that speak HTTP/2 (made on the first such request). */
+  #h2: H1ToH2 | null = null;
 
   /**
    * @param ctx The listener.
@@ -112,6 +118,7 @@ export class HttpConnection {
     if ((n === null || n < 0) && this.#x.phase >= WAITING) {
       this.#x.clientGone = true;
       this.#x.upstream?.close();
+      this.#h2?.cancel(); // a stream to an HTTP/2 endpoint, if that is what is waiting
     }
   };
 
@@ -126,6 +133,7 @@ export class HttpConnection {
     if (this.#x.phase === WAITING) {
       this.#x.timedOut = true;
       this.#x.upstream?.close();
+      this.#h2?.cancel();
     } else if (this.#x.phase <= HEAD) {
       this.client.close();
     }
@@ -170,12 +178,23 @@ export class HttpConnection {
 
   /** Serves requests until the connection ends. Never rejects. */
   async serve(): Promise<void> {
+    let handedOver = false;
     try {
-      for (;;) {
+      for (let first = true;; first = false) {
         const end = await this.#readHead();
         if (end < 0) break;
         const c = this.client;
         const headStart = c.start;
+        const h2c = this.#ctx.h2c;
+        if (
+          first && h2c !== null && c.buf[headStart] === 80 /* P */ &&
+          isPreface(c.buf, headStart, end)
+        ) {
+          // h2c prior knowledge: the connection and what was read of it go to an HTTP/2 session.
+          handedOver = true;
+          h2c(c.conn, c.buf.slice(headStart, c.end));
+          break;
+        }
         try {
           parseRequestHead(c, end, this.#scratch!.head, this.#ctx.spec.limits);
         } catch (e) {
@@ -200,7 +219,7 @@ export class HttpConnection {
       this.#x.deadline = 0;
       this.#x.upstream?.close();
       this.#limit?.release();
-      this.client.close();
+      if (!handedOver) this.client.close();
       await this.client.settle();
       if (this.#scratch !== null) this.#ctx.scratch.release(this.#scratch);
       this.#scratch = null;
@@ -239,6 +258,14 @@ export class HttpConnection {
   async #attemptOn(lease: Lease, attempt: Attempt): Promise<ExchangeOutcome> {
     // The head is read from the scratch buffer: the client may read ahead into its small one.
     const x = this.#x, endpoint = lease.endpoint, s = this.#scratch!, w = s.out, buf = s.buf;
+    if (speaksH2(endpoint.spec.scheme)) {
+      this.#h2 ??= new H1ToH2(this.#ctx, this.client, this.#clientIp);
+      try {
+        return await this.#h2.forward(s, x, attempt);
+      } finally {
+        x.phase = IDLE;
+      }
+    }
     w.pos = 0;
     this.#info.basePath = endpoint.basePath;
     writeUpstreamRequestHead(w, buf, s.head, this.#info);
@@ -403,11 +430,7 @@ export class HttpConnection {
           attempt.fresh = true; // the pooled connection was stale: once more, on a new one
         }
         if (outcome === DONE_KEEP || outcome === DONE_CLOSE) return outcome === DONE_KEEP;
-        if (outcome !== CONNECT_FAILED && outcome !== LOCAL_FAILED) {
-          lastError = x.timedOut
-            ? "response header timeout"
-            : x.upstreamError || "connection to the endpoint failed";
-        } else lastError = x.upstreamError;
+        lastError = attemptError(outcome, x);
         x.error = transportError(outcome, attempt.reused);
         if ((decision & BLAME) !== 0) lease.blame(lastError, x.error);
       } finally {
@@ -432,9 +455,7 @@ export class HttpConnection {
     }
     if (x.clientGone || this.client.closed) return false;
     keepAlive &&= bodyBuffered >= 0 && !x.pumpError;
-    const message = lastError === ""
-      ? ALL_OFFLINE
-      : `The remote server returned an error (${lastError})`;
+    const message = backendDownMessage(lastError);
     const status = x.timedOut ? 504 : 502;
     await this.#reply(
       status,
@@ -464,6 +485,18 @@ export class HttpConnection {
   }
 }
 
+/** The HTTP/2 preface up to the end of its head-like first part (`PRI * HTTP/2.0\r\n\r\n`). */
+const PREFACE_HEAD = bytes("PRI * HTTP/2.0\r\n\r\n");
+
+/** Whether the head in `buf[start, end)` is the HTTP/2 preface's first part. */
+function isPreface(buf: Uint8Array, start: number, end: number): boolean {
+  if (end - start !== PREFACE_HEAD.length) return false;
+  for (let i = 0; i < PREFACE_HEAD.length; i++) {
+    if (buf[start + i] !== PREFACE_HEAD[i]) return false;
+  }
+  return true;
+}
+
 const RARE_IDEMPOTENT = [bytes("PUT"), bytes("DELETE"), bytes("OPTIONS"), bytes("TRACE")];
 
 /** PUT, DELETE, OPTIONS and TRACE (GET and HEAD are tested inline), without making a string. */
@@ -487,10 +520,7 @@ function requestPath(buf: Uint8Array, head: MessageHead): string {
 const REFUSED_WAIT_MS = 1_000;
 
 /** What a shed client is told when sidekick itself is out of resources. */
-const SHED = "sidekick is out of file descriptors or memory; try again shortly";
+export const SHED = "sidekick is out of file descriptors or memory; try again shortly";
 
-function errorText(e: unknown): string {
-  if (e instanceof Deno.errors.ConnectionRefused) return "connection refused";
-  if (e instanceof Deno.errors.TimedOut) return "connect timed out";
-  return e instanceof Error ? e.message : String(e);
-}
+/** The words for a failed connect to an endpoint, as the 502 says them (shared with the h2 paths). */
+export { errorText } from "./h2_upstream_attempt.ts";

@@ -10,6 +10,8 @@ import type { ScratchPool } from "./scratch.ts";
 import type { HttpTracer } from "./trace.ts";
 import type { UpstreamPool } from "./upstream_pool.ts";
 import type { ClientLimiter } from "../client_limits.ts";
+import type { Clock } from "../../pool/clock.ts";
+import type { H2Upstream } from "./h2_upstream.ts";
 
 /**
  * What a connection needs from its listener.
@@ -27,6 +29,10 @@ export interface HttpConnectionContext {
   readonly cluster: Cluster;
   /** Upstream keep-alive connections. */
   readonly pool: UpstreamPool;
+  /** Client sessions to the endpoints that speak HTTP/2 (with `spec` and `clock`, an `H2ForwardContext`). */
+  readonly h2: H2Upstream;
+  /** The listener's clock (timers of HTTP/2 streams). */
+  readonly clock: Clock;
   /** Per-connection working memory, reused across connections. */
   readonly scratch: ScratchPool;
   /** Whether the listener is draining (answer, then close). */
@@ -45,4 +51,10 @@ export interface HttpConnectionContext {
   readonly now: () => number;
   /** Per-client limits, or null when they are off (the connection then does nothing for them). */
   readonly limiter: ClientLimiter | null;
+  /**
+   * Takes over a plain connection whose first bytes are the HTTP/2 preface
+   * (h2c prior knowledge), with the bytes already read; null when the
+   * listener does not accept h2c (the preface is then answered as today: 505).
+   */
+  readonly h2c: ((conn: Deno.Conn, initial: Uint8Array) => void) | null;
 }

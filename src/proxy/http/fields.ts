@@ -83,6 +83,27 @@ const NAMES: readonly [number, Uint8Array][] = [
 ];
 const NAMES_BY_LENGTH: [number, Uint8Array][][] = [];
 for (const entry of NAMES) (NAMES_BY_LENGTH[entry[1].length] ??= []).push(entry);
+const KIND_BY_NAME = new Map(NAMES.map(([kind, name]) => [String.fromCharCode(...name), kind]));
+
+/**
+ * The kind of a header named by a lowercase string (an HTTP/2 field name):
+ * the same names and kinds as the HTTP/1.1 parse, so both versions drop and
+ * add the same headers.
+ *
+ * @param name A lowercase field name.
+ * @returns Its kind, {@linkcode H_OTHER} for every name the proxy does not act on.
+ *
+ * @example Usage
+ * ```ts
+ * import { fieldKind, H_OTHER, H_XFF } from "./fields.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(fieldKind("x-forwarded-for"), H_XFF);
+ * assert.equal(fieldKind("content-type"), H_OTHER);
+ * ```
+ */
+export function fieldKind(name: string): number {
+  return KIND_BY_NAME.get(name) ?? H_OTHER;
+}
 
 const W_CHUNKED = bytes("chunked");
 const W_CLOSE = bytes("close");

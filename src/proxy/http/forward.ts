@@ -43,6 +43,7 @@ import {
   writeClientResponseHead,
 } from "./writer.ts";
 import { X_PROXY_TRUE } from "./responses.ts";
+import type { UpstreamConn } from "./upstream_pool.ts";
 
 /** Largest response head accepted from an endpoint. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -102,35 +103,8 @@ export async function forward(
   let headEnd = -1;
   for (;;) {
     // Read one response head (1xx heads are relayed and another follows).
-    let scanned = 0;
-    for (;;) {
-      if (up.available > 0) {
-        headEnd = findHeadEnd(up.buf, up.start, up.start + scanned, up.end);
-        if (headEnd >= 0) break;
-        scanned = up.available;
-        // (a full buffer cannot be filled further: stop before fill() would throw)
-        if (scanned >= MAX_RESPONSE_HEAD || scanned === up.buf.length) {
-          return await failUpstream(c, x, pump, BAD_RESPONSE);
-        }
-      }
-      let n: number | null;
-      try {
-        n = await up.fill();
-      } catch (e) {
-        n = null;
-        if (!up.closed) x.upstreamError = e instanceof Error ? e.message : String(e);
-      }
-      if (n === null) {
-        x.deadline = 0;
-        if (x.clientGone) return await failUpstream(c, x, pump, CLIENT_GONE);
-        if (x.timedOut) return await failUpstream(c, x, pump, TIMED_OUT);
-        if (up.available > 0 || scanned > 0) {
-          return await failUpstream(c, x, pump, PARTIAL_RESPONSE);
-        }
-        // Nothing came back (whether it may go again is shouldRetry's call).
-        return await failUpstream(c, x, pump, NO_RESPONSE);
-      }
-    }
+    headEnd = await readResponseHeadEnd(up, x);
+    if (headEnd < 0) return await failUpstream(c, x, pump, -headEnd as ExchangeOutcome);
     try {
       parseResponseHead(up, headEnd, res, MAX_RESPONSE_HEADERS);
     } catch {
@@ -197,6 +171,68 @@ export async function forward(
     up.close();
   }
   return keepAlive && !x.pumpError ? DONE_KEEP : DONE_CLOSE;
+}
+
+/**
+ * What {@linkcode readResponseHeadEnd} reads and sets of an exchange.
+ *
+ * @example Usage
+ * ```ts
+ * import type { HeadWait } from "./forward.ts";
+ * const x: HeadWait = { clientGone: false, timedOut: false, upstreamError: "", deadline: 0 };
+ * ```
+ */
+export interface HeadWait {
+  /** The client went away (the upstream side was closed for it). */
+  readonly clientGone: boolean;
+  /** The response-header deadline passed (the upstream side was closed for it). */
+  readonly timedOut: boolean;
+  /** Set to why a read failed. */
+  upstreamError: string;
+  /** Cleared when the connection ends. */
+  deadline: number;
+}
+
+/**
+ * Reads from an endpoint until one whole response head is buffered.
+ *
+ * @param up The endpoint connection (the head starts at `up.start`).
+ * @param x Why a read may have ended (client gone, timed out); the read error goes there.
+ * @returns The end of the head, or minus the outcome when none came: `BAD_RESPONSE`
+ *   (too large), `CLIENT_GONE`, `TIMED_OUT`, `PARTIAL_RESPONSE` or `NO_RESPONSE`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const end = await readResponseHeadEnd(up, x);
+ * if (end < 0) return -end as ExchangeOutcome;
+ * ```
+ */
+export async function readResponseHeadEnd(up: UpstreamConn, x: HeadWait): Promise<number> {
+  let scanned = 0;
+  for (;;) {
+    if (up.available > 0) {
+      const headEnd = findHeadEnd(up.buf, up.start, up.start + scanned, up.end);
+      if (headEnd >= 0) return headEnd;
+      scanned = up.available;
+      // (a full buffer cannot be filled further: stop before fill() would throw)
+      if (scanned >= MAX_RESPONSE_HEAD || scanned === up.buf.length) return -BAD_RESPONSE;
+    }
+    let n: number | null;
+    try {
+      n = await up.fill();
+    } catch (e) {
+      n = null;
+      if (!up.closed) x.upstreamError = e instanceof Error ? e.message : String(e);
+    }
+    if (n === null) {
+      x.deadline = 0;
+      if (x.clientGone) return -CLIENT_GONE;
+      if (x.timedOut) return -TIMED_OUT;
+      if (up.available > 0 || scanned > 0) return -PARTIAL_RESPONSE;
+      // Nothing came back (whether it may go again is shouldRetry's call).
+      return -NO_RESPONSE;
+    }
+  }
 }
 
 /** Ends an attempt that failed: closes the upstream side and settles the body pump. */

@@ -7,7 +7,16 @@
 
 import { bytes } from "./ascii.ts";
 
-const REASONS: Record<number, string> = {
+/**
+ * Reason phrases of the statuses sidekick writes itself (others get none).
+ *
+ * @example Usage
+ * ```ts
+ * import { REASONS } from "./responses.ts";
+ * REASONS[502]; // "Bad Gateway"
+ * ```
+ */
+export const REASONS: Readonly<Record<number, string>> = {
   200: "OK",
   400: "Bad Request",
   404: "Not Found",
@@ -28,6 +37,22 @@ export const ALL_OFFLINE_REASON = "all backend servers are offline";
 
 /** The Message of the 502 when no site has an available endpoint, as minio/sidekick words it. */
 export const ALL_OFFLINE = `The remote server returned an error (${ALL_OFFLINE_REASON})`;
+
+/**
+ * The Message of minio/sidekick's 502 after the last attempt failed.
+ *
+ * @param lastError What failed ({@linkcode ALL_OFFLINE} when nothing was tried).
+ * @returns `The remote server returned an error (...)`.
+ *
+ * @example Usage
+ * ```ts
+ * import { backendDownMessage } from "./responses.ts";
+ * backendDownMessage("connection refused"); // "The remote server returned an error (connection refused)"
+ * ```
+ */
+export function backendDownMessage(lastError: string): string {
+  return lastError === "" ? ALL_OFFLINE : `The remote server returned an error (${lastError})`;
+}
 
 /** The header line on sidekick's own answers (`/v1/health`, the 502), as minio/sidekick sends it. */
 export const SERVER_SIDEKICK = bytes("Server: SideKick\r\n");

@@ -31,6 +31,12 @@ export const BAD_RESPONSE = 8;
 export const RESPONSE_CUT = 9;
 /** The client went away (or its body could not be relayed): nobody to answer. */
 export const CLIENT_GONE = 10;
+/**
+ * The endpoint refused the request before processing it (an HTTP/2 stream
+ * reset with REFUSED_STREAM, or a session at its stream limit), nothing of
+ * the client's body consumed: another endpoint may take it, no blame.
+ */
+export const REFUSED = 11;
 
 /**
  * How an attempt of an HTTP exchange ended.
@@ -52,7 +58,8 @@ export type ExchangeOutcome =
   | typeof PARTIAL_RESPONSE
   | typeof BAD_RESPONSE
   | typeof RESPONSE_CUT
-  | typeof CLIENT_GONE;
+  | typeof CLIENT_GONE
+  | typeof REFUSED;
 
 /** Decision bit: try again. */
 export const RETRY = 1;
@@ -95,6 +102,8 @@ export interface RetryPolicy {
  *   while attempts remain.
  * - A timeout, a partial head or a response cut short blame the endpoint
  *   and stop (the client gets 504, 502 or a truncated response).
+ * - A stream the endpoint refused unprocessed (HTTP/2) goes elsewhere while
+ *   attempts remain, without blame.
  * - A local resource error, a malformed response, a client that left, and a
  *   finished exchange stop without blame.
  *
@@ -134,9 +143,37 @@ export function shouldRetry(
     case PARTIAL_RESPONSE:
     case RESPONSE_CUT:
       return BLAME;
+    case REFUSED:
+      return more;
     default:
       return 0;
   }
+}
+
+/**
+ * What failed in an attempt, in the words of the 502 and of the endpoint's
+ * blame: the connect error as it was, "response header timeout", or the
+ * read error ("connection to the endpoint failed" when the endpoint just
+ * closed).
+ *
+ * @param outcome How the attempt ended (not done).
+ * @param x Whether the response-header deadline passed, and the error text of the attempt.
+ * @returns The words.
+ *
+ * @example Usage
+ * ```ts
+ * import { attemptError, NO_RESPONSE } from "./retry.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(attemptError(NO_RESPONSE, { timedOut: false, upstreamError: "" }), "connection to the endpoint failed");
+ * ```
+ */
+export function attemptError(
+  outcome: ExchangeOutcome,
+  x: { readonly timedOut: boolean; readonly upstreamError: string },
+): string {
+  if (outcome === CONNECT_FAILED || outcome === LOCAL_FAILED) return x.upstreamError;
+  if (x.timedOut) return "response header timeout";
+  return x.upstreamError || "connection to the endpoint failed";
 }
 
 /**

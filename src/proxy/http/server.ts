@@ -14,12 +14,15 @@ import type { Cluster } from "../../balance/cluster.ts";
 import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { HttpConnection, type HttpConnectionContext } from "./connection.ts";
 import { UpstreamPool, type UpstreamPoolOptions } from "./upstream_pool.ts";
+import { H2Upstream, type H2UpstreamOptions } from "./h2_upstream.ts";
 import { ScratchPool } from "./scratch.ts";
 import { type CertificatePair, stopAccepting, TlsListener } from "../tls_listener.ts";
 import type { HttpTracer } from "./trace.ts";
 import { TimeoutCounts } from "./stall.ts";
 import { type ClientLimiter, nextLimiter } from "../client_limits.ts";
 import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
+import { H2ClientConnection } from "./h2_connection.ts";
+import type { H2UpstreamSlot } from "./h2_forward_h2.ts";
 
 /** Pause after a failed accept (other than the listener closing). */
 const ACCEPT_BACKOFF_MS = 50;
@@ -101,11 +104,19 @@ export class HttpProxy implements Listener {
   #listener: Deno.Listener | null = null;
   #tls: TlsListener | null = null;
   readonly #connections = new Set<HttpConnection>();
+  /** Clients speaking HTTP/2. */
+  readonly #h2 = new Set<H2ClientConnection>();
+  /** TLS clients whose handshake (ALPN) is not done yet, with its deadline. */
+  readonly #handshaking = new Map<Deno.Conn, number>();
+  /** Sessions to h2 endpoints (h2-up's registry), closed with the listener. */
+  readonly #upstreamH2: H2UpstreamSlot = { current: null };
   #sweeper: Timer | undefined;
   readonly #clock: Clock;
   readonly #accepting = new Set<Promise<void>>();
   #served: Promise<void>[] = [];
   readonly #pool: UpstreamPool;
+  /** Client sessions to the endpoints that speak HTTP/2. */
+  readonly #h2Up: H2Upstream;
   #scratch: ScratchPool;
   #sweepMs = 0;
   #upstreamTls: UpstreamTls | undefined;
@@ -135,6 +146,7 @@ export class HttpProxy implements Listener {
     this.#poolFixed = { onNotice: options.onNotice, addresses: cluster.addresses };
     const pool = new UpstreamPool(poolOptions(spec, tls, this.#poolFixed));
     this.#pool = pool;
+    const h2 = this.#h2Up = new H2Upstream(h2Options(spec, tls, clock, cluster.addresses));
     this.#scratch = scratchFor(spec);
     this.#limiter = nextLimiter(null, spec.perClient);
     this.setTracing(options.log, options.onTrace);
@@ -143,7 +155,7 @@ export class HttpProxy implements Listener {
         [{
           listener: spec.name,
           cluster,
-          connections: () => this.#connections.size,
+          connections: () => this.connections,
           timeouts: () => this.timeouts,
         }],
         clock.now(),
@@ -156,6 +168,8 @@ export class HttpProxy implements Listener {
       },
       cluster,
       pool,
+      h2,
+      clock,
       get scratch() {
         return self.#scratch;
       },
@@ -172,6 +186,10 @@ export class HttpProxy implements Listener {
       now: () => clock.now(),
       get limiter() {
         return self.#limiter;
+      },
+      // Read per connection, so that a reload that turns h2c on or off applies at once.
+      get h2c() {
+        return self.spec.h2c === true ? self.#h2cHandOver : null;
       },
     };
   }
@@ -196,9 +214,14 @@ export class HttpProxy implements Listener {
    */
   readonly ownResponses: Map<number, number> = new Map();
 
-  /** Connections open now. */
+  /** Client sessions open now to the endpoints that speak HTTP/2. */
+  get h2Sessions(): number {
+    return this.#h2Up.sessions;
+  }
+
+  /** Connections open now (HTTP/1.1 and HTTP/2, and TLS handshakes in progress). */
   get connections(): number {
-    return this.#connections.size;
+    return this.#connections.size + this.#h2.size + this.#handshaking.size;
   }
 
   /** Bytes of per-connection working memory waiting in the pool (idle connections hold none). */
@@ -224,7 +247,7 @@ export class HttpProxy implements Listener {
         files: this.#options.certificate === undefined ? tlsSpec : undefined,
         certificate: this.#options.certificate,
         checkMs: this.#options.certCheckMs ?? 5_000,
-        alpnProtocols: ["http/1.1"],
+        alpnProtocols: this.spec.http2 === false ? ["http/1.1"] : ["h2", "http/1.1"],
         onListener: (l) => this.#accept(l),
         onNotice: this.#options.onNotice ?? (() => {}),
       });
@@ -288,6 +311,8 @@ export class HttpProxy implements Listener {
       this.cluster.tls = upstream;
       this.#pool.configure(poolOptions(spec, upstream, this.#poolFixed));
       if (tlsChanged) this.#pool.retain(new Set()); // idle connections made with the old material
+      this.#h2Up.configure(h2Options(spec, upstream, this.#clock, this.cluster.addresses));
+      if (tlsChanged) this.#h2Up.retain(new Set()); // sessions made with the old material drain
       if (
         before.limits.maxHeadBytes !== spec.limits.maxHeadBytes ||
         before.limits.maxHeaders !== spec.limits.maxHeaders
@@ -300,9 +325,13 @@ export class HttpProxy implements Listener {
     };
   }
 
-  /** Stops taking new connections; `/v1/health` answers 503; idle connections close on `close`. */
+  /**
+   * Stops taking new connections; `/v1/health` answers 503; HTTP/2 clients
+   * get GOAWAY (streams in flight finish); idle connections close on `close`.
+   */
   drain(): void {
     this.draining = true;
+    for (const h of this.#h2) h.goaway();
   }
 
   /**
@@ -315,7 +344,7 @@ export class HttpProxy implements Listener {
     return {
       kind: "http",
       address,
-      connections: this.#connections.size,
+      connections: this.connections,
       ownResponses: this.ownResponses,
       timeouts: this.timeouts,
     };
@@ -342,7 +371,7 @@ export class HttpProxy implements Listener {
       }
       // Read per accept, so that a reload that changes the cap applies at once.
       const max = this.spec.limits.maxConnections;
-      if ((max > 0 && this.#connections.size >= max) || this.draining) {
+      if ((max > 0 && this.connections >= max) || this.draining) {
         conn.close();
         continue;
       }
@@ -353,13 +382,54 @@ export class HttpProxy implements Listener {
           // the peer is already gone; serve() will notice
         }
       }
-      const c = new HttpConnection(this.#context, conn);
-      this.#connections.add(c);
-      const served = c.serve().finally(() => this.#connections.delete(c));
-      if (this.#connections.size > 1024) this.#served = [];
-      this.#served.push(served);
-      if (this.#served.length > 256) this.#served = this.#served.slice(-128);
+      if (this.#tls !== null && this.spec.http2 !== false) {
+        this.#track(this.#negotiate(conn as Deno.TlsConn));
+      } else {
+        this.#serveH1(conn);
+      }
     }
+  }
+
+  #track(served: Promise<void>): void {
+    if (this.connections > 1024) this.#served = [];
+    this.#served.push(served);
+    if (this.#served.length > 256) this.#served = this.#served.slice(-128);
+  }
+
+  #serveH1(conn: Deno.Conn): void {
+    const c = new HttpConnection(this.#context, conn);
+    this.#connections.add(c);
+    this.#track(c.serve().finally(() => this.#connections.delete(c)));
+  }
+
+  readonly #h2cHandOver = (conn: Deno.Conn, initial: Uint8Array): void =>
+    this.#serveH2(conn, initial);
+
+  #serveH2(conn: Deno.Conn, initial?: Uint8Array): void {
+    const h = new H2ClientConnection(this.#context, conn, this.#clock, this.#upstreamH2);
+    this.#h2.add(h);
+    if (this.draining) h.goaway();
+    this.#track(h.serve(initial).finally(() => this.#h2.delete(h)));
+  }
+
+  /**
+   * Finishes a TLS client's handshake (bounded by the header-read timeout,
+   * enforced by the sweeper) and serves it as its ALPN choice says.
+   */
+  async #negotiate(conn: Deno.TlsConn): Promise<void> {
+    const ms = this.spec.timeouts.headerReadMs > 0 ? this.spec.timeouts.headerReadMs : 10_000;
+    this.#handshaking.set(conn, this.#clock.now() + ms);
+    let alpn: string | null;
+    try {
+      alpn = (await conn.handshake()).alpnProtocol;
+    } catch {
+      closeQuietly(conn); // (the handshake fails at once when the sweeper or close() closed it)
+      return;
+    } finally {
+      this.#handshaking.delete(conn);
+    }
+    if (alpn === "h2") this.#serveH2(conn);
+    else this.#serveH1(conn);
   }
 
   #sweep(): void {
@@ -369,7 +439,10 @@ export class HttpProxy implements Listener {
       if (c.deadline !== 0 && c.deadline <= now) c.expire();
       else this.timeouts.count(c.stalled(mono));
     }
+    for (const h of this.#h2) h.sweep(now, this.timeouts);
+    for (const [conn, deadline] of this.#handshaking) if (deadline <= now) closeQuietly(conn);
     this.#pool.sweep(now);
+    this.#h2Up.sweep(now);
     this.#limiter?.sweep(now);
     this.#scratch.trimIdle(now);
   }
@@ -386,24 +459,39 @@ export class HttpProxy implements Listener {
     const grace = gracePeriod(this.#clock, graceMs);
     await stopAccepting(this.#tls, this.#listener);
     while (this.#accepting.size > 0) await Promise.all([...this.#accepting]);
+    for (const conn of this.#handshaking.keys()) closeQuietly(conn);
     for (const c of this.#connections) if (c.idle) c.client.close();
-    if (grace.active && this.#connections.size > 0) {
+    for (const h of this.#h2) h.goaway(); // an idle one closes once its GOAWAY is written
+    if (grace.active && this.connections > 0) {
       await Promise.race([this.#allServed(), grace.over]);
     }
     grace.cancel();
     for (const c of this.#connections) c.client.close();
+    for (const h of this.#h2) h.close();
     await this.#allServed();
     this.#sweeper?.cancel();
     this.#pool.closeAll();
+    await this.#h2Up.closeAll();
+    this.#upstreamH2.current?.close();
+    this.#upstreamH2.current = null;
     this.#listener = null;
   }
 
   async #allServed(): Promise<void> {
-    while (this.#connections.size > 0) {
+    while (this.connections > 0) {
       await Promise.all([...this.#served]);
       this.#served = [];
-      if (this.#connections.size > 0) await new Promise((r) => setTimeout(r, 5));
+      if (this.connections > 0) await new Promise((r) => setTimeout(r, 5));
     }
+  }
+}
+
+/** Closes a connection that may be closed already. */
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // closed already
   }
 }
 
@@ -419,6 +507,22 @@ function poolOptions(
     connectMs: spec.timeouts.connectMs,
     tls,
     ...fixed,
+  };
+}
+
+/** The HTTP/2 upstream sessions' settings from a spec (idle like the keep-alive pool). */
+function h2Options(
+  spec: HttpListenerSpec,
+  tls: UpstreamTls | undefined,
+  clock: Clock,
+  addresses: H2UpstreamOptions["addresses"],
+): H2UpstreamOptions {
+  return {
+    connectMs: spec.timeouts.connectMs,
+    idleMs: spec.limits.poolIdleMs,
+    clock,
+    tls,
+    addresses,
   };
 }
 

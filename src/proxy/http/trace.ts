@@ -14,6 +14,33 @@ import type { MessageHead } from "./message_head.ts";
 import type { ExchangeState } from "./relay.ts";
 
 /**
+ * What a traced exchange (HTTP/1.1 or an h2 stream) tells its trace record.
+ *
+ * @example Usage
+ * ```ts
+ * import type { TraceSource } from "./trace.ts";
+ * const x: TraceSource = {
+ *   status: 200, target: "/a", tried: null, wallStart: Date.now(), method: "GET", rx: 0, tx: 2,
+ *   start: performance.now(), firstByteAt: 0, requestHeaders: undefined, responseHeaders: undefined,
+ * };
+ * ```
+ */
+export type TraceSource = Pick<
+  ExchangeState,
+  | "status"
+  | "target"
+  | "tried"
+  | "wallStart"
+  | "method"
+  | "rx"
+  | "tx"
+  | "start"
+  | "firstByteAt"
+  | "requestHeaders"
+  | "responseHeaders"
+>;
+
+/**
  * Where traces go and which ones: the log settings and the sink.
  *
  * @example Usage
@@ -98,7 +125,7 @@ export function captureRequest(
  * if (x.tracing) emitTrace(tracer, x, "127.0.0.1");
  * ```
  */
-export function emitTrace(tracer: HttpTracer, x: ExchangeState, client: string): void {
+export function emitTrace(tracer: HttpTracer, x: TraceSource, client: string): void {
   const spec = tracer.spec;
   if (!shouldTrace(spec, x.status)) return;
   const q = x.target.indexOf("?");

@@ -243,7 +243,7 @@ export function writeUpstreamRequestHead(
   else if (head.contentLength >= 0) writeContentLength(w, head.contentLength);
   if (head.teTrailers) w.put(TE_TRAILERS);
   if (head.upgrade) w.put(CONN_UPGRADE);
-  w.put(XFF);
+  beginForwardedFor(w);
   if (xffCount > 0) {
     for (let h = 0; h < head.headerCount; h++) {
       const o = h * FIELD_STRIDE;
@@ -252,17 +252,85 @@ export function writeUpstreamRequestHead(
       w.put(COMMA_SP);
     }
   }
-  w.put(info.clientIp);
-  w.put(CRLF);
-  let hs = as, he = ae;
+  const host = HOST_RANGE;
+  host.buf = buf;
+  host.start = as;
+  host.end = ae;
   if (as < 0 && head.hostIndex >= 0) {
     const o = head.hostIndex * FIELD_STRIDE;
-    hs = f[o + F_VALUE];
-    he = f[o + F_VALUE_END];
+    host.start = f[o + F_VALUE];
+    host.end = f[o + F_VALUE_END];
   }
-  if (he > hs) {
+  endForwarding(w, info, host);
+}
+
+/** The host of the head being written, set just before each (synchronous) use: no allocation. */
+const HOST_RANGE: ByteRange = { buf: new Uint8Array(0), start: 0, end: 0 };
+
+/**
+ * Bytes `buf[start, end)`, e.g. where a host is in a buffer.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ByteRange } from "./writer.ts";
+ * const r: ByteRange = { buf: new TextEncoder().encode("host"), start: 0, end: 4 };
+ * ```
+ */
+export interface ByteRange {
+  /** The buffer. */
+  buf: Uint8Array;
+  /** First byte. */
+  start: number;
+  /** One past the last byte (nothing when not above `start`). */
+  end: number;
+}
+
+/**
+ * Starts the `X-Forwarded-For` line of a request head toward an endpoint;
+ * the caller appends the client's own values, each followed by `, `, then
+ * calls {@linkcode endForwarding}.
+ *
+ * @param w The writer (appended to).
+ *
+ * @example Usage
+ * ```ts
+ * import { beginForwardedFor, ByteWriter, endForwarding } from "./writer.ts";
+ * const te = new TextEncoder(), w = new ByteWriter(128);
+ * beginForwardedFor(w);
+ * const info = { clientIp: te.encode("::1"), tls: true, basePath: new Uint8Array(0) };
+ * endForwarding(w, info, { buf: te.encode("h"), start: 0, end: 1 });
+ * // X-Forwarded-For: ::1, X-Forwarded-Host: h, X-Forwarded-Proto: https, X-Real-IP: ::1, empty line
+ * ```
+ */
+export function beginForwardedFor(w: ByteWriter): void {
+  w.put(XFF);
+}
+
+/**
+ * Ends a request head after {@linkcode beginForwardedFor} and the client's
+ * own X-Forwarded-For values: the client IP (appended once),
+ * `X-Forwarded-Host` when there is a host, `X-Forwarded-Proto`, `X-Real-IP`
+ * and the empty line.
+ *
+ * @param w The writer (appended to).
+ * @param info The client's IP and whether it came over TLS.
+ * @param host Where the host is (its buffer may be `w.buf` itself); none when empty.
+ *
+ * @example Usage
+ * ```ts
+ * import { beginForwardedFor, ByteWriter, endForwarding } from "./writer.ts";
+ * const w = new ByteWriter(128), ip = new TextEncoder().encode("10.0.0.1");
+ * beginForwardedFor(w);
+ * endForwarding(w, { clientIp: ip, tls: false, basePath: new Uint8Array(0) }, { buf: w.buf, start: 0, end: 0 });
+ * ```
+ */
+export function endForwarding(w: ByteWriter, info: ForwardInfo, host: ByteRange): void {
+  const hostBuf = host.buf, hostStart = host.start, hostEnd = host.end;
+  w.put(info.clientIp);
+  w.put(CRLF);
+  if (hostEnd > hostStart) {
     w.put(XF_HOST);
-    w.range(buf, hs, he);
+    w.range(hostBuf, hostStart, hostEnd);
     w.put(CRLF);
   }
   w.put(info.tls ? XF_PROTO_HTTPS : XF_PROTO_HTTP);
@@ -384,7 +452,21 @@ function writeFraming(w: ByteWriter, framing: ResponseFraming, contentLength: nu
   else if (framing === "chunked") w.put(TE_CHUNKED);
 }
 
-function writeContentLength(w: ByteWriter, n: number): void {
+/**
+ * Appends a `Content-Length: N` line.
+ *
+ * @param w The writer (appended to).
+ * @param n The length.
+ *
+ * @example Usage
+ * ```ts
+ * import { ByteWriter, writeContentLength } from "./writer.ts";
+ * const w = new ByteWriter(32);
+ * writeContentLength(w, 42);
+ * new TextDecoder().decode(w.view()); // "Content-Length: 42\r\n"
+ * ```
+ */
+export function writeContentLength(w: ByteWriter, n: number): void {
   w.put(CONTENT_LENGTH);
   w.decimal(n);
   w.byte(CR);
