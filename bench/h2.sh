@@ -17,9 +17,9 @@
 # 200), after a warm-up; medians of 3 repetitions (--quick: 1). Every h2load is bounded (timeout
 # 120 s, -N 10s inactivity). Before the load a front must answer GET /small over HTTP/2 (curl
 # --http2-prior-knowledge, or ALPN h2 over TLS); one that does not gets the row `no h2 (...)`.
-# Columns: req/s, ratio to Caddy, mean request time, failed (not 2xx, errored or timed out), and the
-# RSS of the front's process tree after its runs. The front runs on core 0; the backend, h2load and
-# this script on core 1. Missing Debian packages are installed with apt-get; everything started is
+# Columns: req/s, ratio to Caddy, mean request time, failed (not 2xx, errored or timed out; summed
+# over the repetitions), and the RSS of the front's process tree after its runs. The front runs on
+# core 0; the backend, h2load and this script on core 1. Missing Debian packages are installed with apt-get; everything started is
 # stopped at exit (by its own process-group id), the temp dir removed.
 set -euo pipefail
 
@@ -29,9 +29,9 @@ note() { echo "h2.sh: $*" >&2; }
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 QUICK=0 ONLY="" NAMES=() H2C=() TLS=()
 add_build() {                  # NAME DIR: sidekick from a checkout, in both tables
-  local run="DENO_NO_UPDATE_CHECK=1 exec deno run --allow-net=127.0.0.1"
-  local tail="--health-path /small http://127.0.0.1:{B1}"
   [[ -f $2/cli.ts ]] || die "--build $1: no cli.ts in $2"
+  local run="DENO_NO_UPDATE_CHECK=1 exec deno run --config $2/deno.json --allow-net=127.0.0.1"
+  local tail="--health-path /small http://127.0.0.1:{B1}"
   NAMES+=("$1")
   H2C+=("$run $2/cli.ts --address 127.0.0.1:{PORT} --h2c $tail")
   TLS+=("$run --allow-read={DIR} $2/cli.ts --address 127.0.0.1:{PORT} --cert {CERT} --key {KEY} $tail")
