@@ -9,6 +9,8 @@
 #   soak       bench/soak.ts in both modes: N s of HTTP load (default 180), RSS every 5 s, then 30 s idle
 # peers.sh comes from $PEERS_SH, else bench/peers.sh, else ../shared/bench/peers.sh.
 # deno task bench idle [http|tcp|both] [N] [--nginx]: RSS per idle connection (bench/idle.ts), no peers needed.
+# deno task bench h2 [--quick] [--only h2c|tls] [--build NAME DIR]... [--contender NAME 'H2C' 'TLS']...:
+# HTTP/2 fronts (h2c and TLS) before one HTTP/1.1 backend, with h2load (bench/h2.sh; not part of all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-all}
@@ -18,6 +20,7 @@ if [[ $MODE == idle ]]; then   # RSS per idle connection and the curve after the
   exec deno run --allow-net=127.0.0.1 --allow-run=deno,ps,nginx --allow-write=/tmp \
     "$(pwd)/bench/idle.ts" "$@"
 fi
+[[ $MODE == h2 ]] && exec bash "$(pwd)/bench/h2.sh" "$@"   # its own arguments, its own fronts
 QUICK=() SOAK_SECONDS=180
 while (($#)); do
   case $1 in
@@ -64,5 +67,5 @@ case $MODE in
   udp) udp ;;
   soak) soak ;;
   all) peers http; echo; peers tcp; echo; udp; echo; soak ;;
-  *) echo "bench: mode must be all, http, tcp, udp, soak or idle" >&2; exit 2 ;;
+  *) echo "bench: mode must be all, http, tcp, udp, soak, idle or h2" >&2; exit 2 ;;
 esac
