@@ -256,3 +256,32 @@ Deno.test("h2: request trailers go to an HTTP/1.1 backend as chunked trailers", 
     session.close();
   }
 });
+
+/** Sends `text` on a fresh connection and returns what comes back before the proxy closes it. */
+async function answerTo(port: number, text: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: HOST, port });
+  try {
+    await conn.write(new TextEncoder().encode(text));
+    let got = "";
+    const buf = new Uint8Array(512);
+    for (let i = 0; i < 8; i++) {
+      const n = await within(conn.read(buf), 3000, "the proxy to answer or close");
+      if (n === null) break;
+      got += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    return got;
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("h2c on: a first line that is neither HTTP/1.x nor the preface ends the connection unanswered (RFC 9113 3.4); HTTP/1.x errors are still answered", async () => {
+  await using backend = startNamedBackend("a");
+  await using proxy = await startHarness([[backend.url]], { spec: { h2c: true } });
+  assert.equal(await answerTo(proxy.port, "INVALID CONNECTION PREFACE\r\n\r\n"), "");
+  const h1 = await answerTo(proxy.port, "GET / HTTP/9.9\r\nHost: a\r\n\r\n");
+  assert.match(h1, /^HTTP\/1\.1 505 /);
+  await using plain = await startHarness([[backend.url]]);
+  const off = await answerTo(plain.port, "INVALID CONNECTION PREFACE\r\n\r\n");
+  assert.match(off, /^HTTP\/1\.1 400 /, "without h2c the port is HTTP/1.1 only and answers 400");
+});

@@ -199,6 +199,9 @@ export class HttpConnection {
           parseRequestHead(c, end, this.#scratch!.head, this.#ctx.spec.limits);
         } catch (e) {
           if (!(e instanceof HttpParseError)) throw e;
+          // On a port that also speaks h2c, a first line that is neither HTTP/1.x nor the
+          // HTTP/2 preface is a bad preface (RFC 9113 3.4): the connection ends without an answer.
+          if (first && h2c !== null && !endsWithHttpVersion(c.buf, headStart, end)) break;
           countOwn(this.#ctx.ownResponses, e.status);
           await writeAll(c.conn, textResponse(e.status, e.message, true));
           break;
@@ -493,6 +496,21 @@ function isPreface(buf: Uint8Array, start: number, end: number): boolean {
   if (end - start !== PREFACE_HEAD.length) return false;
   for (let i = 0; i < PREFACE_HEAD.length; i++) {
     if (buf[start + i] !== PREFACE_HEAD[i]) return false;
+  }
+  return true;
+}
+
+const HTTP_VERSION_PREFIX = bytes("HTTP/");
+
+/** Whether the first line of the head in `buf[start, end)` ends with an `HTTP/x.y` version. */
+function endsWithHttpVersion(buf: Uint8Array, start: number, end: number): boolean {
+  let eol = start;
+  while (eol < end && buf[eol] !== 10 /* LF */) eol++;
+  if (eol > start && buf[eol - 1] === 13 /* CR */) eol--;
+  const at = eol - 8; // "HTTP/1.1"
+  if (at < start) return false;
+  for (let i = 0; i < HTTP_VERSION_PREFIX.length; i++) {
+    if (buf[at + i] !== HTTP_VERSION_PREFIX[i]) return false;
   }
   return true;
 }
