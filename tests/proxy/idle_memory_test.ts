@@ -7,6 +7,7 @@ import { SYSTEM_RUNTIME } from "../../src/pool/runtime.ts";
 import { TcpProxy } from "../../src/proxy/tcp/server.ts";
 import { BufferPool } from "../../src/proxy/buffers.ts";
 import { ScratchPool } from "../../src/proxy/http/scratch.ts";
+import { BufferedSocket } from "../../src/proxy/socket.ts";
 
 /** Polls `cond` every 10 ms, failing after `ms`. */
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -132,4 +133,60 @@ Deno.test("Pools drop what they keep once nothing was taken for the quiet period
   assert.ok(scratches.freeBytes > 0);
   scratches.trimIdle(5_000, 5_000);
   assert.equal(scratches.freeBytes, 0);
+});
+
+Deno.test("BufferedSocket.readRaw hands out the read in flight, else starts one; filled accounts it", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const peer = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const conn = await accepted;
+  const s = new BufferedSocket(conn, 8);
+  try {
+    assert.ok(s.readAhead());
+    const p = s.readRaw();
+    assert.equal(s.readRaw(), p, "the read in flight, not a second one");
+    await peer.write(new Uint8Array([1, 2, 3]));
+    assert.equal(s.filled(await p), 3);
+    assert.equal(s.reading, false);
+    assert.deepEqual([...s.buf.subarray(s.start, s.end)], [1, 2, 3]);
+    s.start = s.end; // consumed: the next read goes to the front
+    const q = s.readRaw();
+    await peer.write(new Uint8Array([4]));
+    assert.equal(s.filled(await q), 1);
+    assert.deepEqual([s.start, s.end, s.buf[0]], [0, 1, 4]);
+    s.end = s.buf.length;
+    s.start = 0;
+    await assert.rejects(s.readRaw(), RangeError, "a full buffer is refused, not read into");
+    peer.close();
+    s.start = s.end = 0;
+    assert.equal(s.filled(await s.readRaw()), null);
+    assert.ok(s.eof);
+  } finally {
+    s.close();
+    listener.close();
+  }
+});
+
+Deno.test("HTTP: heads longer than the small idle buffer, again and again on one connection", async () => {
+  await using backend = startNamedBackend("A");
+  await using h = await startHarness([[backend.url]]);
+  const peer = await HttpPeer.connect(h.port);
+  try {
+    // 300-700 bytes: past the 256-byte idle buffer, then within the 1 KiB one it moves to.
+    for (const pad of [300, 700, 20, 900, 100]) {
+      await peer.write(`GET /p${pad} HTTP/1.1\r\nHost: t\r\nX-Pad: ${"z".repeat(pad)}\r\n\r\n`);
+      assert.equal((await peer.readResponse()).text(), `A:/p${pad}`);
+    }
+    // Two pipelined heads in one write, the first longer than the idle buffer.
+    await peer.write(
+      `GET /one HTTP/1.1\r\nHost: t\r\nX-Pad: ${
+        "q".repeat(400)
+      }\r\n\r\nGET /two HTTP/1.1\r\nHost: t\r\n\r\n`,
+    );
+    assert.equal((await peer.readResponse()).text(), "A:/one");
+    assert.equal((await peer.readResponse()).text(), "A:/two");
+  } finally {
+    peer.close();
+  }
+  await until(() => h.proxy.connections === 0, 2000, "the closed connection forgotten");
 });

@@ -45,4 +45,6 @@ export interface HttpConnectionContext {
   readonly now: () => number;
   /** Per-client limits, or null when they are off (the connection then does nothing for them). */
   readonly limiter: ClientLimiter | null;
+  /** Called once by a connection when it is done (the listener stops tracking it). */
+  readonly forget: (connection: object) => void;
 }

@@ -173,6 +173,7 @@ export class HttpProxy implements Listener {
       get limiter() {
         return self.#limiter;
       },
+      forget: (c) => this.#connections.delete(c as HttpConnection),
     };
   }
 
@@ -355,7 +356,7 @@ export class HttpProxy implements Listener {
       }
       const c = new HttpConnection(this.#context, conn);
       this.#connections.add(c);
-      const served = c.serve().finally(() => this.#connections.delete(c));
+      const served = c.serve(); // it leaves #connections itself (forget): no closure per connection
       if (this.#connections.size > 1024) this.#served = [];
       this.#served.push(served);
       if (this.#served.length > 256) this.#served = this.#served.slice(-128);
