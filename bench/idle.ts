@@ -10,7 +10,8 @@
  *   bench/idle.ts [http|tcp|both] [N] [--nginx]
  *
  * HTTP: N connections that sent nothing, then the same N after one
- * keep-alive request each. TCP: N relayed pairs that echoed one byte.
+ * keep-alive request each. TCP: N relayed pairs that echoed one byte. Each
+ * is read 3 s after the last exchange, and again once idle for 30 s.
  *
  * `floor` measures the same way a bare Deno program (bench/idle_floor.ts: one
  * pending read per connection into a B-byte buffer, default 1; a relay
@@ -35,6 +36,8 @@ const NO_EXCHANGE = FLOOR && FLOOR_OPTIONS.includes("--no-read");
 const V8_FLAGS = Deno.args.filter((a) => a.startsWith("--v8-flags="));
 const ROOT = new URL("..", import.meta.url).pathname;
 const DENO = "deno";
+/** How long the connections stay idle before the last reading, in ms. */
+const IDLE_MS = 30_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const enc = new TextEncoder();
 
@@ -245,6 +248,17 @@ async function run(kind: "http" | "tcp"): Promise<void> {
     if (!noExchange) {
       console.log(`${what}: ${(used / 1024).toFixed(1)} MiB, ${perConn(used, base)} KiB/conn`);
     }
+    // The same connections once idle for 30 s: by then the runtime has had
+    // the chance to collect the garbage of the requests (V8's memory reducer
+    // runs only while the event loop turns, so a process with no timer
+    // at all may never get there).
+    await sleep(IDLE_MS - 3000);
+    const steady = rssKiB(pid);
+    console.log(
+      `idle for ${IDLE_MS / 1000} s: ${(steady / 1024).toFixed(1)} MiB, ${
+        perConn(steady, base)
+      } KiB/conn`,
+    );
     for (const c of conns) c.close();
     const curve: string[] = [];
     for (let t = 0; t <= 30; t += 5) {
