@@ -14,7 +14,10 @@
  * Options: `--buffer=N` read buffer size (default 1, the smallest a read
  * takes), `--no-read` (http: hold the connection without a pending read),
  * `--byob` (http: read through `conn.readable` with a BYOB reader instead of
- * `conn.read`).
+ * `conn.read`), `--tick=MS` an interval timer that does nothing (default
+ * 1000, like a server's sweeper; 0: none). Without any timer the event loop
+ * never turns while the connections wait, so V8's memory reducer never runs
+ * and the heap never shrinks after they close.
  *
  * @module
  */
@@ -25,6 +28,8 @@ const opt = (name: string): string | undefined =>
 const SIZE = Math.max(1, Number(opt("buffer") ?? 1));
 const NO_READ = Deno.args.includes("--no-read");
 const BYOB = Deno.args.includes("--byob");
+const TICK = Number(opt("tick") ?? 1000);
+if (TICK > 0) setInterval(() => {}, TICK);
 const OK = new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
 const held = new Set<Deno.Conn>();
 
