@@ -8,6 +8,12 @@ import { TcpProxy } from "../../src/proxy/tcp/server.ts";
 import { BufferPool } from "../../src/proxy/buffers.ts";
 import { ScratchPool } from "../../src/proxy/http/scratch.ts";
 import { BufferedSocket } from "../../src/proxy/socket.ts";
+import {
+  collector,
+  GC_HINT_MIN_DROP,
+  GC_HINT_MIN_GAP_MS,
+  GcHint,
+} from "../../src/proxy/gc_hint.ts";
 
 /** Polls `cond` every 10 ms, failing after `ms`. */
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -189,4 +195,43 @@ Deno.test("HTTP: heads longer than the small idle buffer, again and again on one
     peer.close();
   }
   await until(() => h.proxy.connections === 0, 2000, "the closed connection forgotten");
+});
+
+Deno.test("collector: a full collection without --expose-gc, that frees what nothing references", async () => {
+  const gc = collector();
+  assert.ok(gc !== null, "node:v8 and node:vm give V8's gc() at run time");
+  let garbage: number[] | null = Array.from({ length: 1000 }, (_, i) => i);
+  const ref = new WeakRef(garbage);
+  garbage = null;
+  await new Promise((r) => setTimeout(r, 0)); // a WeakRef holds its target until the job ends
+  gc();
+  assert.equal(ref.deref(), undefined);
+  assert.equal(collector(), gc, "made once");
+});
+
+Deno.test("GcHint collects once the connections fell by GC_HINT_MIN_DROP from their peak, at most every GC_HINT_MIN_GAP_MS", () => {
+  let runs = 0;
+  const last = { at: -Infinity };
+  const hint = new GcHint(() => runs++, last);
+  assert.equal(hint.sweep(0, 100), false);
+  assert.equal(hint.sweep(100, GC_HINT_MIN_DROP + 100), false, "growing");
+  assert.equal(hint.sweep(200, 101), false, "one short of the drop");
+  assert.equal(hint.sweep(300, 100), true);
+  assert.equal(runs, 1);
+  // Another wave: up and down again within the gap waits for the gap.
+  hint.sweep(400, 5000);
+  assert.equal(hint.sweep(500, 0), false, "within the gap");
+  assert.equal(
+    hint.sweep(300 + GC_HINT_MIN_GAP_MS, 0),
+    true,
+    "the gap passed: the drop still counts",
+  );
+  assert.equal(runs, 2);
+  assert.equal(hint.sweep(400 + 2 * GC_HINT_MIN_GAP_MS, 0), false, "nothing new went");
+  // Listeners share the gap: another listener's hint just ran.
+  const other = new GcHint(() => runs++, last);
+  other.sweep(0, 4000);
+  last.at = 500 + 2 * GC_HINT_MIN_GAP_MS;
+  assert.equal(other.sweep(last.at + 1, 0), false);
+  assert.equal(new GcHint(null, { at: -Infinity }).sweep(0, 0), false, "no collector: nothing");
 });

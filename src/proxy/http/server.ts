@@ -15,6 +15,7 @@ import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { HttpConnection, type HttpConnectionContext } from "./connection.ts";
 import { UpstreamPool, type UpstreamPoolOptions } from "./upstream_pool.ts";
 import { ScratchPool } from "./scratch.ts";
+import { GcHint } from "../gc_hint.ts";
 import { type CertificatePair, stopAccepting, TlsListener } from "../tls_listener.ts";
 import type { HttpTracer } from "./trace.ts";
 import { TimeoutCounts } from "./stall.ts";
@@ -105,6 +106,8 @@ export class HttpProxy implements Listener {
   readonly #clock: Clock;
   readonly #accepting = new Set<Promise<void>>();
   #served: Promise<void>[] = [];
+  /** Collects the heap once after many connections closed. */
+  readonly #gcHint = new GcHint();
   readonly #pool: UpstreamPool;
   #scratch: ScratchPool;
   #sweepMs = 0;
@@ -373,6 +376,7 @@ export class HttpProxy implements Listener {
     this.#pool.sweep(now);
     this.#limiter?.sweep(now);
     this.#scratch.trimIdle(now);
+    this.#gcHint.sweep(now, this.#connections.size);
   }
 
   /**
