@@ -17,7 +17,8 @@
  * pending read per connection into a B-byte buffer, default 1; a relay
  * pair): what Deno itself costs per idle connection, below which sidekick
  * cannot go. `--no-read` holds the connections without a pending read,
- * `--byob` reads through `conn.readable`, `--tick=0` drops its 1 s timer. `--v8-flags=...` goes to the
+ * `--byob` reads through `conn.readable`, `--tick=0` drops its 1 s timer,
+ * `--gc` gives it sidekick's GC hint. `--v8-flags=...` goes to the
  * measured process (sidekick or the floor program).
  *
  * @module
@@ -30,7 +31,7 @@ const N = Math.min(Math.max(Number(ARGS[1] ?? 2000), 1), 8000);
 /** With --nginx, the same probe runs against nginx (needs /usr/sbin/nginx; --allow-run=nginx --allow-write=/tmp). */
 const NGINX = Deno.args.includes("--nginx");
 /** Options for the floor program, passed on as given. */
-const FLOOR_OPTIONS = Deno.args.filter((a) => /^--(buffer=\d+|no-read|byob|tick=\d+)$/.test(a));
+const FLOOR_OPTIONS = Deno.args.filter((a) => /^--(buffer=\d+|no-read|byob|tick=\d+|gc)$/.test(a));
 /** Without a pending read the HTTP floor answers nothing: only the "opened" line is measured. */
 const NO_EXCHANGE = FLOOR && FLOOR_OPTIONS.includes("--no-read");
 const V8_FLAGS = Deno.args.filter((a) => a.startsWith("--v8-flags="));

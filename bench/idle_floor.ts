@@ -17,10 +17,14 @@
  * `conn.read`), `--tick=MS` an interval timer that does nothing (default
  * 1000, like a server's sweeper; 0: none). Without any timer the event loop
  * never turns while the connections wait, so V8's memory reducer never runs
- * and the heap never shrinks after they close.
+ * and the heap never shrinks after they close. `--gc`: sidekick's GC hint
+ * (src/proxy/gc_hint.ts) on each tick, fed with the open connections, so
+ * the floor after close shows what remains once the heap is collected.
  *
  * @module
  */
+
+import { GcHint } from "../src/proxy/gc_hint.ts";
 
 const [MODE, PORT, BACKEND] = Deno.args;
 const opt = (name: string): string | undefined =>
@@ -29,7 +33,8 @@ const SIZE = Math.max(1, Number(opt("buffer") ?? 1));
 const NO_READ = Deno.args.includes("--no-read");
 const BYOB = Deno.args.includes("--byob");
 const TICK = Number(opt("tick") ?? 1000);
-if (TICK > 0) setInterval(() => {}, TICK);
+const hint = Deno.args.includes("--gc") ? new GcHint() : null;
+if (TICK > 0) setInterval(() => hint?.sweep(Date.now(), held.size), TICK);
 const OK = new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
 const held = new Set<Deno.Conn>();
 
