@@ -4,23 +4,41 @@
  * idle connections, and prints the RSS (VmRSS) per connection and the RSS
  * curve after they close.
  *
- * deno task bench idle [http|tcp|both] [N], or
+ * deno task bench idle [http|tcp|both] [N] [--nginx] [--v8-flags=...], or
+ * deno task bench idle [floor|floor-http|floor-tcp] [N] [--buffer=B] [--no-read] [--byob], or
  * deno run --allow-net=127.0.0.1 --allow-run=deno,ps \
  *   bench/idle.ts [http|tcp|both] [N] [--nginx]
  *
  * HTTP: N connections that sent nothing, then the same N after one
- * keep-alive request each. TCP: N relayed pairs that echoed one byte.
+ * keep-alive request each. TCP: N relayed pairs that echoed one byte. Each
+ * is read 3 s after the last exchange, and again once idle for 30 s.
+ *
+ * `floor` measures the same way a bare Deno program (bench/idle_floor.ts: one
+ * pending read per connection into a B-byte buffer, default 1; a relay
+ * pair): what Deno itself costs per idle connection, below which sidekick
+ * cannot go. `--no-read` holds the connections without a pending read,
+ * `--byob` reads through `conn.readable`, `--tick=0` drops its 1 s timer,
+ * `--gc` gives it sidekick's GC hint. `--v8-flags=...` goes to the
+ * measured process (sidekick or the floor program).
  *
  * @module
  */
 
-const ARGS = Deno.args.filter((a) => a !== "--nginx");
-const MODE = ARGS[0] ?? "both";
+const ARGS = Deno.args.filter((a) => !a.startsWith("--"));
+const FLOOR = ARGS[0]?.startsWith("floor") ?? false;
+const MODE = FLOOR ? (ARGS[0] === "floor" ? "both" : ARGS[0].slice(6)) : ARGS[0] ?? "both";
 const N = Math.min(Math.max(Number(ARGS[1] ?? 2000), 1), 8000);
 /** With --nginx, the same probe runs against nginx (needs /usr/sbin/nginx; --allow-run=nginx --allow-write=/tmp). */
 const NGINX = Deno.args.includes("--nginx");
+/** Options for the floor program, passed on as given. */
+const FLOOR_OPTIONS = Deno.args.filter((a) => /^--(buffer=\d+|no-read|byob|tick=\d+|gc)$/.test(a));
+/** Without a pending read the HTTP floor answers nothing: only the "opened" line is measured. */
+const NO_EXCHANGE = FLOOR && FLOOR_OPTIONS.includes("--no-read");
+const V8_FLAGS = Deno.args.filter((a) => a.startsWith("--v8-flags="));
 const ROOT = new URL("..", import.meta.url).pathname;
 const DENO = "deno";
+/** How long the connections stay idle before the last reading, in ms. */
+const IDLE_MS = 30_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const enc = new TextEncoder();
 
@@ -78,22 +96,23 @@ async function freePort(): Promise<number> {
   return p;
 }
 
-async function startSidekick(
+/** Starts the measured Deno process: sidekick as a user runs it, or the bare floor program. */
+async function startDeno(
   kind: "http" | "tcp",
   port: number,
   bport: number,
 ): Promise<Deno.ChildProcess> {
-  const args = kind === "http"
-    ? ["--address", `127.0.0.1:${port}`, "--health-path", "/", `http://127.0.0.1:${bport}`]
-    : ["l4", `127.0.0.1:${port}`, `backends=127.0.0.1:${bport}`, "proto=tcp"];
-  const child = new Deno.Command(DENO, {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
+  const program = FLOOR
+    ? [`${ROOT}bench/idle_floor.ts`, kind, String(port), String(bport), ...FLOOR_OPTIONS]
+    : [
       "--allow-env=LOG_TOKENS,LOG_STREAM",
       `${ROOT}mod.ts`,
-      ...args,
-    ],
+      ...(kind === "http"
+        ? ["--address", `127.0.0.1:${port}`, "--health-path", "/", `http://127.0.0.1:${bport}`]
+        : ["l4", `127.0.0.1:${port}`, `backends=127.0.0.1:${bport}`, "proto=tcp"]),
+    ];
+  const child = new Deno.Command(DENO, {
+    args: ["run", ...V8_FLAGS, "--allow-net=127.0.0.1", ...program],
     env: { DENO_NO_UPDATE_CHECK: "1" },
     stdout: "null",
     stderr: "null",
@@ -184,24 +203,32 @@ async function run(kind: "http" | "tcp"): Promise<void> {
   const b = backend(kind);
   const port = await freePort();
   const peer = NGINX ? await startNginx(kind, port, b.port) : null;
-  const child = peer?.child ?? await startSidekick(kind, port, b.port);
+  const child = peer?.child ?? await startDeno(kind, port, b.port);
   const pid = child.pid;
+  const noExchange = NO_EXCHANGE && kind === "http";
   const req = enc.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   try {
     // warm up: a few exchanges so lazily loaded code is in
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < (noExchange ? 0 : 20); i++) {
       const c = await Deno.connect({ hostname: "127.0.0.1", port });
       if (kind === "http") await exchange(c, req, "ok");
       else await exchange(c, enc.encode("x"), "x");
       c.close();
     }
     const base = await settledRss(pid);
-    const who = NGINX ? "nginx" : "sidekick";
-    console.log(`\n## ${who} ${kind}: ${N} idle connections (RSS in MiB, per connection in KiB)`);
+    const who = NGINX ? "nginx" : FLOOR ? `deno floor ${FLOOR_OPTIONS.join(" ")}` : "sidekick";
+    console.log(
+      `\n## ${who} ${kind}: ${N} idle connections ${V8_FLAGS.join(" ")}` +
+        " (RSS in MiB, per connection in KiB)",
+    );
     console.log(`baseline RSS: ${(base / 1024).toFixed(1)} MiB`);
     const conns = await openMany(port);
     const opened = await settledRss(pid);
-    if (kind === "http") {
+    if (noExchange) {
+      console.log(
+        `opened, no read: ${(opened / 1024).toFixed(1)} MiB, ${perConn(opened, base)} KiB/conn`,
+      );
+    } else if (kind === "http") {
       console.log(
         `opened, no bytes sent: ${(opened / 1024).toFixed(1)} MiB, ${
           perConn(opened, base)
@@ -217,9 +244,22 @@ async function run(kind: "http" | "tcp"): Promise<void> {
         await Promise.all(conns.slice(i, i + 200).map((c) => exchange(c, enc.encode("x"), "x")));
       }
     }
-    const used = await settledRss(pid);
+    const used = noExchange ? opened : await settledRss(pid);
     const what = kind === "http" ? "after one keep-alive request each" : "relayed pairs";
-    console.log(`${what}: ${(used / 1024).toFixed(1)} MiB, ${perConn(used, base)} KiB/conn`);
+    if (!noExchange) {
+      console.log(`${what}: ${(used / 1024).toFixed(1)} MiB, ${perConn(used, base)} KiB/conn`);
+    }
+    // The same connections once idle for 30 s: by then the runtime has had
+    // the chance to collect the garbage of the requests (V8's memory reducer
+    // runs only while the event loop turns, so a process with no timer
+    // at all may never get there).
+    await sleep(IDLE_MS - 3000);
+    const steady = rssKiB(pid);
+    console.log(
+      `idle for ${IDLE_MS / 1000} s: ${(steady / 1024).toFixed(1)} MiB, ${
+        perConn(steady, base)
+      } KiB/conn`,
+    );
     for (const c of conns) c.close();
     const curve: string[] = [];
     for (let t = 0; t <= 30; t += 5) {

@@ -8,7 +8,8 @@
 #              sidekick (plain, and with --unstable-net), nginx's stream proxy and direct; iperf3 -u
 #   soak       bench/soak.ts in both modes: N s of HTTP load (default 180), RSS every 5 s, then 30 s idle
 # peers.sh comes from $PEERS_SH, else bench/peers.sh, else ../shared/bench/peers.sh.
-# deno task bench idle [http|tcp|both] [N] [--nginx]: RSS per idle connection (bench/idle.ts), no peers needed.
+# deno task bench idle [http|tcp|both|floor|floor-http|floor-tcp] [N] [--nginx] [--v8-flags=...]: RSS per idle
+# connection (bench/idle.ts; floor = a bare Deno program, bench/idle_floor.ts), no peers needed.
 # deno task bench h2 [--quick] [--only h2c|tls] [--build NAME DIR]... [--contender NAME 'H2C' 'TLS']...:
 # HTTP/2 fronts (h2c and TLS) before one HTTP/1.1 backend, with h2load (bench/h2.sh; not part of all).
 set -euo pipefail

@@ -78,10 +78,7 @@ export class BufferedSocket {
   ) {
     this.conn = conn;
     this.buf = typeof buffer === "number" ? new Uint8Array(buffer) : buffer;
-    if (onEarlyRead !== null) {
-      this.#onRead = onEarlyRead;
-      this.#onError = () => onEarlyRead(-1);
-    }
+    this.#onRead = onEarlyRead;
   }
 
   /** Bytes buffered and not consumed. */
@@ -139,10 +136,47 @@ export class BufferedSocket {
       this.swapBuffer(this.idleBuffer);
     }
     if (this.end === this.buf.length) return false;
-    const p = this.conn.read(this.buf.subarray(this.end));
+    const p = this.conn.read(this.#free());
     this.#pending = p;
-    if (this.#onRead !== null) p.then(this.#onRead, this.#onError);
+    const onRead = this.#onRead;
+    if (onRead !== null) p.then(onRead, this.#onError ??= () => onRead(-1));
     return true;
+  }
+
+  /** The free tail of the buffer (the buffer itself when empty: no view to allocate). */
+  #free(): Uint8Array {
+    return this.end === 0 ? this.buf : this.buf.subarray(this.end);
+  }
+
+  /**
+   * The read in flight, else a read started into the free tail of the
+   * buffer (compacted first): the runtime's own promise, with no async
+   * frame of ours around it, so a connection waiting for its peer holds
+   * just that read. Pass the result to {@linkcode BufferedSocket.filled}.
+   * The buffer must have room.
+   *
+   * @returns Bytes read, or null at end of stream (not yet accounted).
+   */
+  readRaw(): Promise<number | null> {
+    if (this.#pending !== null) return this.#pending;
+    this.compact();
+    if (this.end === this.buf.length) return Promise.reject(new RangeError("read buffer is full"));
+    const p = this.conn.read(this.#free());
+    this.#pending = p;
+    return p;
+  }
+
+  /**
+   * Accounts the result of {@linkcode BufferedSocket.readRaw}.
+   *
+   * @param n Bytes read, or null at end of stream.
+   * @returns `n`.
+   */
+  filled(n: number | null): number | null {
+    this.#pending = null;
+    if (n === null) this.eof = true;
+    else this.end += n;
+    return n;
   }
 
   /**
@@ -156,7 +190,7 @@ export class BufferedSocket {
     if (p === null) {
       this.compact();
       if (this.end === this.buf.length) throw new RangeError("read buffer is full");
-      p = this.conn.read(this.buf.subarray(this.end));
+      p = this.conn.read(this.#free());
     }
     try {
       const n = await p;
@@ -226,7 +260,8 @@ export async function pipe(
         src.start = src.end;
         total += n;
       }
-      if ((await src.fill()) === null) break;
+      // readRaw, not fill: an idle relay holds only the read, no async frame of ours
+      if (src.filled(await src.readRaw()) === null) break;
     }
   } catch {
     // either side failed: stop copying

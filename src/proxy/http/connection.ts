@@ -10,7 +10,7 @@
  * @module
  */
 
-import { Attempt, type Lease } from "../../balance/lease.ts";
+import type { Attempt, Lease } from "../../balance/lease.ts";
 import { hashString } from "../../balance/key_hash.ts";
 import { requestHashKey } from "./hash_key.ts";
 import { isLocalResourceError } from "../../pool/dial.ts";
@@ -59,10 +59,14 @@ import { admitClient, type ClientLimit, tooManyRequests } from "./client_limit.t
 export type { HttpConnectionContext } from "./context.ts";
 
 /**
- * The read buffer of a connection between requests, in bytes: most request
- * heads fit, and a bigger one moves on into the pooled working memory.
+ * The read buffer of a connection between requests, in bytes: the heads of
+ * simple clients fit, and a bigger one moves on into the pooled working
+ * memory (one more read).
  */
-const IDLE_READ_BUFFER = 1024;
+const IDLE_READ_BUFFER = 256;
+
+/** The idle read buffer of a connection whose client once filled the small one: most heads fit. */
+const IDLE_READ_BUFFER_BIG = 1024;
 
 /** Counts one response that sidekick wrote itself (never a relayed one). */
 function countOwn(counts: Map<number, number>, status: number): void {
@@ -85,13 +89,13 @@ export class HttpConnection {
   /** Working memory, held only while a request is in hand (null while idle). */
   #scratch: ConnectionScratch | null = null;
   /** The small buffer an idle connection reads into. */
-  readonly #small: Uint8Array;
-  readonly #info: ForwardInfo;
+  #small: Uint8Array;
+  /** Made on the first forwarded request (an idle connection that never sent one holds none). */
+  #info: ForwardInfo | null = null;
   readonly #clientIp: string;
   readonly #clientIpHash: number;
   readonly #x: ExchangeState;
-  readonly #stall = new StallClock();
-  readonly #attempt = new Attempt();
+  #stall: StallClock | null = null;
   /** Per-client limits: this connection's standing, or null when they are off. */
   readonly #limit: ClientLimit | null;
   /** Relays requests to endpoints that speak HTTP/2 (made on the first such request). */
@@ -110,7 +114,6 @@ export class HttpConnection {
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.#clientIp = addr.hostname ?? "unknown";
     this.#clientIpHash = hashString(this.#clientIp);
-    this.#info = { clientIp: bytes(this.#clientIp), tls: ctx.tls, basePath: NO_BASE_PATH };
     this.#limit = admitClient(ctx.limiter, this.#clientIp, ctx.now());
   }
 
@@ -149,11 +152,11 @@ export class HttpConnection {
   stalled(now: number): number {
     const x = this.#x;
     if (x.phase < WAITING || x.timedOut || this.client.closed) {
-      this.#stall.seen = -1;
+      if (this.#stall !== null) this.#stall.seen = -1;
       return STALL_NONE;
     }
     const verdict = checkStall(
-      this.#stall,
+      this.#stall ??= new StallClock(),
       {
         waitingBody: x.pumpReading,
         waitingWrite: x.writing,
@@ -181,9 +184,15 @@ export class HttpConnection {
     let handedOver = false;
     try {
       for (let first = true;; first = false) {
+        const c = this.client;
+        if (c.available === 0) {
+          // Idle: only the read itself is pending (no async frame of ours around it).
+          if (!this.#goIdle()) break;
+          const n = c.filled(await c.readRaw());
+          if (n === null) break;
+        }
         const end = await this.#readHead();
         if (end < 0) break;
-        const c = this.client;
         const headStart = c.start;
         const h2c = this.#ctx.h2c;
         if (
@@ -226,7 +235,27 @@ export class HttpConnection {
       await this.client.settle();
       if (this.#scratch !== null) this.#ctx.scratch.release(this.#scratch);
       this.#scratch = null;
+      this.#ctx.forget(this);
     }
+  }
+
+  /**
+   * Between requests with nothing buffered: parks and starts the idle
+   * timeout; `serve` then awaits the read directly, so that an idle
+   * connection costs little more than Deno's own pending read.
+   *
+   * @returns False when draining (the connection ends).
+   */
+  #goIdle(): boolean {
+    if (this.#ctx.draining) return false;
+    this.#park();
+    this.#x.phase = IDLE;
+    // A connection over its client's cap is only waited for briefly (it holds a descriptor).
+    const idleMs = this.#limit?.admitted === false
+      ? REFUSED_WAIT_MS
+      : this.#ctx.spec.timeouts.idleMs;
+    this.#x.deadline = idleMs > 0 ? this.#x.now() + idleMs : 0;
+    return true;
   }
 
   /**
@@ -245,7 +274,12 @@ export class HttpConnection {
   /** Bytes arrived in the small buffer: take working memory and move them into its buffer. */
   #unpark(): void {
     const s = this.#scratch ??= this.#ctx.scratch.acquire();
-    this.client.swapBuffer(s.buf);
+    const c = this.client, small = this.#small;
+    c.swapBuffer(s.buf);
+    // The head filled the small buffer: this client sends big ones; wait in a bigger buffer from now on.
+    if (c.end === small.length && small.length < IDLE_READ_BUFFER_BIG) {
+      this.#small = c.idleBuffer = new Uint8Array(IDLE_READ_BUFFER_BIG);
+    }
   }
 
   /** Traces a finished exchange (its leases accounted it on the endpoints). */
@@ -270,8 +304,13 @@ export class HttpConnection {
       }
     }
     w.pos = 0;
-    this.#info.basePath = endpoint.basePath;
-    writeUpstreamRequestHead(w, buf, s.head, this.#info);
+    const info = this.#info ??= {
+      clientIp: clientIpBytes(this.#clientIp),
+      tls: this.#ctx.tls,
+      basePath: NO_BASE_PATH,
+    };
+    info.basePath = endpoint.basePath;
+    writeUpstreamRequestHead(w, buf, s.head, info);
     const bodyStart = s.head.end;
     if (x.bodyBuffered > 0) w.range(buf, bodyStart, bodyStart + x.bodyBuffered);
     let up = attempt.fresh ? undefined : this.#ctx.pool.take(endpoint);
@@ -294,21 +333,11 @@ export class HttpConnection {
     }
   }
 
-  /** Reads until a whole head is buffered; returns its end, or -1 when the connection ends. */
+  /** Reads until a whole head is buffered (some bytes are); returns its end, or -1 when the connection ends. */
   async #readHead(): Promise<number> {
     const c = this.client;
     const limits = this.#ctx.spec.limits;
-    const timeouts = this.#ctx.spec.timeouts;
-    if (c.available === 0) {
-      if (this.#ctx.draining) return -1;
-      this.#park();
-      this.#x.phase = IDLE;
-      // A connection over its client's cap is only waited for briefly (it holds a descriptor).
-      const idleMs = this.#limit?.admitted === false ? REFUSED_WAIT_MS : timeouts.idleMs;
-      this.#x.deadline = idleMs > 0 ? this.#x.now() + idleMs : 0;
-    } else {
-      this.#startHeadClock();
-    }
+    this.#startHeadClock();
     let scanned = 0;
     for (;;) {
       if (c.available > 0) {
@@ -335,7 +364,6 @@ export class HttpConnection {
       }
       const n = await c.fill();
       if (n === null) return -1;
-      if (this.#x.phase === IDLE) this.#startHeadClock();
     }
   }
 
@@ -411,7 +439,7 @@ export class HttpConnection {
     x.replaySafe = idempotent && !hasBody;
     x.bodyBuffered = bodyBuffered;
     x.keepAlive = keepAlive;
-    const attempt = this.#attempt;
+    const attempt = s.attempt;
     attempt.reset();
     const cluster = this.#ctx.cluster.spec;
     if (cluster.policy === "hash") {
@@ -532,6 +560,19 @@ function requestPath(buf: Uint8Array, head: MessageHead): string {
   const t = latin1(buf, head.pathStart, head.targetEnd);
   const q = t.indexOf("?");
   return q >= 0 ? t.slice(0, q) : t;
+}
+
+/** Client addresses as bytes, shared by their connections (most come from a few addresses). */
+const CLIENT_IP_BYTES = new Map<string, Uint8Array>();
+
+/** `ip` as bytes, from {@linkcode CLIENT_IP_BYTES} (emptied when it reaches 1024 entries). */
+function clientIpBytes(ip: string): Uint8Array {
+  let b = CLIENT_IP_BYTES.get(ip);
+  if (b === undefined) {
+    if (CLIENT_IP_BYTES.size >= 1024) CLIENT_IP_BYTES.clear();
+    CLIENT_IP_BYTES.set(ip, b = bytes(ip));
+  }
+  return b;
 }
 
 /** How long a connection over its client's cap may take to send the request its 429 answers. */

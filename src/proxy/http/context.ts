@@ -57,4 +57,6 @@ export interface HttpConnectionContext {
    * listener does not accept h2c (the preface is then answered as today: 505).
    */
   readonly h2c: ((conn: Deno.Conn, initial: Uint8Array) => void) | null;
+  /** Called once by a connection when it is done (the listener stops tracking it). */
+  readonly forget: (connection: object) => void;
 }

@@ -12,6 +12,7 @@ import { ChunkedParser } from "./chunked.ts";
 import { MessageHead } from "./head.ts";
 import { ByteWriter } from "./writer.ts";
 import { POOL_QUIET_MS, quietSince } from "../buffers.ts";
+import { Attempt } from "../../balance/lease.ts";
 
 /** Size of the client read buffer until a head needs more: most heads fit. */
 const FIRST_BUFFER = 16 * 1024;
@@ -53,6 +54,8 @@ export class ConnectionScratch {
   readonly reqChunks: ChunkedParser = new ChunkedParser(400);
   /** Framing of chunked response bodies. */
   readonly resChunks: ChunkedParser = new ChunkedParser(502);
+  /** The leases of the request in hand (here, so that an idle connection holds none). */
+  readonly attempt: Attempt = new Attempt();
 
   /** Bytes of the typed arrays it holds (what keeping it in a pool costs). */
   get bytes(): number {

@@ -16,6 +16,7 @@ import { HttpConnection, type HttpConnectionContext } from "./connection.ts";
 import { UpstreamPool, type UpstreamPoolOptions } from "./upstream_pool.ts";
 import { H2Upstream, type H2UpstreamOptions } from "./h2_upstream.ts";
 import { ScratchPool } from "./scratch.ts";
+import { GcHint } from "../gc_hint.ts";
 import { type CertificatePair, stopAccepting, TlsListener } from "../tls_listener.ts";
 import type { HttpTracer } from "./trace.ts";
 import { TimeoutCounts } from "./stall.ts";
@@ -114,6 +115,8 @@ export class HttpProxy implements Listener {
   readonly #clock: Clock;
   readonly #accepting = new Set<Promise<void>>();
   #served: Promise<void>[] = [];
+  /** Collects the heap once after many connections closed. */
+  readonly #gcHint = new GcHint();
   readonly #pool: UpstreamPool;
   /** Client sessions to the endpoints that speak HTTP/2. */
   readonly #h2Up: H2Upstream;
@@ -191,6 +194,7 @@ export class HttpProxy implements Listener {
       get h2c() {
         return self.spec.h2c === true ? self.#h2cHandOver : null;
       },
+      forget: (c) => this.#connections.delete(c as HttpConnection),
     };
   }
 
@@ -399,7 +403,7 @@ export class HttpProxy implements Listener {
   #serveH1(conn: Deno.Conn): void {
     const c = new HttpConnection(this.#context, conn);
     this.#connections.add(c);
-    this.#track(c.serve().finally(() => this.#connections.delete(c)));
+    this.#track(c.serve()); // it leaves #connections itself (forget): no closure per connection
   }
 
   readonly #h2cHandOver = (conn: Deno.Conn, initial: Uint8Array): void =>
@@ -445,6 +449,7 @@ export class HttpProxy implements Listener {
     this.#h2Up.sweep(now);
     this.#limiter?.sweep(now);
     this.#scratch.trimIdle(now);
+    this.#gcHint.sweep(now, this.#connections.size);
   }
 
   /**

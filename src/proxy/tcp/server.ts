@@ -22,6 +22,7 @@ import type { Cluster } from "../../balance/cluster.ts";
 import type { Endpoint } from "../../balance/endpoint.ts";
 import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { BufferPool } from "../buffers.ts";
+import { GcHint } from "../gc_hint.ts";
 import { type ClientLimiter, nextLimiter } from "../client_limits.ts";
 import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
 import { stopAccepting, TlsListener } from "../tls_listener.ts";
@@ -124,6 +125,8 @@ export class TcpProxy implements TcpSessionContext, Listener {
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #sessions = new Map<TcpSession, Promise<void>>();
+  /** Collects the heap once after many connections closed. */
+  readonly #gcHint = new GcHint();
   #listener: Deno.Listener | null = null;
   #address: Deno.NetAddr | null = null;
   #tls: TlsListener | null = null;
@@ -323,6 +326,7 @@ export class TcpProxy implements TcpSessionContext, Listener {
     this.#limiter?.sweep(now);
     this.buffers.trimIdle(now);
     this.smallBuffers.trimIdle(now);
+    this.#gcHint.sweep(now, this.#sessions.size);
     const sites = this.cluster.sites;
     this.#tierSince = nextTierSince(
       this.#tierSince,

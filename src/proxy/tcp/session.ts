@@ -41,7 +41,7 @@ class CountingSocket extends BufferedSocket {
     this.#big = big;
   }
 
-  override fill(): Promise<number | null> {
+  override readRaw(): Promise<number | null> {
     this.reads++;
     if (this.start === this.end && !this.reading) {
       const len = this.buf.length, small = this.#small.size;
@@ -51,7 +51,7 @@ class CountingSocket extends BufferedSocket {
         this.#move(this.#small.acquire(), this.#big);
       }
     }
-    return super.fill();
+    return super.readRaw();
   }
 
   /** Reads into `next` from now on; the old buffer goes back to `pool`. */
@@ -266,24 +266,28 @@ export class TcpSession implements LeaseOutcome {
     this.#dialAbort?.abort();
   }
 
-  async #relay(upstream: Deno.Conn): Promise<void> {
+  /** Relays both ways; its own frame is not kept while the pair waits (only the two pipes are). */
+  #relay(upstream: Deno.Conn): Promise<void> {
     const { buffers, smallBuffers } = this.#context;
     const down = new CountingSocket(this.client, smallBuffers, buffers);
     const up = new CountingSocket(upstream, smallBuffers, buffers);
     this.#sockets = [down, up];
     this.state = "relaying";
     // A side that ends without end-of-stream failed (reset, closed by us):
-    // then the whole connection goes, instead of waiting on the other side.
-    // When one side ends after the other already did, both connections are
-    // closed right after, so its half-close (a shutdown op) is skipped.
-    const relay = async (src: CountingSocket, other: CountingSocket) => {
-      const n = await pipe(src, other.conn, () => src.eof && other.eof);
-      if (!src.eof) this.#closeAll();
-      return n;
+    // then the whole connection goes, instead of waiting on the other side
+    // (and its half-close is moot). When one side ends after the other
+    // already did, both connections are closed right after, so its
+    // half-close (a shutdown op) is skipped.
+    const ended = (src: CountingSocket, other: CountingSocket) => (): boolean => {
+      if (src.eof) return other.eof;
+      this.#closeAll();
+      return true;
     };
-    const [rx, tx] = await Promise.all([relay(down, up), relay(up, down)]);
-    this.rx = rx;
-    this.tx = tx;
+    return Promise.all([pipe(down, up.conn, ended(down, up)), pipe(up, down.conn, ended(up, down))])
+      .then(([rx, tx]) => {
+        this.rx = rx;
+        this.tx = tx;
+      });
   }
 
   /**
