@@ -135,7 +135,7 @@ export class HttpConnection {
    * Called by the sweeper: cuts a request body that paused too long, a
    * client that does not read, or a request past its deadline.
    *
-   * @param now The current time (`performance.now()`).
+   * @param now The current time (ms, the listener's clock).
    * @returns The verdict (a `STALL_*` constant of `stall.ts`), to be counted.
    */
   stalled(now: number): number {
@@ -150,7 +150,7 @@ export class HttpConnection {
         waitingBody: x.pumpReading,
         waitingWrite: x.writing,
         progress: x.rx + x.tx,
-        startedAt: x.start,
+        startedAt: x.startedOnClock,
       },
       now,
       this.#ctx.spec.timeouts,
@@ -185,7 +185,10 @@ export class HttpConnection {
           break;
         }
         const tracer = this.#ctx.tracer;
-        this.#x.begin(end - headStart, tracer !== null);
+        const x = this.#x;
+        x.begin(end - headStart, tracer !== null);
+        // The request deadline counts on the listener's clock (read only when it is on).
+        if (this.#ctx.spec.timeouts.requestMs > 0) x.startedOnClock = x.now();
         let keep = false;
         try {
           keep = await this.#exchange();

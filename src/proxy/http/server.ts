@@ -364,10 +364,9 @@ export class HttpProxy implements Listener {
 
   #sweep(): void {
     const now = this.#clock.now();
-    const mono = now;
     for (const c of this.#connections) {
       if (c.deadline !== 0 && c.deadline <= now) c.expire();
-      else this.timeouts.count(c.stalled(mono));
+      else this.timeouts.count(c.stalled(now));
     }
     this.#pool.sweep(now);
     this.#limiter?.sweep(now);
