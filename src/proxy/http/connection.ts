@@ -10,7 +10,9 @@
  * @module
  */
 
-import { Attempt, type Lease } from "../../balance/lease.ts";
+import { Attempt } from "../../balance/lease.ts";
+import type { Endpoint } from "../../balance/endpoint.ts";
+import type { UpstreamConn } from "./upstream_pool.ts";
 import { hashString } from "../../balance/key_hash.ts";
 import { requestHashKey } from "./hash_key.ts";
 import { isLocalResourceError } from "../../pool/dial.ts";
@@ -78,8 +80,14 @@ export class HttpConnection {
   /** The client side. */
   readonly client: BufferedSocket;
   readonly #ctx: HttpConnectionContext;
-  /** Working memory, held only while a request is in hand (null while idle). */
+  /**
+   * Working memory: taken when a request's first bytes arrive, kept while
+   * requests come back to back, given back by {@linkcode HttpConnection.park}
+   * once the listener's sweeper finds the connection waiting (null then).
+   */
   #scratch: ConnectionScratch | null = null;
+  /** Waiting for the next request with nothing buffered (the sweeper may park it). */
+  #waiting = false;
   /** The small buffer an idle connection reads into. */
   readonly #small: Uint8Array;
   readonly #info: ForwardInfo;
@@ -211,16 +219,25 @@ export class HttpConnection {
   }
 
   /**
-   * Going idle with nothing buffered: reads go into the small buffer and the
-   * working memory goes back to the listener's pool.
+   * Going idle with nothing buffered: reads go into the small buffer. The
+   * working memory stays, so that requests that come back to back do not
+   * take and return it each time; the sweeper parks the connection.
    */
-  #park(): void {
+  #goIdle(): void {
     const c = this.client;
     if (!c.reading && c.buf !== this.#small) c.swapBuffer(this.#small);
-    if (c.buf === this.#small && this.#scratch !== null) {
-      this.#ctx.scratch.release(this.#scratch);
-      this.#scratch = null;
-    }
+    this.#waiting = true;
+  }
+
+  /**
+   * Called by the listener's sweeper: a connection waiting for its next
+   * request (reading into its small buffer) gives its working memory back
+   * to the pool, so an idle connection holds none after one sweep period.
+   */
+  park(): void {
+    if (!this.#waiting || this.#scratch === null || this.client.buf !== this.#small) return;
+    this.#ctx.scratch.release(this.#scratch);
+    this.#scratch = null;
   }
 
   /** Bytes arrived in the small buffer: take working memory and move them into its buffer. */
@@ -236,34 +253,31 @@ export class HttpConnection {
   }
 
   /**
-   * One try on the leased endpoint: a pooled connection unless the attempt
-   * wants a fresh one, else a new one; then the exchange.
+   * Writes the request head for `endpoint` and takes a pooled connection to
+   * it, unless the attempt wants a fresh one.
+   *
+   * @returns The pooled connection, or undefined when one must be dialled.
    */
-  async #attemptOn(lease: Lease, attempt: Attempt): Promise<ExchangeOutcome> {
+  #prepare(endpoint: Endpoint, attempt: Attempt): UpstreamConn | undefined {
     // The head is read from the scratch buffer: the client may read ahead into its small one.
-    const x = this.#x, endpoint = lease.endpoint, s = this.#scratch!, w = s.out, buf = s.buf;
+    const x = this.#x, s = this.#scratch!, w = s.out, buf = s.buf;
     w.pos = 0;
     this.#info.basePath = endpoint.basePath;
     writeUpstreamRequestHead(w, buf, s.head, this.#info);
     const bodyStart = s.head.end;
     if (x.bodyBuffered > 0) w.range(buf, bodyStart, bodyStart + x.bodyBuffered);
-    let up = attempt.fresh ? undefined : this.#ctx.pool.take(endpoint);
+    const up = attempt.fresh ? undefined : this.#ctx.pool.take(endpoint);
     attempt.reused = up !== undefined;
-    if (up === undefined) {
-      try {
-        up = await this.#ctx.pool.connect(endpoint);
-      } catch (e) {
-        x.upstreamError = errorText(e);
-        return isLocalResourceError(e) ? LOCAL_FAILED : CONNECT_FAILED;
-      }
-    }
-    lease.reached();
-    x.upstream = up;
+    return up;
+  }
+
+  /** Dials `endpoint`: the new connection, or how the connect failed. */
+  async #dial(endpoint: Endpoint): Promise<UpstreamConn | ExchangeOutcome> {
     try {
-      return await forward(this.#ctx, this.client, s, x);
-    } finally {
-      x.upstream = null;
-      x.phase = IDLE;
+      return await this.#ctx.pool.connect(endpoint);
+    } catch (e) {
+      this.#x.upstreamError = errorText(e);
+      return isLocalResourceError(e) ? LOCAL_FAILED : CONNECT_FAILED;
     }
   }
 
@@ -274,22 +288,28 @@ export class HttpConnection {
     const timeouts = this.#ctx.spec.timeouts;
     if (c.available === 0) {
       if (this.#ctx.draining) return -1;
-      this.#park();
+      this.#goIdle();
       this.#x.phase = IDLE;
       // A connection over its client's cap is only waited for briefly (it holds a descriptor).
       const idleMs = this.#limit?.admitted === false ? REFUSED_WAIT_MS : timeouts.idleMs;
       this.#x.deadline = idleMs > 0 ? this.#x.now() + idleMs : 0;
-    } else {
-      this.#startHeadClock();
     }
-    let scanned = 0;
+    let scanned = 0, clocked = false;
     for (;;) {
       if (c.available > 0) {
+        this.#waiting = false;
         if (c.buf === this.#small) this.#unpark();
         const e = findHeadEnd(c.buf, c.start, c.start + scanned, c.end);
         if (e >= 0) {
+          this.#x.phase = HEAD;
           this.#x.deadline = 0;
           return e;
+        }
+        // Incomplete: the header deadline runs from the first bytes (a head that
+        // came whole never needed one, nor a read of the clock).
+        if (!clocked) {
+          clocked = true;
+          this.#startHeadClock();
         }
         scanned = c.available;
         if (scanned > limits.maxHeadBytes) {
@@ -308,7 +328,6 @@ export class HttpConnection {
       }
       const n = await c.fill();
       if (n === null) return -1;
-      if (this.#x.phase === IDLE) this.#startHeadClock();
     }
   }
 
@@ -385,7 +404,7 @@ export class HttpConnection {
     x.bodyBuffered = bodyBuffered;
     x.keepAlive = keepAlive;
     const attempt = this.#attempt;
-    attempt.reset();
+    attempt.reset(x.start); // the first lease counts from the request's start: one read of the time
     const cluster = this.#ctx.cluster.spec;
     if (cluster.policy === "hash") {
       attempt.key = requestHashKey(buf, head, cluster.hash?.key ?? "client-ip", this.#clientIpHash);
@@ -400,7 +419,24 @@ export class HttpConnection {
       let outcome: ExchangeOutcome;
       try {
         for (;;) {
-          outcome = await this.#attemptOn(lease, attempt);
+          // One try: a pooled connection unless the attempt wants a fresh one, else a new one.
+          // (Inline, not an async method: no promise of its own per request.)
+          let up: UpstreamConn | ExchangeOutcome | undefined = this.#prepare(
+            lease.endpoint,
+            attempt,
+          );
+          if (up === undefined) up = await this.#dial(lease.endpoint);
+          if (typeof up === "number") outcome = up;
+          else {
+            lease.reached();
+            x.upstream = up;
+            try {
+              outcome = await forward(this.#ctx, this.client, this.#scratch!, x);
+            } finally {
+              x.upstream = null;
+              x.phase = IDLE;
+            }
+          }
           decision = shouldRetry(outcome, attempt, x, this.#ctx.spec.limits);
           if ((decision & FRESH) === 0) break;
           attempt.fresh = true; // the pooled connection was stale: once more, on a new one

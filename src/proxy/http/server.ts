@@ -366,7 +366,10 @@ export class HttpProxy implements Listener {
     const now = this.#clock.now();
     for (const c of this.#connections) {
       if (c.deadline !== 0 && c.deadline <= now) c.expire();
-      else this.timeouts.count(c.stalled(now));
+      else {
+        this.timeouts.count(c.stalled(now));
+        c.park();
+      }
     }
     this.#pool.sweep(now);
     this.#limiter?.sweep(now);
