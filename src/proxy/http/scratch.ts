@@ -2,8 +2,9 @@
  * The per-connection working memory of the HTTP core (read buffer, parsed
  * heads, head writer, chunk parsers), pooled per listener so that short
  * connections reuse it instead of allocating ~90 KiB each. A connection
- * holds one only while a request is in hand; the pool keeps returned ones up
- * to a byte budget.
+ * takes one when a request arrives and keeps it while requests come back to
+ * back; the listener's sweeper takes it back once the connection waits for
+ * its next request. The pool keeps returned ones up to a byte budget.
  *
  * @module
  */
