@@ -81,13 +81,16 @@ export class HttpConnection {
   readonly client: BufferedSocket;
   readonly #ctx: HttpConnectionContext;
   /**
-   * Working memory: taken when a request's first bytes arrive, kept while
-   * requests come back to back, given back by {@linkcode HttpConnection.park}
-   * once the listener's sweeper finds the connection waiting (null then).
+   * Working memory: taken when a request's first bytes arrive; given back
+   * when the connection waits for its next request, unless requests come
+   * back to back (then {@linkcode HttpConnection.park} gives it back once
+   * the listener's sweeper finds the connection waiting). Null while parked.
    */
   #scratch: ConnectionScratch | null = null;
   /** Waiting for the next request with nothing buffered (the sweeper may park it). */
   #waiting = false;
+  /** Requests since the last sweep: from the second on, the scratch is kept between requests. */
+  #sinceSweep = 0;
   /** The small buffer an idle connection reads into. */
   readonly #small: Uint8Array;
   readonly #info: ForwardInfo;
@@ -192,6 +195,7 @@ export class HttpConnection {
           await writeAll(c.conn, textResponse(e.status, e.message, true));
           break;
         }
+        this.#sinceSweep++;
         const tracer = this.#ctx.tracer;
         const x = this.#x;
         x.begin(end - headStart, tracer !== null);
@@ -220,13 +224,17 @@ export class HttpConnection {
 
   /**
    * Going idle with nothing buffered: reads go into the small buffer. The
-   * working memory stays, so that requests that come back to back do not
-   * take and return it each time; the sweeper parks the connection.
+   * working memory goes back to the pool after a connection's first request
+   * since the last sweep (many connections with one request each share a
+   * few scratches); from its second on it stays, so that requests that come
+   * back to back do not take and return it each time, and the sweeper parks
+   * the connection.
    */
   #goIdle(): void {
     const c = this.client;
     if (!c.reading && c.buf !== this.#small) c.swapBuffer(this.#small);
     this.#waiting = true;
+    if (this.#sinceSweep < 2) this.#park();
   }
 
   /**
@@ -235,6 +243,11 @@ export class HttpConnection {
    * to the pool, so an idle connection holds none after one sweep period.
    */
   park(): void {
+    this.#sinceSweep = 0;
+    this.#park();
+  }
+
+  #park(): void {
     if (!this.#waiting || this.#scratch === null || this.client.buf !== this.#small) return;
     this.#ctx.scratch.release(this.#scratch);
     this.#scratch = null;
