@@ -46,7 +46,7 @@ export class Attempt {
    * read the time already (the request's start); -1 to read it at the pick.
    * Each pick clears it.
    */
-  startAt = -1;
+  startAt: number = -1;
   /** The one lease of this attempt, held on one endpoint at a time. */
   readonly lease: Lease = new Lease();
   /** The endpoints tried, in its first {@linkcode Attempt.count} slots (kept, not shrunk: no allocation per request). */
