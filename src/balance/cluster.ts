@@ -96,6 +96,7 @@ export class Cluster implements Balancer, LeaseOwner {
   #failovers = 0;
   #failbacks = 0;
   #retries = 0;
+  #tracksLatency = false;
   readonly #eligible = (e: Endpoint): boolean =>
     e.isAvailable(this.#now) && !this.#attempt!.hasTried(e);
   /** What a pick chooses from, kept so a pick allocates nothing (sites and policies set per pick). */
@@ -158,6 +159,8 @@ export class Cluster implements Balancer, LeaseOwner {
     const now = this.#runtime.now();
     if (spec.policy !== this.spec.policy || !sameHash(spec, this.spec)) this.#policies = [];
     this.spec = spec;
+    this.#tracksLatency = spec.policy === "p2c" ||
+      (spec.policy === "hash" && spec.hash?.fallback === "p2c");
     const seen = new Set<string>();
     this.sites = spec.sites.map((site) =>
       site.endpoints.flatMap((e) => {
@@ -195,7 +198,7 @@ export class Cluster implements Balancer, LeaseOwner {
     const e = this.#select(attempt);
     if (e === undefined) return undefined;
     const lease = attempt.lease;
-    lease.hold(this, e);
+    lease.hold(this, e, attempt.startAt >= 0 ? attempt.startAt : performance.now());
     if (attempt.count > 0) this.#retries++;
     attempt.taken(e);
     return lease;
@@ -246,6 +249,14 @@ export class Cluster implements Balancer, LeaseOwner {
   /** Leases taken after the first for one request or connection: retries on another endpoint. */
   get retries(): number {
     return this.#retries;
+  }
+
+  /**
+   * Whether the policy reads latency estimates (`p2c`, or `hash` falling
+   * back to it): only then are latencies measured and fed to the endpoints.
+   */
+  get tracksLatency(): boolean {
+    return this.#tracksLatency;
   }
 
   /**
@@ -391,7 +402,7 @@ export class Cluster implements Balancer, LeaseOwner {
    * @param reached Whether a connection to the endpoint was made.
    */
   settled(endpoint: Endpoint, outcome: LeaseOutcome, reached: boolean): void {
-    if (this.#passive.settled(endpoint, outcome, reached, this.#runtime.now())) {
+    if (this.#passive.settled(endpoint, outcome, reached, this.#runtime.now)) {
       this.servingSite(); // tracks sites and counts a failover
     }
   }

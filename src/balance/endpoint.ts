@@ -78,7 +78,8 @@ export interface LeaseOutcome {
   readonly error: TransportError;
   /**
    * When the final response head arrived (`performance.now()`), or 0 when
-   * none did: an HTTP exchange's latency ends there, not with its body.
+   * none did or the cluster does not track latency: an HTTP exchange's
+   * latency ends there, not with its body.
    */
   readonly answeredAt?: number;
 }

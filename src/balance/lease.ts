@@ -41,17 +41,31 @@ export class Attempt {
   reused = false;
   /** The next connection to the same endpoint must be a new one (after a stale pooled one). */
   fresh = false;
+  /**
+   * When the next lease is taken (`performance.now()`), when the core has
+   * read the time already (the request's start); -1 to read it at the pick.
+   * Each pick clears it.
+   */
+  startAt: number = -1;
   /** The one lease of this attempt, held on one endpoint at a time. */
   readonly lease: Lease = new Lease();
-  readonly #tried: Endpoint[] = [];
+  /** The endpoints tried, in its first {@linkcode Attempt.count} slots (kept, not shrunk: no allocation per request). */
+  readonly #tried: (Endpoint | null)[] = [];
 
-  /** Starts a new request: nothing tried yet. */
-  reset(): void {
+  /**
+   * Starts a new request: nothing tried yet.
+   *
+   * @param startAt When the request started (`performance.now()`), the start
+   *   of its first lease; -1 to read the time at the pick. @default -1
+   */
+  reset(startAt: number = -1): void {
+    const t = this.#tried;
+    for (let i = 0; i < this.count; i++) t[i] = null;
     this.count = 0;
     this.reused = false;
     this.fresh = false;
     this.key = -1;
-    this.#tried.length = 0;
+    this.startAt = startAt;
   }
 
   /**
@@ -62,13 +76,13 @@ export class Attempt {
    */
   hasTried(endpoint: Endpoint): boolean {
     const t = this.#tried;
-    for (let i = 0; i < t.length; i++) if (t[i] === endpoint) return true;
+    for (let i = 0; i < this.count; i++) if (t[i] === endpoint) return true;
     return false;
   }
 
   /** The endpoint of the last lease taken, or undefined. */
   get last(): Endpoint | undefined {
-    return this.#tried[this.#tried.length - 1];
+    return this.count > 0 ? this.#tried[this.count - 1] ?? undefined : undefined;
   }
 
   /**
@@ -77,10 +91,10 @@ export class Attempt {
    * @param endpoint The endpoint picked.
    */
   taken(endpoint: Endpoint): void {
-    this.#tried.push(endpoint);
-    this.count++;
+    this.#tried[this.count++] = endpoint;
     this.reused = false;
     this.fresh = false;
+    this.startAt = -1;
   }
 }
 
@@ -110,6 +124,11 @@ export interface Balancer {
 
 /** What a lease needs from the balancer that issued it. */
 export interface LeaseOwner {
+  /**
+   * Whether the owner's policy reads latency estimates (`p2c`): only then do
+   * leases measure and report latencies.
+   */
+  readonly tracksLatency: boolean;
   /**
    * Blames a transport failure on an endpoint (down or ejected).
    *
@@ -178,15 +197,16 @@ export class Lease implements Disposable {
    *
    * @param owner The balancer.
    * @param endpoint The endpoint picked.
+   * @param start The time of the pick (`performance.now()`). @default now
    * @throws {Error} When the lease is still held (release it first).
    */
-  hold(owner: LeaseOwner, endpoint: Endpoint): void {
+  hold(owner: LeaseOwner, endpoint: Endpoint, start: number = performance.now()): void {
     if (this.#live) throw new Error(`the lease on ${this.#endpoint?.key} is still held`);
     this.#owner = owner;
     this.#endpoint = endpoint;
     this.#reached = false;
     this.#live = true;
-    this.#start = performance.now();
+    this.#start = start;
     endpoint.acquire();
   }
 
@@ -199,10 +219,10 @@ export class Lease implements Disposable {
   reached(): void {
     if (this.#reached || !this.#live) return;
     this.#reached = true;
-    const e = this.#endpoint!;
+    const e = this.#endpoint!, owner = this.#owner;
     e.reach();
-    if (e.spec.scheme === "tcp" || e.spec.scheme === "udp") {
-      this.#owner?.reportLatency(e, performance.now() - this.#start);
+    if (owner?.tracksLatency && (e.spec.scheme === "tcp" || e.spec.scheme === "udp")) {
+      owner.reportLatency(e, performance.now() - this.#start);
     }
   }
 
@@ -228,19 +248,21 @@ export class Lease implements Disposable {
   release(outcome: LeaseOutcome): void {
     if (!this.#live) return;
     this.#live = false;
+    // One read of the time: the duration, and the latency when the owner tracks it.
     const end = performance.now();
-    const e = this.#endpoint!;
+    const e = this.#endpoint!, owner = this.#owner;
     e.settle(outcome, this.#reached, (end - this.#start) / 1000);
     const error = outcome.error;
     if (
-      this.#reached && e.spec.scheme !== "tcp" && e.spec.scheme !== "udp" &&
+      owner?.tracksLatency && this.#reached && e.spec.scheme !== "tcp" &&
+      e.spec.scheme !== "udp" &&
       error !== "stale" && error !== "local"
     ) {
       // Time to the response head; without one (timeout, reset), the whole wait.
       const answered = outcome.answeredAt ?? 0;
-      this.#owner?.reportLatency(e, (answered > 0 ? answered : end) - this.#start);
+      owner.reportLatency(e, (answered > 0 ? answered : end) - this.#start);
     }
-    this.#owner?.settled?.(e, outcome, this.#reached);
+    owner?.settled?.(e, outcome, this.#reached);
   }
 
   /** Releases with no outcome, unless released already. */

@@ -90,16 +90,23 @@ export class PassiveHealth {
    * @param endpoint The endpoint.
    * @param outcome What the attempt did.
    * @param reached Whether a connection to the endpoint was made.
-   * @param now The current time (ms).
+   * @param clock The current time (ms), read only when an ejection is called for.
    * @returns Whether the endpoint was ejected now.
    */
-  settled(endpoint: Endpoint, outcome: LeaseOutcome, reached: boolean, now: number): boolean {
+  settled(
+    endpoint: Endpoint,
+    outcome: LeaseOutcome,
+    reached: boolean,
+    clock: () => number,
+  ): boolean {
     const e = outcome.error;
     if (e === "stale" || e === "local") return false;
     const failed = e !== "none";
     if (!failed && !reached) return false; // nothing was learned of the endpoint
     const rules = this.#cluster.spec.health.outlier;
+    // The happy path ends here: a few integer operations on the endpoint's record.
     if (!endpoint.noteOutcome(outcome.status, failed, rules) || rules === undefined) return false;
+    const now = clock();
     if (endpoint.ejectedUntil > now) return false;
     let ejected = 0, total = 0;
     for (const site of this.#cluster.sites) {

@@ -9,6 +9,7 @@ import { Cluster } from "../../src/balance/cluster.ts";
 import { Attempt } from "../../src/balance/lease.ts";
 import { type ClusterSpec } from "../../src/config/schema.ts";
 import { DEFAULT_HEALTH } from "../../src/config/defaults.ts";
+import { delay } from "../_helpers/http.ts";
 
 const e = (port: number) => ({ scheme: "http" as const, host: "127.0.0.1", port, basePath: "" });
 
@@ -116,4 +117,79 @@ Deno.test("a local failure is counted on the cluster and told to listeners once 
   assert.deepEqual(heard, ["Too many open files", "Too many open files (again)"]);
   assert.equal(c.localFailures, 3);
   assert.equal(c.sites[0][0].failures, 0);
+});
+
+Deno.test("an attempt reused for the next request forgets what the last one tried", () => {
+  const c = cluster("least", [1, 2]);
+  const a = new Attempt();
+  for (let request = 0; request < 3; request++) {
+    a.reset();
+    const first = c.lease(a)!.endpoint;
+    a.lease.release({ rx: 0, tx: 0, status: 0, error: "connect" });
+    const second = c.lease(a)!.endpoint;
+    assert.notEqual(second, first, "a retry avoids what this request tried");
+    assert.equal(a.last, second);
+    a.lease.release({ rx: 0, tx: 0, status: 200, error: "none" });
+    assert.equal(c.lease(a), undefined, "both tried");
+    assert.equal(a.count, 2);
+  }
+  a.reset();
+  assert.equal(a.last, undefined);
+  assert.equal(c.lease(a)?.endpoint.spec.port, 1, "a new request may go anywhere again");
+  a.lease.release({ rx: 0, tx: 0, status: 200, error: "none" });
+});
+
+Deno.test("the first lease counts from the request's start when the core gives it; a retry from its own pick", async () => {
+  const c = cluster("least", [1, 2]);
+  const [[one, two]] = c.sites;
+  const a = new Attempt();
+  a.reset(performance.now());
+  await delay(50); // the request started 50 ms before its first pick
+  c.lease(a)!.release({ rx: 0, tx: 0, status: 0, error: "connect" });
+  assert.equal(a.startAt, -1, "the pick used it up");
+  c.lease(a)!.reached();
+  a.lease.release({ rx: 0, tx: 0, status: 200, error: "none" });
+  assert.equal(one.durationSum, 0, "a failed connect is no request duration");
+  assert.ok(two.durationSum < 0.05, `the retry counts from its own pick: ${two.durationSum} s`);
+  a.reset(performance.now());
+  await delay(50);
+  const lease = c.lease(a)!;
+  lease.reached();
+  lease.release({ rx: 0, tx: 0, status: 200, error: "none" });
+  const d = lease.endpoint.durationSum;
+  assert.ok(d >= 0.045, `the first lease counts from the request's start: ${d} s`);
+});
+
+Deno.test("latency is measured and fed to the endpoints only for a policy that reads it", async () => {
+  for (
+    const [policy, hash, tracked] of [
+      ["least", undefined, false],
+      ["round-robin", undefined, false],
+      ["p2c", undefined, true],
+      ["hash", "p2c", true],
+      ["hash", "least", false],
+    ] as const
+  ) {
+    const c = new Cluster({
+      policy,
+      ...(hash === undefined ? {} : { hash: { key: "client-ip", fallback: hash } }),
+      health: { ...DEFAULT_HEALTH, active: false },
+      sites: [{ name: "a", endpoints: [e(1)] }],
+    }, { now: () => 5_000, random: () => 0.5 });
+    assert.equal(c.tracksLatency, tracked, policy);
+    const [[one]] = c.sites;
+    const before = one.latencyMs;
+    const a = new Attempt();
+    a.reset(performance.now());
+    await delay(20);
+    const lease = c.lease(a)!;
+    lease.reached();
+    lease.release({ rx: 0, tx: 0, status: 200, error: "none", answeredAt: performance.now() });
+    if (tracked) {
+      assert.ok(one.latencyMs >= 19, `${policy}: ${one.latencyMs}`);
+      assert.equal(one.latencyAt, 5_000);
+    } else {
+      assert.equal(one.latencyMs, before, `${policy} leaves the estimate alone`);
+    }
+  }
 });

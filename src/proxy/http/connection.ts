@@ -10,7 +10,9 @@
  * @module
  */
 
-import type { Attempt, Lease } from "../../balance/lease.ts";
+import type { Attempt } from "../../balance/lease.ts";
+import type { Endpoint } from "../../balance/endpoint.ts";
+import type { UpstreamConn } from "./upstream_pool.ts";
 import { hashString } from "../../balance/key_hash.ts";
 import { requestHashKey } from "./hash_key.ts";
 import { isLocalResourceError } from "../../pool/dial.ts";
@@ -86,8 +88,17 @@ export class HttpConnection {
   /** The client side. */
   readonly client: BufferedSocket;
   readonly #ctx: HttpConnectionContext;
-  /** Working memory, held only while a request is in hand (null while idle). */
+  /**
+   * Working memory: taken when a request's first bytes arrive; given back
+   * when the connection waits for its next request, unless requests come
+   * back to back (then {@linkcode HttpConnection.park} gives it back once
+   * the listener's sweeper finds the connection waiting). Null while parked.
+   */
   #scratch: ConnectionScratch | null = null;
+  /** Waiting for the next request with nothing buffered (the sweeper may park it). */
+  #waiting = false;
+  /** Requests since the last sweep: from the second on, the scratch is kept between requests. */
+  #sinceSweep = 0;
   /** The small buffer an idle connection reads into. */
   #small: Uint8Array;
   /** Made on the first forwarded request (an idle connection that never sent one holds none). */
@@ -146,7 +157,7 @@ export class HttpConnection {
    * Called by the sweeper: cuts a request body that paused too long, a
    * client that does not read, or a request past its deadline.
    *
-   * @param now The current time (`performance.now()`).
+   * @param now The current time (ms, the listener's clock).
    * @returns The verdict (a `STALL_*` constant of `stall.ts`), to be counted.
    */
   stalled(now: number): number {
@@ -161,7 +172,7 @@ export class HttpConnection {
         waitingBody: x.pumpReading,
         waitingWrite: x.writing,
         progress: x.rx + x.tx,
-        startedAt: x.start,
+        startedAt: x.startedOnClock,
       },
       now,
       this.#ctx.spec.timeouts,
@@ -215,8 +226,12 @@ export class HttpConnection {
           await writeAll(c.conn, textResponse(e.status, e.message, true));
           break;
         }
+        this.#sinceSweep++;
         const tracer = this.#ctx.tracer;
-        this.#x.begin(end - headStart, tracer !== null);
+        const x = this.#x;
+        x.begin(end - headStart, tracer !== null);
+        // The request deadline counts on the listener's clock (read only when it is on).
+        if (this.#ctx.spec.timeouts.requestMs > 0) x.startedOnClock = x.now();
         let keep = false;
         try {
           keep = await this.#exchange();
@@ -240,15 +255,22 @@ export class HttpConnection {
   }
 
   /**
-   * Between requests with nothing buffered: parks and starts the idle
-   * timeout; `serve` then awaits the read directly, so that an idle
+   * Going idle with nothing buffered: reads go into the small buffer. The
+   * working memory goes back to the pool after a connection's first request
+   * since the last sweep (many connections with one request each share a
+   * few scratches); from its second on it stays, so that requests that come
+   * back to back do not take and return it each time, and the sweeper parks
+   * the connection. Then `serve` awaits the read directly, so that an idle
    * connection costs little more than Deno's own pending read.
    *
    * @returns False when draining (the connection ends).
    */
   #goIdle(): boolean {
     if (this.#ctx.draining) return false;
-    this.#park();
+    const c = this.client;
+    if (!c.reading && c.buf !== this.#small) c.swapBuffer(this.#small);
+    this.#waiting = true;
+    if (this.#sinceSweep < 2) this.#park();
     this.#x.phase = IDLE;
     // A connection over its client's cap is only waited for briefly (it holds a descriptor).
     const idleMs = this.#limit?.admitted === false
@@ -259,16 +281,19 @@ export class HttpConnection {
   }
 
   /**
-   * Going idle with nothing buffered: reads go into the small buffer and the
-   * working memory goes back to the listener's pool.
+   * Called by the listener's sweeper: a connection waiting for its next
+   * request (reading into its small buffer) gives its working memory back
+   * to the pool, so an idle connection holds none after one sweep period.
    */
+  park(): void {
+    this.#sinceSweep = 0;
+    this.#park();
+  }
+
   #park(): void {
-    const c = this.client;
-    if (!c.reading && c.buf !== this.#small) c.swapBuffer(this.#small);
-    if (c.buf === this.#small && this.#scratch !== null) {
-      this.#ctx.scratch.release(this.#scratch);
-      this.#scratch = null;
-    }
+    if (!this.#waiting || this.#scratch === null || this.client.buf !== this.#small) return;
+    this.#ctx.scratch.release(this.#scratch);
+    this.#scratch = null;
   }
 
   /** Bytes arrived in the small buffer: take working memory and move them into its buffer. */
@@ -289,20 +314,14 @@ export class HttpConnection {
   }
 
   /**
-   * One try on the leased endpoint: a pooled connection unless the attempt
-   * wants a fresh one, else a new one; then the exchange.
+   * Writes the request head for `endpoint` and takes a pooled connection to
+   * it, unless the attempt wants a fresh one.
+   *
+   * @returns The pooled connection, or undefined when one must be dialled.
    */
-  async #attemptOn(lease: Lease, attempt: Attempt): Promise<ExchangeOutcome> {
+  #prepare(endpoint: Endpoint, attempt: Attempt): UpstreamConn | undefined {
     // The head is read from the scratch buffer: the client may read ahead into its small one.
-    const x = this.#x, endpoint = lease.endpoint, s = this.#scratch!, w = s.out, buf = s.buf;
-    if (speaksH2(endpoint.spec.scheme)) {
-      this.#h2 ??= new H1ToH2(this.#ctx, this.client, this.#clientIp);
-      try {
-        return await this.#h2.forward(s, x, attempt);
-      } finally {
-        x.phase = IDLE;
-      }
-    }
+    const x = this.#x, s = this.#scratch!, w = s.out, buf = s.buf;
     w.pos = 0;
     const info = this.#info ??= {
       clientIp: clientIpBytes(this.#clientIp),
@@ -313,23 +332,29 @@ export class HttpConnection {
     writeUpstreamRequestHead(w, buf, s.head, info);
     const bodyStart = s.head.end;
     if (x.bodyBuffered > 0) w.range(buf, bodyStart, bodyStart + x.bodyBuffered);
-    let up = attempt.fresh ? undefined : this.#ctx.pool.take(endpoint);
+    const up = attempt.fresh ? undefined : this.#ctx.pool.take(endpoint);
     attempt.reused = up !== undefined;
-    if (up === undefined) {
-      try {
-        up = await this.#ctx.pool.connect(endpoint);
-      } catch (e) {
-        x.upstreamError = errorText(e);
-        return isLocalResourceError(e) ? LOCAL_FAILED : CONNECT_FAILED;
-      }
-    }
-    lease.reached();
-    x.upstream = up;
+    return up;
+  }
+
+  /** One try on an endpoint that speaks HTTP/2: the request goes out as one stream. */
+  async #forwardH2(attempt: Attempt): Promise<ExchangeOutcome> {
+    const x = this.#x;
+    this.#h2 ??= new H1ToH2(this.#ctx, this.client, this.#clientIp);
     try {
-      return await forward(this.#ctx, this.client, s, x);
+      return await this.#h2.forward(this.#scratch!, x, attempt);
     } finally {
-      x.upstream = null;
       x.phase = IDLE;
+    }
+  }
+
+  /** Dials `endpoint`: the new connection, or how the connect failed. */
+  async #dial(endpoint: Endpoint): Promise<UpstreamConn | ExchangeOutcome> {
+    try {
+      return await this.#ctx.pool.connect(endpoint);
+    } catch (e) {
+      this.#x.upstreamError = errorText(e);
+      return isLocalResourceError(e) ? LOCAL_FAILED : CONNECT_FAILED;
     }
   }
 
@@ -337,15 +362,22 @@ export class HttpConnection {
   async #readHead(): Promise<number> {
     const c = this.client;
     const limits = this.#ctx.spec.limits;
-    this.#startHeadClock();
-    let scanned = 0;
+    let scanned = 0, clocked = false;
     for (;;) {
       if (c.available > 0) {
+        this.#waiting = false;
         if (c.buf === this.#small) this.#unpark();
         const e = findHeadEnd(c.buf, c.start, c.start + scanned, c.end);
         if (e >= 0) {
+          this.#x.phase = HEAD;
           this.#x.deadline = 0;
           return e;
+        }
+        // Incomplete: the header deadline runs from the first bytes (a head that
+        // came whole never needed one, nor a read of the clock).
+        if (!clocked) {
+          clocked = true;
+          this.#startHeadClock();
         }
         scanned = c.available;
         if (scanned > limits.maxHeadBytes) {
@@ -440,7 +472,7 @@ export class HttpConnection {
     x.bodyBuffered = bodyBuffered;
     x.keepAlive = keepAlive;
     const attempt = s.attempt;
-    attempt.reset();
+    attempt.reset(x.start); // the first lease counts from the request's start: one read of the time
     const cluster = this.#ctx.cluster.spec;
     if (cluster.policy === "hash") {
       attempt.key = requestHashKey(buf, head, cluster.hash?.key ?? "client-ip", this.#clientIpHash);
@@ -455,7 +487,23 @@ export class HttpConnection {
       let outcome: ExchangeOutcome;
       try {
         for (;;) {
-          outcome = await this.#attemptOn(lease, attempt);
+          // One try: a pooled connection unless the attempt wants a fresh one, else a new one.
+          // (Inline, not an async method: no promise of its own per request.)
+          if (speaksH2(lease.endpoint.spec.scheme)) outcome = await this.#forwardH2(attempt);
+          else {
+            const up = this.#prepare(lease.endpoint, attempt) ?? await this.#dial(lease.endpoint);
+            if (typeof up === "number") outcome = up;
+            else {
+              lease.reached();
+              x.upstream = up;
+              try {
+                outcome = await forward(this.#ctx, this.client, this.#scratch!, x);
+              } finally {
+                x.upstream = null;
+                x.phase = IDLE;
+              }
+            }
+          }
           decision = shouldRetry(outcome, attempt, x, this.#ctx.spec.limits);
           if ((decision & FRESH) === 0) break;
           attempt.fresh = true; // the pooled connection was stale: once more, on a new one

@@ -111,7 +111,8 @@ export async function forward(
       return await failUpstream(c, x, pump, BAD_RESPONSE);
     }
     if (res.status >= 200 || res.status === 101) {
-      x.answeredAt = performance.now();
+      // The p2c latency ends at the response head (read only when the policy uses it).
+      if (ctx.cluster.tracksLatency) x.answeredAt = performance.now();
       break;
     }
     if (s.head.minorVersion === 1) {

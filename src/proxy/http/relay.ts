@@ -73,6 +73,8 @@ export class ExchangeState implements LeaseOutcome {
   tx = 0;
   /** When the exchange started (`performance.now()`). */
   start = 0;
+  /** When the exchange started on the listener's clock, for the request deadline; 0 when that is off. */
+  startedOnClock = 0;
   /** When the first byte went to the client (`performance.now()`, tracing only). */
   firstByteAt = 0;
   /** When the current attempt's final response head arrived (`performance.now()`), or 0. */
@@ -121,6 +123,7 @@ export class ExchangeState implements LeaseOutcome {
     this.rx = headBytes;
     this.tx = 0;
     this.start = performance.now();
+    this.startedOnClock = 0;
     this.firstByteAt = 0;
     this.answeredAt = 0;
     this.status = 0;

@@ -2,8 +2,10 @@
  * The per-connection working memory of the HTTP core (read buffer, parsed
  * heads, head writer, chunk parsers), pooled per listener so that short
  * connections reuse it instead of allocating ~90 KiB each. A connection
- * holds one only while a request is in hand; the pool keeps returned ones up
- * to a byte budget.
+ * takes one when a request arrives and gives it back when it waits for the
+ * next, unless requests come back to back: then it keeps it until the
+ * listener's sweeper finds it waiting. The pool keeps returned ones up to a
+ * byte budget.
  *
  * @module
  */

@@ -438,10 +438,12 @@ export class HttpProxy implements Listener {
 
   #sweep(): void {
     const now = this.#clock.now();
-    const mono = now;
     for (const c of this.#connections) {
       if (c.deadline !== 0 && c.deadline <= now) c.expire();
-      else this.timeouts.count(c.stalled(mono));
+      else {
+        this.timeouts.count(c.stalled(now));
+        c.park();
+      }
     }
     for (const h of this.#h2) h.sweep(now, this.timeouts);
     for (const [conn, deadline] of this.#handshaking) if (deadline <= now) closeQuietly(conn);

@@ -33,7 +33,7 @@ export const STALL_DEADLINE = 3;
 export class StallClock {
   /** The progress count seen last (-1 = not watching). */
   seen = -1;
-  /** When that count was first seen (ms, monotonic). */
+  /** When that count was first seen (ms, the listener's clock). */
   since = 0;
 }
 
@@ -53,7 +53,7 @@ export interface StallProbe {
   readonly waitingWrite: boolean;
   /** Bytes moved so far either way (any change is progress). */
   readonly progress: number;
-  /** When the request started (ms, monotonic); 0 when no request is in flight. */
+  /** When the request started (ms, the listener's clock); 0 when no request is in flight or no deadline is set. */
   readonly startedAt: number;
 }
 
