@@ -41,7 +41,7 @@ import {
   type ClientHeadOptions,
   type ResponseFraming,
   writeClientResponseHead,
-} from "./writer.ts";
+} from "./response_writer.ts";
 import { X_PROXY_TRUE } from "./responses.ts";
 import type { UpstreamConn } from "./upstream_pool.ts";
 
