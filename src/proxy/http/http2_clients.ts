@@ -20,7 +20,7 @@ import type { TimeoutCounts } from "./stall.ts";
  * ```ts ignore
  * import { Http2Clients } from "./http2_clients.ts";
  * const h2 = new Http2Clients(ctx, clock);
- * const alpn = await h2.handshake(tlsConn, clock.now() + 10_000);
+ * const alpn = await h2.handshake(tlsConn, spec.timeouts.headerReadMs);
  * if (alpn === "h2") await h2.serve(tlsConn);
  * ```
  */
@@ -63,15 +63,15 @@ export class Http2Clients {
   }
 
   /**
-   * Finishes a TLS client's handshake, bounded by `deadline` (enforced by
-   * {@linkcode Http2Clients.sweep}).
+   * Finishes a TLS client's handshake, bounded by the header-read timeout
+   * (enforced by {@linkcode Http2Clients.sweep}).
    *
    * @param conn The TLS client connection.
-   * @param deadline When the handshake must be done (the listener's clock).
+   * @param headerReadMs The listener's header-read timeout (ms; 0 = off, then 10 s).
    * @returns The ALPN choice (null when none), or undefined when the handshake failed (closed).
    */
-  async handshake(conn: Deno.TlsConn, deadline: number): Promise<string | null | undefined> {
-    this.#handshaking.set(conn, deadline);
+  async handshake(conn: Deno.TlsConn, headerReadMs: number): Promise<string | null | undefined> {
+    this.#handshaking.set(conn, this.#clock.now() + (headerReadMs > 0 ? headerReadMs : 10_000));
     try {
       return (await conn.handshake()).alpnProtocol;
     } catch {

@@ -8,8 +8,8 @@
 
 import { type Clock, gracePeriod, SYSTEM_CLOCK, type Timer } from "../../pool/clock.ts";
 import type { HttpListenerSpec, ListenerSpec, LogSpec } from "../../config/schema.ts";
-import { type TraceRecord, traceWriter } from "../../observe/log.ts";
-import { METRICS_CONTENT_TYPE, renderMetrics } from "../../observe/metrics.ts";
+import type { TraceRecord } from "../../observe/log.ts";
+import { METRICS_CONTENT_TYPE } from "../../observe/metrics.ts";
 import type { Cluster } from "../../balance/cluster.ts";
 import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { HttpConnection, type HttpConnectionContext } from "./connection.ts";
@@ -18,7 +18,7 @@ import { H2Upstream } from "./h2_upstream.ts";
 import type { ScratchPool } from "./scratch.ts";
 import { GcHint } from "../gc_hint.ts";
 import { stopAccepting, TlsListener } from "../tls_listener.ts";
-import type { HttpTracer } from "./trace.ts";
+import { type HttpTracer, httpTracer } from "./trace.ts";
 import { TimeoutCounts } from "./stall.ts";
 import { type ClientLimiter, nextLimiter } from "../client_limits.ts";
 import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
@@ -26,6 +26,7 @@ import { Http2Clients } from "./http2_clients.ts";
 import {
   h2Options,
   type HttpProxyOptions,
+  listenerMetrics,
   poolOptions,
   scratchFor,
   sweepPeriod,
@@ -109,16 +110,7 @@ export class HttpProxy implements Listener {
     this.#scratch = scratchFor(spec);
     this.#limiter = nextLimiter(null, spec.perClient);
     this.setTracing(options.log, options.onTrace);
-    const metrics = options.metrics ?? (() =>
-      renderMetrics(
-        [{
-          listener: spec.name,
-          cluster,
-          connections: () => this.connections,
-          timeouts: () => this.timeouts,
-        }],
-        clock.now(),
-      ));
+    const metrics = options.metrics ?? listenerMetrics(spec.name, cluster, clock, this);
     // deno-lint-ignore no-this-alias
     const self = this;
     this.#context = {
@@ -162,11 +154,7 @@ export class HttpProxy implements Listener {
    * @param onTrace The sink. @default formatted as `log` says, written with `console.log`
    */
   setTracing(log: LogSpec | undefined, onTrace?: (record: TraceRecord) => void): void {
-    if (log === undefined || log.trace === "off" || log.quiet) {
-      this.#tracer = null;
-      return;
-    }
-    this.#tracer = { spec: log, sink: onTrace ?? traceWriter(log, (line) => console.log(line)) };
+    this.#tracer = httpTracer(log, onTrace);
   }
 
   /**
@@ -368,8 +356,7 @@ export class HttpProxy implements Listener {
    * enforced by the sweeper) and serves it as its ALPN choice says.
    */
   async #negotiate(conn: Deno.TlsConn): Promise<void> {
-    const ms = this.spec.timeouts.headerReadMs > 0 ? this.spec.timeouts.headerReadMs : 10_000;
-    const alpn = await this.#h2.handshake(conn, this.#clock.now() + ms);
+    const alpn = await this.#h2.handshake(conn, this.spec.timeouts.headerReadMs);
     if (alpn === undefined) return; // failed (closed)
     if (alpn === "h2") this.#serveH2(conn);
     else this.#serveH1(conn);

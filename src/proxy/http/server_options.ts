@@ -15,6 +15,9 @@ import type { UpstreamPoolOptions } from "./upstream_pool.ts";
 import type { H2UpstreamOptions } from "./h2_upstream.ts";
 import { ScratchPool } from "./scratch.ts";
 import type { CertificatePair } from "../tls_listener.ts";
+import { renderMetrics } from "../../observe/metrics.ts";
+import type { Cluster } from "../../balance/cluster.ts";
+import type { TimeoutCounts } from "./stall.ts";
 
 /**
  * Options of `HttpProxy` (`server.ts`).
@@ -167,4 +170,39 @@ export function sweepPeriod(spec: HttpListenerSpec): number {
     ...[t.requestBodyMs, t.responseWriteMs, t.requestMs].filter((x) => x > 0),
   );
   return Math.max(25, Math.min(1000, shortest / 4));
+}
+
+/**
+ * Renders a listener's own `/.prometheus/metrics` (when no sidecar renders
+ * every listener's): its cluster, its open connections and its timeouts.
+ *
+ * @param name The listener's name (the `listener` label).
+ * @param cluster Its cluster.
+ * @param clock Its clock (the render's time).
+ * @param counts Its open connections and timeout counts, read at each render.
+ * @returns The renderer.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { listenerMetrics } from "./server_options.ts";
+ * const metrics = listenerMetrics(spec.name, cluster, clock, proxy);
+ * metrics(); // the Prometheus text
+ * ```
+ */
+export function listenerMetrics(
+  name: string,
+  cluster: Cluster,
+  clock: Clock,
+  counts: { readonly connections: number; readonly timeouts: TimeoutCounts },
+): () => string {
+  return () =>
+    renderMetrics(
+      [{
+        listener: name,
+        cluster,
+        connections: () => counts.connections,
+        timeouts: () => counts.timeouts,
+      }],
+      clock.now(),
+    );
 }
