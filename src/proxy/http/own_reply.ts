@@ -21,7 +21,16 @@ import {
   ROUTE_METRICS,
 } from "./responses.ts";
 
-/** What a shed client is told when sidekick itself is out of resources. */
+/**
+ * What a shed client is told when sidekick itself is out of resources.
+ *
+ * @example Usage
+ * ```ts
+ * import { SHED } from "./own_reply.ts";
+ * import { textResponse } from "./responses.ts";
+ * const response = textResponse(503, SHED, true);
+ * ```
+ */
 export const SHED = "sidekick is out of file descriptors or memory; try again shortly";
 
 /**
