@@ -94,6 +94,26 @@ export class HttpConnection implements ExchangeHost {
     this.#limit = admitClient(ctx.limiter, this.#clientIp, ctx.now());
   }
 
+  /** The listener (for this connection's exchanges). */
+  get ctx(): HttpConnectionContext {
+    return this.#ctx;
+  }
+
+  /** The state of the current exchange (for this connection's exchanges). */
+  get exchange(): ExchangeState {
+    return this.#x;
+  }
+
+  /** The client's per-client limits, or null when they are off. */
+  get limit(): ClientLimit | null {
+    return this.#limit;
+  }
+
+  /** The hash of the client's address (the `hash` policy's default key). */
+  get clientIpHash(): number {
+    return this.#clientIpHash;
+  }
+
   readonly #onClientEarlyRead = (n: number | null): void => {
     if ((n === null || n < 0) && this.#x.phase >= WAITING) {
       this.#x.clientGone = true;
@@ -200,15 +220,7 @@ export class HttpConnection implements ExchangeHost {
         if (this.#ctx.spec.timeouts.requestMs > 0) x.startedOnClock = x.now();
         let keep = false;
         try {
-          keep = await serveExchange(
-            this.#ctx,
-            c,
-            this.#scratch!,
-            x,
-            this.#limit,
-            this.#clientIpHash,
-            this,
-          );
+          keep = await serveExchange(this, this.#scratch!);
         } finally {
           this.#finish(tracer);
         }

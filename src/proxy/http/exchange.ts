@@ -10,12 +10,10 @@
  */
 
 import type { Attempt } from "../../balance/lease.ts";
-import type { BufferedSocket } from "../socket.ts";
 import type { ConnectionScratch } from "./scratch.ts";
-import type { HttpConnectionContext } from "./context.ts";
 import { HttpParseError } from "./errors.ts";
 import { requestHashKey } from "./hash_key.ts";
-import { dialUpstream, forward, prepareUpstream } from "./forward.ts";
+import { dialUpstream, forward, takePooled, writeUpstreamHead } from "./forward.ts";
 import { speaksH2 } from "./h2_forward_h2.ts";
 import {
   attemptError,
@@ -30,18 +28,19 @@ import {
   shouldRetry,
   transportError,
 } from "./retry.ts";
-import { type ExchangeState, IDLE } from "./relay.ts";
+import { IDLE } from "./relay.ts";
 import { ownRoute, ROUTE_PROXY, textResponse } from "./responses.ts";
-import { answerNoBackend, ownResponse, reply, SHED } from "./own_reply.ts";
-import { isIdempotentRare } from "./request_bytes.ts";
+import { answerNoBackend, ownResponse, reply, type ReplyTarget, SHED } from "./own_reply.ts";
+import { isIdempotentRare, requestPath } from "./request_bytes.ts";
 import { captureRequest } from "./trace.ts";
 import type { ForwardInfo } from "./writer.ts";
 import { type ClientLimit, tooManyRequests } from "./client_limit.ts";
 
 /**
- * What an exchange needs of its connection besides its socket, working
- * memory and state: the facts for the forwarding headers, and the relay to
- * endpoints that speak HTTP/2 (both made on first use, kept by the connection).
+ * What an exchange needs of its connection, which keeps it across requests
+ * (an `HttpConnection` is one): the listener, the client socket, the
+ * exchange's state, the client's standing and address hash, the facts for
+ * the forwarding headers, and the relay to endpoints that speak HTTP/2.
  *
  * @example Usage
  * ```ts ignore
@@ -49,7 +48,11 @@ import { type ClientLimit, tooManyRequests } from "./client_limit.ts";
  * const host: ExchangeHost = connection; // an HttpConnection
  * ```
  */
-export interface ExchangeHost {
+export interface ExchangeHost extends ReplyTarget {
+  /** The client's per-client limits, or null when they are off. */
+  readonly limit: ClientLimit | null;
+  /** The hash of the client's address (the `hash` policy's default key). */
+  readonly clientIpHash: number;
   /** The client's forwarding facts (made on the first forwarded request). */
   forwardInfo(): ForwardInfo;
   /** One try on an endpoint that speaks HTTP/2: the request goes out as one stream. */
@@ -58,33 +61,20 @@ export interface ExchangeHost {
 
 /**
  * Handles one parsed request (its head in `s.head`, the client's buffer
- * starting at it).
+ * starting at it; the exchange begun for it).
  *
- * @param ctx The listener.
- * @param c The client socket.
+ * @param host The connection.
  * @param s The connection's working memory.
- * @param x The exchange's state (begun for this request).
- * @param limit The client's per-client limits, or null when they are off.
- * @param clientIpHash The hash of the client's address (the `hash` policy's default key).
- * @param host The connection, for what it keeps across requests.
  * @returns Whether the client connection stays open.
  *
  * @example Usage
  * ```ts ignore
  * import { serveExchange } from "./exchange.ts";
- * const keep = await serveExchange(ctx, client, scratch, x, limit, ipHash, connection);
+ * const keep = await serveExchange(connection, scratch);
  * ```
  */
-export async function serveExchange(
-  ctx: HttpConnectionContext,
-  c: BufferedSocket,
-  s: ConnectionScratch,
-  x: ExchangeState,
-  limit: ClientLimit | null,
-  clientIpHash: number,
-  host: ExchangeHost,
-): Promise<boolean> {
-  const buf = c.buf, head = s.head;
+export async function serveExchange(host: ExchangeHost, s: ConnectionScratch): Promise<boolean> {
+  const ctx = host.ctx, c = host.client, x = host.exchange, buf = c.buf, head = s.head;
   const ms = head.methodStart, ml = head.methodEnd - ms;
   const isHead = ml === 4 && buf[ms] === 72 && buf[ms + 1] === 69 && buf[ms + 2] === 65 &&
     buf[ms + 3] === 68;
@@ -107,7 +97,7 @@ export async function serveExchange(
       n = s.reqChunks.feed(buf, bodyStart, c.end);
     } catch (e) {
       if (!(e instanceof HttpParseError)) throw e;
-      await reply(ctx, x, c.conn, e.status, textResponse(e.status, e.message, true));
+      await reply(host, e.status, textResponse(e.status, e.message, true));
       return false;
     }
     if (s.reqChunks.done) bodyBuffered = n;
@@ -119,16 +109,17 @@ export async function serveExchange(
     x.tracing = false; // sidekick's own paths are not traced
     c.start = bodyStart + Math.max(bodyBuffered, 0);
     keepAlive &&= bodyBuffered >= 0;
-    await ownResponse(ctx, x, c.conn, route, isHead, !keepAlive);
+    await ownResponse(host, route, isHead, !keepAlive);
     return keepAlive;
   }
   if (x.tracing) captureRequest(x, buf, head, ctx.tracer!.spec.debug);
+  const limit = host.limit;
   if (limit !== null) {
     const wait = limit.check(ctx.now());
     if (wait > 0) {
       keepAlive &&= bodyBuffered >= 0 && limit.admitted;
       if (bodyBuffered >= 0) c.start = bodyStart + bodyBuffered;
-      await reply(ctx, x, c.conn, 429, tooManyRequests(wait, !keepAlive));
+      await reply(host, 429, tooManyRequests(wait, !keepAlive));
       return keepAlive;
     }
   }
@@ -144,7 +135,7 @@ export async function serveExchange(
   attempt.reset(x.start); // the first lease counts from the request's start: one read of the time
   const cluster = ctx.cluster.spec;
   if (cluster.policy === "hash") {
-    attempt.key = requestHashKey(buf, head, cluster.hash?.key ?? "client-ip", clientIpHash);
+    attempt.key = requestHashKey(buf, head, cluster.hash?.key ?? "client-ip", host.clientIpHash);
   }
   let lastError = "";
   let decision = RETRY;
@@ -160,7 +151,8 @@ export async function serveExchange(
         // (Inline, not an async method: no promise of its own per request.)
         if (speaksH2(lease.endpoint.spec.scheme)) outcome = await host.forwardH2(attempt);
         else {
-          const up = prepareUpstream(ctx, s, x, host.forwardInfo(), lease.endpoint, attempt) ??
+          writeUpstreamHead(s, x, host.forwardInfo(), lease.endpoint);
+          const up = takePooled(ctx, lease.endpoint, attempt) ??
             await dialUpstream(ctx, x, lease.endpoint);
           if (typeof up === "number") outcome = up;
           else {
@@ -189,7 +181,7 @@ export async function serveExchange(
     if (outcome === LOCAL_FAILED) {
       ctx.cluster.reportLocalFailure(lastError);
       if (!c.closed) {
-        await reply(ctx, x, c.conn, 503, textResponse(503, SHED, true));
+        await reply(host, 503, textResponse(503, SHED, true));
       }
       return false;
     }
@@ -198,7 +190,7 @@ export async function serveExchange(
       const e = x.bodyError;
       x.bodyError = null;
       if (!c.closed) {
-        await reply(ctx, x, c.conn, e.status, textResponse(e.status, e.message, true));
+        await reply(host, e.status, textResponse(e.status, e.message, true));
       }
       return false;
     }
@@ -206,6 +198,6 @@ export async function serveExchange(
   }
   if (x.clientGone || c.closed) return false;
   keepAlive &&= bodyBuffered >= 0 && !x.pumpError;
-  await answerNoBackend(ctx, x, c.conn, buf, head, lastError, !keepAlive);
+  await answerNoBackend(host, requestPath(buf, head), lastError, !keepAlive);
   return keepAlive;
 }

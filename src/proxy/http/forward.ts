@@ -60,32 +60,26 @@ const FINAL_HEAD: ClientHeadOptions = { framing: "none", connection: "none", ext
 
 /**
  * Before a try on an HTTP/1.1 endpoint: writes the request head for
- * `endpoint` into `s.out` (with the body when it is all buffered) and takes
- * a pooled connection to it, unless the attempt wants a fresh one.
+ * `endpoint` into `s.out`, with the body when it is all buffered.
  *
- * @param ctx The listener (its upstream pool).
  * @param s The connection's working memory (the head is read from its buffer).
  * @param x The exchange (`bodyBuffered`).
  * @param info The client's forwarding facts; its `basePath` is set to the endpoint's.
  * @param endpoint The leased endpoint.
- * @param attempt The request's attempt (`fresh` read, `reused` set).
- * @returns The pooled connection, or undefined when one must be dialled.
  *
  * @example Usage
  * ```ts ignore
- * import { dialUpstream, prepareUpstream } from "./forward.ts";
- * const up = prepareUpstream(ctx, s, x, info, endpoint, attempt) ??
- *   await dialUpstream(ctx, x, endpoint);
+ * import { dialUpstream, takePooled, writeUpstreamHead } from "./forward.ts";
+ * writeUpstreamHead(s, x, info, endpoint);
+ * const up = takePooled(ctx, endpoint, attempt) ?? await dialUpstream(ctx, x, endpoint);
  * ```
  */
-export function prepareUpstream(
-  ctx: HttpConnectionContext,
+export function writeUpstreamHead(
   s: ConnectionScratch,
   x: ExchangeState,
   info: ForwardInfo,
   endpoint: Endpoint,
-  attempt: Attempt,
-): UpstreamConn | undefined {
+): void {
   // The head is read from the scratch buffer: the client may read ahead into its small one.
   const w = s.out, buf = s.buf;
   w.pos = 0;
@@ -93,6 +87,27 @@ export function prepareUpstream(
   writeUpstreamRequestHead(w, buf, s.head, info);
   const bodyStart = s.head.end;
   if (x.bodyBuffered > 0) w.range(buf, bodyStart, bodyStart + x.bodyBuffered);
+}
+
+/**
+ * Takes a pooled connection to `endpoint`, unless the attempt wants a fresh one.
+ *
+ * @param ctx The listener (its upstream pool).
+ * @param endpoint The leased endpoint.
+ * @param attempt The request's attempt (`fresh` read, `reused` set).
+ * @returns The pooled connection, or undefined when one must be dialled.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { dialUpstream, takePooled } from "./forward.ts";
+ * const up = takePooled(ctx, endpoint, attempt) ?? await dialUpstream(ctx, x, endpoint);
+ * ```
+ */
+export function takePooled(
+  ctx: HttpConnectionContext,
+  endpoint: Endpoint,
+  attempt: Attempt,
+): UpstreamConn | undefined {
   const up = attempt.fresh ? undefined : ctx.pool.take(endpoint);
   attempt.reused = up !== undefined;
   return up;

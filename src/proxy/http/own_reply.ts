@@ -7,8 +7,7 @@
  * @module
  */
 
-import { latin1 } from "./ascii.ts";
-import type { MessageHead } from "./head.ts";
+import type { BufferedSocket } from "../socket.ts";
 import type { HttpConnectionContext } from "./context.ts";
 import { type ExchangeState, sendToClient } from "./relay.ts";
 import {
@@ -52,11 +51,28 @@ export function countOwn(counts: Map<number, number>, status: number): void {
 }
 
 /**
+ * Where an answer of sidekick's own goes: the connection, which keeps these
+ * (an `HttpConnection` is one).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import type { ReplyTarget } from "./own_reply.ts";
+ * const target: ReplyTarget = connection;
+ * ```
+ */
+export interface ReplyTarget {
+  /** The listener (where answers are counted). */
+  readonly ctx: HttpConnectionContext;
+  /** The exchange being answered (its status and bytes sent). */
+  readonly exchange: ExchangeState;
+  /** The client socket. */
+  readonly client: BufferedSocket;
+}
+
+/**
  * Writes a response sidekick made itself, as the exchange's answer.
  *
- * @param ctx The listener (where it is counted).
- * @param x The exchange (its status and bytes sent).
- * @param conn The client connection.
+ * @param t The connection.
  * @param status The response's status.
  * @param data The whole response.
  * @returns Resolves when written.
@@ -64,27 +80,20 @@ export function countOwn(counts: Map<number, number>, status: number): void {
  * @example Usage
  * ```ts ignore
  * import { reply } from "./own_reply.ts";
- * await reply(ctx, x, client.conn, 503, textResponse(503, SHED, true));
+ * await reply(connection, 503, textResponse(503, SHED, true));
  * ```
  */
-export function reply(
-  ctx: HttpConnectionContext,
-  x: ExchangeState,
-  conn: Deno.Conn,
-  status: number,
-  data: Uint8Array,
-): Promise<void> {
+export function reply(t: ReplyTarget, status: number, data: Uint8Array): Promise<void> {
+  const x = t.exchange;
   x.status = status;
-  countOwn(ctx.ownResponses, status);
-  return sendToClient(x, conn, data);
+  countOwn(t.ctx.ownResponses, status);
+  return sendToClient(x, t.client.conn, data);
 }
 
 /**
  * Answers `/v1/health`, `/.prometheus/metrics` or `/v1/certificates`.
  *
- * @param ctx The listener.
- * @param x The exchange.
- * @param conn The client connection.
+ * @param t The connection.
  * @param route Which one (a `ROUTE_*` of `responses.ts`, not `ROUTE_PROXY`).
  * @param isHead Whether the request is a HEAD (no body is sent).
  * @param close Whether the response says `Connection: close`.
@@ -93,39 +102,35 @@ export function reply(
  * @example Usage
  * ```ts ignore
  * import { ownResponse } from "./own_reply.ts";
- * await ownResponse(ctx, x, client.conn, ROUTE_HEALTH, false, false);
+ * await ownResponse(connection, ROUTE_HEALTH, false, false);
  * ```
  */
 export function ownResponse(
-  ctx: HttpConnectionContext,
-  x: ExchangeState,
-  conn: Deno.Conn,
+  t: ReplyTarget,
   route: number,
   isHead: boolean,
   close: boolean,
 ): Promise<void> {
+  const ctx = t.ctx;
   if (route === ROUTE_HEALTH) {
     const state = ctx.draining ? "draining" : ctx.cluster.anyAvailable() ? "up" : "down";
     const identify = ctx.spec.proxyHeaders !== false;
-    return reply(ctx, x, conn, state === "up" ? 200 : 502, healthResponse(state, close, identify));
+    return reply(t, state === "up" ? 200 : 502, healthResponse(state, close, identify));
   }
   if (route === ROUTE_METRICS) {
     const m = ctx.metrics();
-    return reply(ctx, x, conn, 200, bodyResponse(m.contentType, m.body, isHead, close));
+    return reply(t, 200, bodyResponse(m.contentType, m.body, isHead, close));
   }
   const pem = ctx.certificates;
-  return reply(ctx, x, conn, pem === null ? 404 : 200, certificatesResponse(pem, isHead, close));
+  return reply(t, pem === null ? 404 : 200, certificatesResponse(pem, isHead, close));
 }
 
 /**
  * Answers a request no endpoint served: minio/sidekick's 502, or 504 when
  * it timed out.
  *
- * @param ctx The listener.
- * @param x The exchange (`timedOut` picks 504).
- * @param conn The client connection.
- * @param buf The buffer holding the request head.
- * @param head The parsed request head (its path is named in the body).
+ * @param t The connection (its exchange's `timedOut` picks 504).
+ * @param path The request's path, without its query (named in the body).
  * @param lastError The last attempt's error.
  * @param close Whether the response says `Connection: close`.
  * @returns Resolves when written.
@@ -133,36 +138,24 @@ export function ownResponse(
  * @example Usage
  * ```ts ignore
  * import { answerNoBackend } from "./own_reply.ts";
- * await answerNoBackend(ctx, x, client.conn, buf, head, lastError, !keepAlive);
+ * await answerNoBackend(connection, requestPath(buf, head), lastError, !keepAlive);
  * ```
  */
 export function answerNoBackend(
-  ctx: HttpConnectionContext,
-  x: ExchangeState,
-  conn: Deno.Conn,
-  buf: Uint8Array,
-  head: MessageHead,
+  t: ReplyTarget,
+  path: string,
   lastError: string,
   close: boolean,
 ): Promise<void> {
   const message = backendDownMessage(lastError);
-  const status = x.timedOut ? 504 : 502;
+  const status = t.exchange.timedOut ? 504 : 502;
   return reply(
-    ctx,
-    x,
-    conn,
+    t,
     status,
-    backendDownResponse(message, requestPath(buf, head), {
+    backendDownResponse(message, path, {
       status,
       close,
-      identify: ctx.spec.proxyHeaders !== false,
+      identify: t.ctx.spec.proxyHeaders !== false,
     }),
   );
-}
-
-/** The request's path without its query. */
-function requestPath(buf: Uint8Array, head: MessageHead): string {
-  const t = latin1(buf, head.pathStart, head.targetEnd);
-  const q = t.indexOf("?");
-  return q >= 0 ? t.slice(0, q) : t;
 }

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { bytes } from "./ascii.ts";
+import { bytes, latin1 } from "./ascii.ts";
+import type { MessageHead } from "./head.ts";
 
 /** The HTTP/2 preface up to the end of its head-like first part (`PRI * HTTP/2.0\r\n\r\n`). */
 const PREFACE_HEAD = bytes("PRI * HTTP/2.0\r\n\r\n");
@@ -113,4 +114,27 @@ export function clientIpBytes(ip: string): Uint8Array {
     CLIENT_IP_BYTES.set(ip, b = bytes(ip));
   }
   return b;
+}
+
+/**
+ * The request's path, without its query (as the 502 names it).
+ *
+ * @param buf The buffer holding the request head.
+ * @param head The parsed request head.
+ * @returns The path as text.
+ *
+ * @example Usage
+ * ```ts
+ * import { MessageHead, parseRequestHead } from "./head.ts";
+ * import { requestPath } from "./request_bytes.ts";
+ * const buf = new TextEncoder().encode("GET /a?q=1 HTTP/1.1\r\nHost: h\r\n\r\n");
+ * const head = new MessageHead(10);
+ * parseRequestHead({ buf, start: 0 }, buf.length, head, { maxHeadBytes: 1000, maxHeaders: 10, maxTargetBytes: 100 });
+ * requestPath(buf, head); // "/a"
+ * ```
+ */
+export function requestPath(buf: Uint8Array, head: MessageHead): string {
+  const t = latin1(buf, head.pathStart, head.targetEnd);
+  const q = t.indexOf("?");
+  return q >= 0 ? t.slice(0, q) : t;
 }
