@@ -20,12 +20,11 @@ import {
   parseRequestHead,
   parseResponseHead,
 } from "../../src/proxy/http/head.ts";
+import { ByteWriter, writeUpstreamRequestHead } from "../../src/proxy/http/writer.ts";
 import {
-  ByteWriter,
   type ResponseFraming,
   writeClientResponseHead,
-  writeUpstreamRequestHead,
-} from "../../src/proxy/http/writer.ts";
+} from "../../src/proxy/http/response_writer.ts";
 import { mulberry32 } from "../_helpers/random.ts";
 
 const ITERATIONS = 3000;
