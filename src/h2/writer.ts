@@ -6,7 +6,14 @@
  * @module
  */
 
-import { BUFFER_SIZE, giveBuffer, takeBuffer } from "./_buffers.ts";
+import {
+  BUFFER_SIZE,
+  giveBuffer,
+  LARGE_BUFFER_SIZE,
+  newBuffer,
+  takeBuffer,
+  takeLargeBuffer,
+} from "./_buffers.ts";
 import { FLAG, FRAME, FRAME_HEADER_LENGTH, writeFrameHeader, writeUint32 } from "./frame.ts";
 
 /** Above this many buffered bytes, data writers wait for the socket to drain. */
@@ -171,12 +178,7 @@ export class FrameWriter {
         this.#buf = this.#spare ?? takeBuffer();
         this.#spare = null;
       } else {
-        let size = Math.max(this.#buf.length * 2, BUFFER_SIZE);
-        while (size < need) size *= 2;
-        const bigger = new Uint8Array(size);
-        bigger.set(this.#buf.subarray(0, at));
-        giveBuffer(this.#buf);
-        this.#buf = bigger;
+        this.#grow(at, need);
       }
     }
     this.#len = need;
@@ -185,6 +187,25 @@ export class FrameWriter {
       queueMicrotask(this.#flushNow);
     }
     return at;
+  }
+
+  /**
+   * Moves the batch (`at` bytes) into a buffer of at least `need` bytes: a
+   * pooled large one in one step (bulk DATA), doubling only past that.
+   */
+  #grow(at: number, need: number): void {
+    let bigger: Uint8Array;
+    if (need <= LARGE_BUFFER_SIZE) {
+      bigger = this.#spare !== null && this.#spare.length >= need ? this.#spare : takeLargeBuffer();
+      if (bigger === this.#spare) this.#spare = null;
+    } else {
+      let size = Math.max(this.#buf.length * 2, LARGE_BUFFER_SIZE);
+      while (size < need) size *= 2;
+      bigger = newBuffer(size);
+    }
+    if (at > 0) bigger.set(this.#buf.subarray(0, at));
+    if (this.#buf !== EMPTY) giveBuffer(this.#buf);
+    this.#buf = bigger;
   }
 
   /** The buffer that {@linkcode FrameWriter.reserve} offsets point into. */
