@@ -39,6 +39,7 @@ const FLUSH_HOPS = 4;
 export class FrameWriter {
   #conn: Deno.Conn;
   #onError: () => void;
+  #onDrain: () => void;
   /** The batch being filled (a shared working buffer while there is work, else empty). */
   #buf: Uint8Array = EMPTY;
   /** The buffer of the batch last written, kept for the next swap while busy. */
@@ -72,10 +73,12 @@ export class FrameWriter {
    *
    * @param conn The socket.
    * @param onError Called once when a write fails (the peer is gone).
+   * @param onDrain Called after each write that leaves the buffer below {@linkcode FrameWriter.full}.
    */
-  constructor(conn: Deno.Conn, onError: () => void) {
+  constructor(conn: Deno.Conn, onError: () => void, onDrain: () => void = () => {}) {
     this.#conn = conn;
     this.#onError = onError;
+    this.#onDrain = onDrain;
   }
 
   /** Counts the batches handed to the socket: offsets from `reserve` are valid within one. */
@@ -86,6 +89,14 @@ export class FrameWriter {
   /** Counts the batches the socket took. */
   get written(): number {
     return this.#written;
+  }
+
+  /**
+   * True when the batch holds the high-water mark: DATA waits for the socket
+   * (appended later, on the drain) rather than piling up in the buffer.
+   */
+  get full(): boolean {
+    return this.#len >= HIGH_WATER && !this.#closed;
   }
 
   /** Bytes waiting for or in the socket write. */
@@ -266,6 +277,7 @@ export class FrameWriter {
       // Idle (or closed): both buffers go back to the shared free list.
       if (this.#len === 0 || this.#closed) this.#release();
       if (this.#len < HIGH_WATER || this.#closed) this.#drainWaiters = wake(this.#drainWaiters);
+      if (this.#len < HIGH_WATER && !this.#closed) this.#onDrain();
       if (this.#len === 0 || this.#closed) {
         this.#flushWaiters = wake(this.#flushWaiters);
       } else if (!this.#scheduled) {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { lentBuffers, madeBuffers } from "../../src/h2/_buffers.ts";
 import { pseudoRandomBytes, sha256, waitFor, within } from "../_helpers/net.ts";
+import type { H2Stream } from "../../src/h2/session.ts";
 import { dialH2, readAll, serveH2 } from "./_h2.ts";
 
 const GET = [":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/"];
@@ -14,20 +15,24 @@ const BODY = pseudoRandomBytes(2 * 1024 * 1024, 7);
 /** What the HTTP/1.1 relay hands a stream per upstream read. */
 const CHUNK = 64 * 1024;
 
+/** Serves BODY in CHUNK writes, as the relay does. */
+async function answer(stream: H2Stream): Promise<void> {
+  stream.sendHeaders([":status", "200"], false);
+  for (let at = 0; at < BODY.length; at += CHUNK) {
+    await stream.write(BODY.subarray(at, at + CHUNK));
+  }
+  await stream.end();
+}
+
+/** A client with windows as large as h2load's, so that the server's batches fill up. */
+function dialWide(port: number) {
+  return dialH2(port, { initialWindowSize: 1 << 30, connectionWindowSize: 1 << 30 });
+}
+
 Deno.test("h2 bulk: 2 MiB responses in 64 KiB writes reuse pooled batch buffers", async () => {
   const lent = lentBuffers();
-  await using srv = serveH2(async (stream) => {
-    stream.sendHeaders([":status", "200"], false);
-    for (let at = 0; at < BODY.length; at += CHUNK) {
-      await stream.write(BODY.subarray(at, at + CHUNK));
-    }
-    await stream.end();
-  });
-  // Windows as large as h2load's, so that the server's batches fill up.
-  const { session, done } = await dialH2(srv.port, {
-    initialWindowSize: 1 << 30,
-    connectionWindowSize: 1 << 30,
-  });
+  await using srv = serveH2(answer);
+  const { session, done } = await dialWide(srv.port);
   try {
     const get = async () => {
       const stream = session.request(GET, true);
@@ -41,6 +46,28 @@ Deno.test("h2 bulk: 2 MiB responses in 64 KiB writes reuse pooled batch buffers"
       for (const body of bodies) assert.equal(sha256(body), sha256(BODY));
     }
     // 16 MiB went through; a batch grown by doubling made several buffers each time.
+    assert.ok(madeBuffers() - made <= 4, `${madeBuffers() - made} buffers made`);
+    await waitFor(() => lentBuffers() === lent, 5_000, "every buffer back");
+  } finally {
+    session.close();
+    await done;
+  }
+});
+
+Deno.test("h2 bulk: 32 streams writing at once wait for the socket before appending", async () => {
+  const lent = lentBuffers();
+  await using srv = serveH2(answer);
+  const { session, done } = await dialWide(srv.port);
+  try {
+    const get = async () => {
+      const stream = session.request(GET, true);
+      await within(stream.response(), 5_000, "the response");
+      return await within(readAll(stream), 20_000, "the body");
+    };
+    const made = madeBuffers();
+    const bodies = await Promise.all(Array.from({ length: 32 }, get));
+    for (const body of bodies) assert.equal(sha256(body), sha256(BODY));
+    // Each stream appending its chunk past the high-water mark grew the batch beyond the pooled size.
     assert.ok(madeBuffers() - made <= 4, `${madeBuffers() - made} buffers made`);
     await waitFor(() => lentBuffers() === lent, 5_000, "every buffer back");
   } finally {
