@@ -14,8 +14,14 @@
 export const BUFFER_SIZE = 32 * 1024;
 /** The size of a bulk batch: twice the writer's high-water mark (256 KiB). */
 export const LARGE_BUFFER_SIZE = 512 * 1024;
-/** The most bytes each free list keeps. */
+/** The most bytes the free list of working buffers keeps. */
 const MAX_KEPT_BYTES = 2 * 1024 * 1024;
+/**
+ * The most bytes the free list of bulk batches keeps (8): a bulk connection
+ * holds two while it writes and gives both back whenever it waits for its
+ * upstream, so with 4 such connections a list of 4 made new ones all the time.
+ */
+const MAX_KEPT_LARGE_BYTES = 4 * 1024 * 1024;
 
 const free: Uint8Array[] = [];
 const freeLarge: Uint8Array[] = [];
@@ -118,12 +124,11 @@ export function lentBuffers(): number {
  * ```
  */
 export function giveBuffer(buf: Uint8Array): void {
-  const list = buf.length === BUFFER_SIZE
-    ? free
-    : buf.length === LARGE_BUFFER_SIZE
-    ? freeLarge
-    : null;
-  if (list === null) return;
-  lent--;
-  if (list.length * buf.length < MAX_KEPT_BYTES) list.push(buf);
+  if (buf.length === BUFFER_SIZE) {
+    lent--;
+    if (free.length * BUFFER_SIZE < MAX_KEPT_BYTES) free.push(buf);
+  } else if (buf.length === LARGE_BUFFER_SIZE) {
+    lent--;
+    if (freeLarge.length * LARGE_BUFFER_SIZE < MAX_KEPT_LARGE_BYTES) freeLarge.push(buf);
+  }
 }
