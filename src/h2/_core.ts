@@ -136,7 +136,7 @@ export class SessionCore implements StreamOwner {
     this.maxHeaderList = options.maxHeaderListSize;
     this.recvWindow = this.connWindowSize;
     this.nextStream = this.server ? 2 : 1;
-    this.writer = new FrameWriter(conn, () => this.close());
+    this.writer = new FrameWriter(conn, () => this.close(), () => this.resume());
   }
 
   /** The open streams. */
@@ -322,7 +322,7 @@ export class SessionCore implements StreamOwner {
   /** Sends what blocked streams have queued, after a window grew. */
   resume(): void {
     for (const stream of this.blocked) {
-      if (this.sendWindow <= 0) return;
+      if (this.sendWindow <= 0 || this.writer.full) return;
       this.pump(stream);
     }
   }
@@ -356,7 +356,8 @@ export class SessionCore implements StreamOwner {
     while (offset < data.length) {
       const n = Math.min(data.length - offset, stream.sendWindow, this.sendWindow, max);
       if (this.isClosed) return data.length; // the stream fails with the session
-      if (n <= 0) return offset;
+      // No window, or the socket is behind: the rest waits (for WINDOW_UPDATE, or the drain).
+      if (n <= 0 || this.writer.full) return offset;
       const at = this.writer.reserve(FRAME_HEADER_LENGTH + n);
       const buf = this.writer.buffer;
       writeFrameHeader(buf, at, n, FRAME.DATA, 0, stream.id);

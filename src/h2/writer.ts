@@ -6,7 +6,14 @@
  * @module
  */
 
-import { BUFFER_SIZE, giveBuffer, takeBuffer } from "./_buffers.ts";
+import {
+  BUFFER_SIZE,
+  giveBuffer,
+  LARGE_BUFFER_SIZE,
+  newBuffer,
+  takeBuffer,
+  takeLargeBuffer,
+} from "./_buffers.ts";
 import { FLAG, FRAME, FRAME_HEADER_LENGTH, writeFrameHeader, writeUint32 } from "./frame.ts";
 
 /** Above this many buffered bytes, data writers wait for the socket to drain. */
@@ -32,6 +39,7 @@ const FLUSH_HOPS = 4;
 export class FrameWriter {
   #conn: Deno.Conn;
   #onError: () => void;
+  #onDrain: () => void;
   /** The batch being filled (a shared working buffer while there is work, else empty). */
   #buf: Uint8Array = EMPTY;
   /** The buffer of the batch last written, kept for the next swap while busy. */
@@ -65,10 +73,12 @@ export class FrameWriter {
    *
    * @param conn The socket.
    * @param onError Called once when a write fails (the peer is gone).
+   * @param onDrain Called after each write that leaves the buffer below {@linkcode FrameWriter.full}.
    */
-  constructor(conn: Deno.Conn, onError: () => void) {
+  constructor(conn: Deno.Conn, onError: () => void, onDrain: () => void = () => {}) {
     this.#conn = conn;
     this.#onError = onError;
+    this.#onDrain = onDrain;
   }
 
   /** Counts the batches handed to the socket: offsets from `reserve` are valid within one. */
@@ -79,6 +89,14 @@ export class FrameWriter {
   /** Counts the batches the socket took. */
   get written(): number {
     return this.#written;
+  }
+
+  /**
+   * True when the batch holds the high-water mark: DATA waits for the socket
+   * (appended later, on the drain) rather than piling up in the buffer.
+   */
+  get full(): boolean {
+    return this.#len >= HIGH_WATER && !this.#closed;
   }
 
   /** Bytes waiting for or in the socket write. */
@@ -171,12 +189,7 @@ export class FrameWriter {
         this.#buf = this.#spare ?? takeBuffer();
         this.#spare = null;
       } else {
-        let size = Math.max(this.#buf.length * 2, BUFFER_SIZE);
-        while (size < need) size *= 2;
-        const bigger = new Uint8Array(size);
-        bigger.set(this.#buf.subarray(0, at));
-        giveBuffer(this.#buf);
-        this.#buf = bigger;
+        this.#grow(at, need);
       }
     }
     this.#len = need;
@@ -185,6 +198,25 @@ export class FrameWriter {
       queueMicrotask(this.#flushNow);
     }
     return at;
+  }
+
+  /**
+   * Moves the batch (`at` bytes) into a buffer of at least `need` bytes: a
+   * pooled large one in one step (bulk DATA), doubling only past that.
+   */
+  #grow(at: number, need: number): void {
+    let bigger: Uint8Array;
+    if (need <= LARGE_BUFFER_SIZE) {
+      bigger = this.#spare !== null && this.#spare.length >= need ? this.#spare : takeLargeBuffer();
+      if (bigger === this.#spare) this.#spare = null;
+    } else {
+      let size = Math.max(this.#buf.length * 2, LARGE_BUFFER_SIZE);
+      while (size < need) size *= 2;
+      bigger = newBuffer(size);
+    }
+    if (at > 0) bigger.set(this.#buf.subarray(0, at));
+    if (this.#buf !== EMPTY) giveBuffer(this.#buf);
+    this.#buf = bigger;
   }
 
   /** The buffer that {@linkcode FrameWriter.reserve} offsets point into. */
@@ -245,6 +277,7 @@ export class FrameWriter {
       // Idle (or closed): both buffers go back to the shared free list.
       if (this.#len === 0 || this.#closed) this.#release();
       if (this.#len < HIGH_WATER || this.#closed) this.#drainWaiters = wake(this.#drainWaiters);
+      if (this.#len < HIGH_WATER && !this.#closed) this.#onDrain();
       if (this.#len === 0 || this.#closed) {
         this.#flushWaiters = wake(this.#flushWaiters);
       } else if (!this.#scheduled) {
