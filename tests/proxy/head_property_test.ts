@@ -20,11 +20,12 @@ import {
   parseRequestHead,
   parseResponseHead,
 } from "../../src/proxy/http/head.ts";
-import { ByteWriter, writeUpstreamRequestHead } from "../../src/proxy/http/writer.ts";
 import {
+  ByteWriter,
   type ResponseFraming,
   writeClientResponseHead,
-} from "../../src/proxy/http/response_writer.ts";
+  writeUpstreamRequestHead,
+} from "../../src/proxy/http/writer.ts";
 import { mulberry32 } from "../_helpers/random.ts";
 
 const ITERATIONS = 3000;

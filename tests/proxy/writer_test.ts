@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { MessageHead, parseRequestHead, parseResponseHead } from "../../src/proxy/http/head.ts";
-import { ByteWriter, writeUpstreamRequestHead } from "../../src/proxy/http/writer.ts";
 import {
+  ByteWriter,
   type ResponseFraming,
   writeClientResponseHead,
-} from "../../src/proxy/http/response_writer.ts";
+  writeUpstreamRequestHead,
+} from "../../src/proxy/http/writer.ts";
 
 const LIMITS = { maxHeadBytes: 65536, maxHeaders: 100, maxTargetBytes: 8192 };
 

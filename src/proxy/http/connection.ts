@@ -1,33 +1,62 @@
 /**
- * One client connection of the HTTP proxy: reads request heads, serves each
- * request (`exchange.ts`: it goes to an endpoint and the response streams
- * back), in order, until either side closes. Heads are parsed in place;
- * bodies stream chunk by chunk (see `relay.ts`). Between requests the
- * connection reads into a small buffer and gives its working memory back;
- * the listener's sweeper enforces its deadlines and stalls. A trace record
- * is built only when tracing is on.
+ * One client connection of the HTTP proxy: reads request heads, forwards each
+ * request to an endpoint and streams the response back, in order, until
+ * either side closes. Heads are parsed in place; bodies stream chunk by chunk
+ * (see `relay.ts`). Each attempt leases an endpoint from the cluster (in
+ * flight from the pick), `shouldRetry` decides what follows a failed one,
+ * and the lease is released with the exchange's bytes, status and error.
+ * A trace record is built only when tracing is on.
  *
  * @module
  */
 
 import type { Attempt } from "../../balance/lease.ts";
+import type { Endpoint } from "../../balance/endpoint.ts";
+import type { UpstreamConn } from "./upstream_pool.ts";
 import { hashString } from "../../balance/key_hash.ts";
+import { requestHashKey } from "./hash_key.ts";
+import { isLocalResourceError } from "../../pool/dial.ts";
 import { BufferedSocket, writeAll } from "../socket.ts";
+import { bytes, latin1 } from "./ascii.ts";
 import type { ConnectionScratch } from "./scratch.ts";
 import { HttpParseError } from "./errors.ts";
-import { findHeadEnd, parseRequestHead } from "./head.ts";
+import { findHeadEnd, type MessageHead, parseRequestHead } from "./head.ts";
+import { forward } from "./forward.ts";
+import { speaksH2 } from "./h2_forward_h2.ts";
 import { H1ToH2 } from "./h2_upstream_h1.ts";
-import type { ExchangeOutcome } from "./retry.ts";
-import { ExchangeState, HEAD, IDLE, WAITING } from "./relay.ts";
-import { textResponse } from "./responses.ts";
-import { countOwn } from "./own_reply.ts";
-import { clientIpBytes, endsWithHttpVersion, isPreface } from "./request_bytes.ts";
-import { emitTrace, type HttpTracer } from "./trace.ts";
+import { errorText } from "./h2_upstream_attempt.ts";
+import {
+  attemptError,
+  BLAME,
+  CONNECT_FAILED,
+  DONE_CLOSE,
+  DONE_KEEP,
+  type ExchangeOutcome,
+  FRESH,
+  LOCAL_FAILED,
+  RESPONSE_CUT,
+  RETRY,
+  shouldRetry,
+  transportError,
+} from "./retry.ts";
+import { ExchangeState, HEAD, IDLE, sendToClient, WAITING } from "./relay.ts";
+import {
+  backendDownMessage,
+  backendDownResponse,
+  bodyResponse,
+  certificatesResponse,
+  healthResponse,
+  ownRoute,
+  ROUTE_HEALTH,
+  ROUTE_METRICS,
+  ROUTE_PROXY,
+  textResponse,
+} from "./responses.ts";
+import { captureRequest, emitTrace, type HttpTracer } from "./trace.ts";
 import { checkStall, STALL_DEADLINE, STALL_NONE, StallClock } from "./stall.ts";
 import type { HttpConnectionContext } from "./context.ts";
-import { type ForwardInfo, NO_BASE_PATH } from "./writer.ts";
-import { admitClient, type ClientLimit } from "./client_limit.ts";
-import { type ExchangeHost, serveExchange } from "./exchange.ts";
+import { type ForwardInfo, NO_BASE_PATH, writeUpstreamRequestHead } from "./writer.ts";
+import { admitClient, type ClientLimit, tooManyRequests } from "./client_limit.ts";
 
 export type { HttpConnectionContext } from "./context.ts";
 
@@ -41,6 +70,11 @@ const IDLE_READ_BUFFER = 256;
 /** The idle read buffer of a connection whose client once filled the small one: most heads fit. */
 const IDLE_READ_BUFFER_BIG = 1024;
 
+/** Counts one response that sidekick wrote itself (never a relayed one). */
+function countOwn(counts: Map<number, number>, status: number): void {
+  counts.set(status, (counts.get(status) ?? 0) + 1);
+}
+
 /**
  * Serves one accepted client connection.
  *
@@ -50,7 +84,7 @@ const IDLE_READ_BUFFER_BIG = 1024;
  * await c.serve();
  * ```
  */
-export class HttpConnection implements ExchangeHost {
+export class HttpConnection {
   /** The client side. */
   readonly client: BufferedSocket;
   readonly #ctx: HttpConnectionContext;
@@ -92,26 +126,6 @@ export class HttpConnection implements ExchangeHost {
     this.#clientIp = addr.hostname ?? "unknown";
     this.#clientIpHash = hashString(this.#clientIp);
     this.#limit = admitClient(ctx.limiter, this.#clientIp, ctx.now());
-  }
-
-  /** The listener (for this connection's exchanges). */
-  get ctx(): HttpConnectionContext {
-    return this.#ctx;
-  }
-
-  /** The state of the current exchange (for this connection's exchanges). */
-  get exchange(): ExchangeState {
-    return this.#x;
-  }
-
-  /** The client's per-client limits, or null when they are off. */
-  get limit(): ClientLimit | null {
-    return this.#limit;
-  }
-
-  /** The hash of the client's address (the `hash` policy's default key). */
-  get clientIpHash(): number {
-    return this.#clientIpHash;
   }
 
   readonly #onClientEarlyRead = (n: number | null): void => {
@@ -220,7 +234,7 @@ export class HttpConnection implements ExchangeHost {
         if (this.#ctx.spec.timeouts.requestMs > 0) x.startedOnClock = x.now();
         let keep = false;
         try {
-          keep = await serveExchange(this, this.#scratch!);
+          keep = await this.#exchange();
         } finally {
           this.#finish(tracer);
         }
@@ -300,31 +314,47 @@ export class HttpConnection implements ExchangeHost {
   }
 
   /**
-   * The client's forwarding facts (made on the first forwarded request).
+   * Writes the request head for `endpoint` and takes a pooled connection to
+   * it, unless the attempt wants a fresh one.
    *
-   * @returns The connection's one record, shared by its requests.
+   * @returns The pooled connection, or undefined when one must be dialled.
    */
-  forwardInfo(): ForwardInfo {
-    return this.#info ??= {
+  #prepare(endpoint: Endpoint, attempt: Attempt): UpstreamConn | undefined {
+    // The head is read from the scratch buffer: the client may read ahead into its small one.
+    const x = this.#x, s = this.#scratch!, w = s.out, buf = s.buf;
+    w.pos = 0;
+    const info = this.#info ??= {
       clientIp: clientIpBytes(this.#clientIp),
       tls: this.#ctx.tls,
       basePath: NO_BASE_PATH,
     };
+    info.basePath = endpoint.basePath;
+    writeUpstreamRequestHead(w, buf, s.head, info);
+    const bodyStart = s.head.end;
+    if (x.bodyBuffered > 0) w.range(buf, bodyStart, bodyStart + x.bodyBuffered);
+    const up = attempt.fresh ? undefined : this.#ctx.pool.take(endpoint);
+    attempt.reused = up !== undefined;
+    return up;
   }
 
-  /**
-   * One try on an endpoint that speaks HTTP/2: the request goes out as one stream.
-   *
-   * @param attempt The request's attempt.
-   * @returns How the try ended.
-   */
-  async forwardH2(attempt: Attempt): Promise<ExchangeOutcome> {
+  /** One try on an endpoint that speaks HTTP/2: the request goes out as one stream. */
+  async #forwardH2(attempt: Attempt): Promise<ExchangeOutcome> {
     const x = this.#x;
     this.#h2 ??= new H1ToH2(this.#ctx, this.client, this.#clientIp);
     try {
       return await this.#h2.forward(this.#scratch!, x, attempt);
     } finally {
       x.phase = IDLE;
+    }
+  }
+
+  /** Dials `endpoint`: the new connection, or how the connect failed. */
+  async #dial(endpoint: Endpoint): Promise<UpstreamConn | ExchangeOutcome> {
+    try {
+      return await this.#ctx.pool.connect(endpoint);
+    } catch (e) {
+      this.#x.upstreamError = errorText(e);
+      return isLocalResourceError(e) ? LOCAL_FAILED : CONNECT_FAILED;
     }
   }
 
@@ -374,13 +404,230 @@ export class HttpConnection implements ExchangeHost {
     const ms = this.#ctx.spec.timeouts.headerReadMs;
     this.#x.deadline = ms > 0 ? this.#x.now() + ms : 0;
   }
+
+  /** Writes a response sidekick made itself. */
+  #reply(status: number, data: Uint8Array): Promise<void> {
+    this.#x.status = status;
+    countOwn(this.#ctx.ownResponses, status);
+    return sendToClient(this.#x, this.client.conn, data);
+  }
+
+  /** Handles one parsed request; returns whether the client connection stays open. */
+  async #exchange(): Promise<boolean> {
+    const c = this.client, buf = c.buf, s = this.#scratch!, head = s.head, x = this.#x;
+    const ms = head.methodStart, ml = head.methodEnd - ms;
+    const isHead = ml === 4 && buf[ms] === 72 && buf[ms + 1] === 69 && buf[ms + 2] === 65 &&
+      buf[ms + 3] === 68;
+    const idempotent = isHead ||
+      (ml === 3 && buf[ms] === 71 && buf[ms + 1] === 69 && buf[ms + 2] === 84) ||
+      isIdempotentRare(buf, ms, ml);
+    let keepAlive = (head.minorVersion === 1 ? !head.connectionClose : head.connectionKeepAlive) &&
+      !this.#ctx.draining;
+    const bodyStart = head.end;
+    c.start = bodyStart;
+    // Is the whole body already here? Then it can be sent with the head and replayed on retry.
+    let bodyBuffered = -1;
+    if (!head.chunked) {
+      const len = head.contentLength > 0 ? head.contentLength : 0;
+      if (len <= c.available) bodyBuffered = len;
+    } else {
+      s.reqChunks.reset();
+      let n: number;
+      try {
+        n = s.reqChunks.feed(buf, bodyStart, c.end);
+      } catch (e) {
+        if (!(e instanceof HttpParseError)) throw e;
+        await this.#reply(e.status, textResponse(e.status, e.message, true));
+        return false;
+      }
+      if (s.reqChunks.done) bodyBuffered = n;
+    }
+    const hasBody = head.chunked || head.contentLength > 0;
+
+    const route = ownRoute(buf, head.pathStart, head.targetEnd, this.#ctx.spec.metrics !== false);
+    if (route !== ROUTE_PROXY) {
+      x.tracing = false; // sidekick's own paths are not traced
+      c.start = bodyStart + Math.max(bodyBuffered, 0);
+      keepAlive &&= bodyBuffered >= 0;
+      await this.#ownResponse(route, isHead, !keepAlive);
+      return keepAlive;
+    }
+    if (x.tracing) captureRequest(x, buf, head, this.#ctx.tracer!.spec.debug);
+    const limit = this.#limit;
+    if (limit !== null) {
+      const wait = limit.check(this.#ctx.now());
+      if (wait > 0) {
+        keepAlive &&= bodyBuffered >= 0 && limit.admitted;
+        if (bodyBuffered >= 0) c.start = bodyStart + bodyBuffered;
+        await this.#reply(429, tooManyRequests(wait, !keepAlive));
+        return keepAlive;
+      }
+    }
+    if (bodyBuffered >= 0) {
+      c.start = bodyStart + bodyBuffered;
+      x.rx += bodyBuffered;
+    }
+    x.isHead = isHead;
+    x.replaySafe = idempotent && !hasBody;
+    x.bodyBuffered = bodyBuffered;
+    x.keepAlive = keepAlive;
+    const attempt = s.attempt;
+    attempt.reset(x.start); // the first lease counts from the request's start: one read of the time
+    const cluster = this.#ctx.cluster.spec;
+    if (cluster.policy === "hash") {
+      attempt.key = requestHashKey(buf, head, cluster.hash?.key ?? "client-ip", this.#clientIpHash);
+    }
+    let lastError = "";
+    let decision = RETRY;
+    while ((decision & RETRY) !== 0) {
+      const lease = this.#ctx.cluster.lease(attempt);
+      if (lease === undefined) break;
+      x.tried = lease.endpoint;
+      x.error = "none";
+      let outcome: ExchangeOutcome;
+      try {
+        for (;;) {
+          // One try: a pooled connection unless the attempt wants a fresh one, else a new one.
+          // (Inline, not an async method: no promise of its own per request.)
+          if (speaksH2(lease.endpoint.spec.scheme)) outcome = await this.#forwardH2(attempt);
+          else {
+            const up = this.#prepare(lease.endpoint, attempt) ?? await this.#dial(lease.endpoint);
+            if (typeof up === "number") outcome = up;
+            else {
+              lease.reached();
+              x.upstream = up;
+              try {
+                outcome = await forward(this.#ctx, this.client, this.#scratch!, x);
+              } finally {
+                x.upstream = null;
+                x.phase = IDLE;
+              }
+            }
+          }
+          decision = shouldRetry(outcome, attempt, x, this.#ctx.spec.limits);
+          if ((decision & FRESH) === 0) break;
+          attempt.fresh = true; // the pooled connection was stale: once more, on a new one
+        }
+        if (outcome === DONE_KEEP || outcome === DONE_CLOSE) return outcome === DONE_KEEP;
+        lastError = attemptError(outcome, x);
+        x.error = transportError(outcome, attempt.reused);
+        if ((decision & BLAME) !== 0) lease.blame(lastError, x.error);
+      } finally {
+        lease.release(x);
+      }
+      if (outcome === RESPONSE_CUT) return false;
+      if (outcome === LOCAL_FAILED) {
+        this.#ctx.cluster.reportLocalFailure(lastError);
+        if (!this.client.closed) await this.#reply(503, textResponse(503, SHED, true));
+        return false;
+      }
+      if (x.bodyError !== null) {
+        // The client's body was malformed: tell it why (nothing of the response was sent).
+        const e = x.bodyError;
+        x.bodyError = null;
+        if (!this.client.closed) {
+          await this.#reply(e.status, textResponse(e.status, e.message, true));
+        }
+        return false;
+      }
+      if (x.clientGone) return false;
+    }
+    if (x.clientGone || this.client.closed) return false;
+    keepAlive &&= bodyBuffered >= 0 && !x.pumpError;
+    const message = backendDownMessage(lastError);
+    const status = x.timedOut ? 504 : 502;
+    await this.#reply(
+      status,
+      backendDownResponse(message, requestPath(buf, head), {
+        status,
+        close: !keepAlive,
+        identify: this.#ctx.spec.proxyHeaders !== false,
+      }),
+    );
+    return keepAlive;
+  }
+
+  /** Answers `/v1/health`, `/.prometheus/metrics` or `/v1/certificates`. */
+  #ownResponse(route: number, isHead: boolean, close: boolean): Promise<void> {
+    const ctx = this.#ctx;
+    if (route === ROUTE_HEALTH) {
+      const state = ctx.draining ? "draining" : ctx.cluster.anyAvailable() ? "up" : "down";
+      const identify = ctx.spec.proxyHeaders !== false;
+      return this.#reply(state === "up" ? 200 : 502, healthResponse(state, close, identify));
+    }
+    if (route === ROUTE_METRICS) {
+      const m = ctx.metrics();
+      return this.#reply(200, bodyResponse(m.contentType, m.body, isHead, close));
+    }
+    const pem = ctx.certificates;
+    return this.#reply(pem === null ? 404 : 200, certificatesResponse(pem, isHead, close));
+  }
+}
+
+/** The HTTP/2 preface up to the end of its head-like first part (`PRI * HTTP/2.0\r\n\r\n`). */
+const PREFACE_HEAD = bytes("PRI * HTTP/2.0\r\n\r\n");
+
+/** Whether the head in `buf[start, end)` is the HTTP/2 preface's first part. */
+function isPreface(buf: Uint8Array, start: number, end: number): boolean {
+  if (end - start !== PREFACE_HEAD.length) return false;
+  for (let i = 0; i < PREFACE_HEAD.length; i++) {
+    if (buf[start + i] !== PREFACE_HEAD[i]) return false;
+  }
+  return true;
+}
+
+const HTTP_VERSION_PREFIX = bytes("HTTP/");
+
+/** Whether the first line of the head in `buf[start, end)` ends with an `HTTP/x.y` version. */
+function endsWithHttpVersion(buf: Uint8Array, start: number, end: number): boolean {
+  let eol = start;
+  while (eol < end && buf[eol] !== 10 /* LF */) eol++;
+  if (eol > start && buf[eol - 1] === 13 /* CR */) eol--;
+  const at = eol - 8; // "HTTP/1.1"
+  if (at < start) return false;
+  for (let i = 0; i < HTTP_VERSION_PREFIX.length; i++) {
+    if (buf[at + i] !== HTTP_VERSION_PREFIX[i]) return false;
+  }
+  return true;
+}
+
+const RARE_IDEMPOTENT = [bytes("PUT"), bytes("DELETE"), bytes("OPTIONS"), bytes("TRACE")];
+
+/** PUT, DELETE, OPTIONS and TRACE (GET and HEAD are tested inline), without making a string. */
+function isIdempotentRare(buf: Uint8Array, start: number, length: number): boolean {
+  for (const m of RARE_IDEMPOTENT) {
+    if (m.length !== length) continue;
+    let same = true;
+    for (let i = 0; i < length && same; i++) same = buf[start + i] === m[i];
+    if (same) return true;
+  }
+  return false;
+}
+
+function requestPath(buf: Uint8Array, head: MessageHead): string {
+  const t = latin1(buf, head.pathStart, head.targetEnd);
+  const q = t.indexOf("?");
+  return q >= 0 ? t.slice(0, q) : t;
+}
+
+/** Client addresses as bytes, shared by their connections (most come from a few addresses). */
+const CLIENT_IP_BYTES = new Map<string, Uint8Array>();
+
+/** `ip` as bytes, from {@linkcode CLIENT_IP_BYTES} (emptied when it reaches 1024 entries). */
+function clientIpBytes(ip: string): Uint8Array {
+  let b = CLIENT_IP_BYTES.get(ip);
+  if (b === undefined) {
+    if (CLIENT_IP_BYTES.size >= 1024) CLIENT_IP_BYTES.clear();
+    CLIENT_IP_BYTES.set(ip, b = bytes(ip));
+  }
+  return b;
 }
 
 /** How long a connection over its client's cap may take to send the request its 429 answers. */
 const REFUSED_WAIT_MS = 1_000;
 
-/** What a shed client is told when sidekick itself is out of resources (shared with the h2 paths). */
-export { SHED } from "./own_reply.ts";
+/** What a shed client is told when sidekick itself is out of resources. */
+export const SHED = "sidekick is out of file descriptors or memory; try again shortly";
 
 /** The words for a failed connect to an endpoint, as the 502 says them (shared with the h2 paths). */
 export { errorText } from "./h2_upstream_attempt.ts";

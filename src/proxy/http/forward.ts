@@ -8,9 +8,6 @@
  * @module
  */
 
-import type { Attempt } from "../../balance/lease.ts";
-import type { Endpoint } from "../../balance/endpoint.ts";
-import { isLocalResourceError } from "../../pool/dial.ts";
 import type { BufferedSocket } from "../socket.ts";
 import { writeAll } from "../socket.ts";
 import type { HttpConnectionContext } from "./context.ts";
@@ -30,11 +27,9 @@ import { headerPairs } from "./trace.ts";
 import {
   BAD_RESPONSE,
   CLIENT_GONE,
-  CONNECT_FAILED,
   DONE_CLOSE,
   DONE_KEEP,
   type ExchangeOutcome,
-  LOCAL_FAILED,
   NO_RESPONSE,
   PARTIAL_RESPONSE,
   RESPONSE_CUT,
@@ -46,100 +41,15 @@ import {
   type ClientHeadOptions,
   type ResponseFraming,
   writeClientResponseHead,
-} from "./response_writer.ts";
+} from "./writer.ts";
 import { X_PROXY_TRUE } from "./responses.ts";
 import type { UpstreamConn } from "./upstream_pool.ts";
-import { type ForwardInfo, writeUpstreamRequestHead } from "./writer.ts";
-import { errorText } from "./h2_upstream_attempt.ts";
 
 /** Largest response head accepted from an endpoint. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
 
 /** How the final head is re-done, set just before each (synchronous) write: no allocation. */
 const FINAL_HEAD: ClientHeadOptions = { framing: "none", connection: "none", extra: null };
-
-/**
- * Before a try on an HTTP/1.1 endpoint: writes the request head for
- * `endpoint` into `s.out`, with the body when it is all buffered.
- *
- * @param s The connection's working memory (the head is read from its buffer).
- * @param x The exchange (`bodyBuffered`).
- * @param info The client's forwarding facts; its `basePath` is set to the endpoint's.
- * @param endpoint The leased endpoint.
- *
- * @example Usage
- * ```ts ignore
- * import { dialUpstream, takePooled, writeUpstreamHead } from "./forward.ts";
- * writeUpstreamHead(s, x, info, endpoint);
- * const up = takePooled(ctx, endpoint, attempt) ?? await dialUpstream(ctx, x, endpoint);
- * ```
- */
-export function writeUpstreamHead(
-  s: ConnectionScratch,
-  x: ExchangeState,
-  info: ForwardInfo,
-  endpoint: Endpoint,
-): void {
-  // The head is read from the scratch buffer: the client may read ahead into its small one.
-  const w = s.out, buf = s.buf;
-  w.pos = 0;
-  info.basePath = endpoint.basePath;
-  writeUpstreamRequestHead(w, buf, s.head, info);
-  const bodyStart = s.head.end;
-  if (x.bodyBuffered > 0) w.range(buf, bodyStart, bodyStart + x.bodyBuffered);
-}
-
-/**
- * Takes a pooled connection to `endpoint`, unless the attempt wants a fresh one.
- *
- * @param ctx The listener (its upstream pool).
- * @param endpoint The leased endpoint.
- * @param attempt The request's attempt (`fresh` read, `reused` set).
- * @returns The pooled connection, or undefined when one must be dialled.
- *
- * @example Usage
- * ```ts ignore
- * import { dialUpstream, takePooled } from "./forward.ts";
- * const up = takePooled(ctx, endpoint, attempt) ?? await dialUpstream(ctx, x, endpoint);
- * ```
- */
-export function takePooled(
-  ctx: HttpConnectionContext,
-  endpoint: Endpoint,
-  attempt: Attempt,
-): UpstreamConn | undefined {
-  const up = attempt.fresh ? undefined : ctx.pool.take(endpoint);
-  attempt.reused = up !== undefined;
-  return up;
-}
-
-/**
- * Dials `endpoint`.
- *
- * @param ctx The listener (its upstream pool).
- * @param x The exchange (`upstreamError` is set when the connect fails).
- * @param endpoint The leased endpoint.
- * @returns The new connection, or how the connect failed (`CONNECT_FAILED`, `LOCAL_FAILED`).
- *
- * @example Usage
- * ```ts ignore
- * import { dialUpstream } from "./forward.ts";
- * const up = await dialUpstream(ctx, x, endpoint);
- * if (typeof up === "number") return up; // the outcome
- * ```
- */
-export async function dialUpstream(
-  ctx: HttpConnectionContext,
-  x: ExchangeState,
-  endpoint: Endpoint,
-): Promise<UpstreamConn | ExchangeOutcome> {
-  try {
-    return await ctx.pool.connect(endpoint);
-  } catch (e) {
-    x.upstreamError = errorText(e);
-    return isLocalResourceError(e) ? LOCAL_FAILED : CONNECT_FAILED;
-  }
-}
 
 /**
  * Sends the request (head in `s.out`) on `x.upstream` and relays the response.

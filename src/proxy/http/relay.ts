@@ -17,7 +17,7 @@ import {
   AS_SENT_UPGRADE,
   type ResponseFraming,
   writeClientResponseHead,
-} from "./response_writer.ts";
+} from "./writer.ts";
 
 /** Between requests. */
 export const IDLE = 0;

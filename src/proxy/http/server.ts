@@ -8,34 +8,73 @@
 
 import { type Clock, gracePeriod, SYSTEM_CLOCK, type Timer } from "../../pool/clock.ts";
 import type { HttpListenerSpec, ListenerSpec, LogSpec } from "../../config/schema.ts";
-import type { TraceRecord } from "../../observe/log.ts";
-import { METRICS_CONTENT_TYPE } from "../../observe/metrics.ts";
+import { type TraceRecord, traceWriter } from "../../observe/log.ts";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "../../observe/metrics.ts";
 import type { Cluster } from "../../balance/cluster.ts";
 import { loadUpstreamTls, type UpstreamTls } from "../../pool/dial.ts";
 import { HttpConnection, type HttpConnectionContext } from "./connection.ts";
 import { UpstreamPool, type UpstreamPoolOptions } from "./upstream_pool.ts";
-import { H2Upstream } from "./h2_upstream.ts";
-import type { ScratchPool } from "./scratch.ts";
+import { H2Upstream, type H2UpstreamOptions } from "./h2_upstream.ts";
+import { ScratchPool } from "./scratch.ts";
 import { GcHint } from "../gc_hint.ts";
-import { stopAccepting, TlsListener } from "../tls_listener.ts";
-import { type HttpTracer, httpTracer } from "./trace.ts";
+import { type CertificatePair, stopAccepting, TlsListener } from "../tls_listener.ts";
+import type { HttpTracer } from "./trace.ts";
 import { TimeoutCounts } from "./stall.ts";
 import { type ClientLimiter, nextLimiter } from "../client_limits.ts";
 import { kindMismatch, type Listener, type ListenerCoreStats } from "../listener.ts";
-import { Http2Clients } from "./http2_clients.ts";
-import {
-  h2Options,
-  type HttpProxyOptions,
-  listenerMetrics,
-  poolOptions,
-  scratchFor,
-  sweepPeriod,
-} from "./server_options.ts";
-
-export type { HttpProxyOptions } from "./server_options.ts";
+import { H2ClientConnection } from "./h2_connection.ts";
+import type { H2UpstreamSlot } from "./h2_forward_h2.ts";
 
 /** Pause after a failed accept (other than the listener closing). */
 const ACCEPT_BACKOFF_MS = 50;
+
+/**
+ * Options of {@linkcode HttpProxy}.
+ *
+ * @example Usage
+ * ```ts
+ * import type { HttpProxyOptions } from "./server.ts";
+ * import { DEFAULT_LOG } from "../../config/defaults.ts";
+ * const options: HttpProxyOptions = {
+ *   log: { ...DEFAULT_LOG, trace: "all" },
+ *   onTrace: (r) => console.log(r.method, r.path, r.status),
+ * };
+ * ```
+ */
+export interface HttpProxyOptions {
+  /**
+   * Log settings: tracing is on when `trace` is not "off" (and not `quiet`),
+   * filtered and formatted as they say. @default no tracing
+   */
+  readonly log?: LogSpec | undefined;
+  /**
+   * Takes each traced request. @default each record formatted as `log` says
+   * and written with `console.log`
+   */
+  readonly onTrace?: ((record: TraceRecord) => void) | undefined;
+  /**
+   * Renders `/.prometheus/metrics` (e.g. every listener of a sidecar).
+   * @default this listener's cluster
+   */
+  readonly metrics?: (() => string) | undefined;
+  /**
+   * Upstream TLS material for https endpoints; also installed as the
+   * cluster's `tls`, so health probes use it. @default loaded once, now,
+   * from `spec.upstreamTls`
+   */
+  readonly upstreamTls?: UpstreamTls;
+  /**
+   * A certificate to serve instead of `spec.tls`'s files (e.g. a generated
+   * one); it is also served at `/v1/certificates`.
+   */
+  readonly certificate?: CertificatePair | undefined;
+  /** How often the `spec.tls` files are checked for changes (ms). @default 5000 */
+  readonly certCheckMs?: number;
+  /** Hears of certificate reloads and of reloads that failed. */
+  readonly onNotice?: ((message: string) => void) | undefined;
+  /** Time and timers: deadlines, the sweeper, the grace period. @default SYSTEM_CLOCK */
+  readonly clock?: Clock | undefined;
+}
 
 /**
  * An HTTP listener. `listen()` binds, `close()` stops accepting and drains.
@@ -66,8 +105,12 @@ export class HttpProxy implements Listener {
   #listener: Deno.Listener | null = null;
   #tls: TlsListener | null = null;
   readonly #connections = new Set<HttpConnection>();
-  /** Clients speaking HTTP/2, and TLS handshakes in progress. */
-  readonly #h2: Http2Clients;
+  /** Clients speaking HTTP/2. */
+  readonly #h2 = new Set<H2ClientConnection>();
+  /** TLS clients whose handshake (ALPN) is not done yet, with its deadline. */
+  readonly #handshaking = new Map<Deno.Conn, number>();
+  /** Sessions to h2 endpoints (h2-up's registry), closed with the listener. */
+  readonly #upstreamH2: H2UpstreamSlot = { current: null };
   #sweeper: Timer | undefined;
   readonly #clock: Clock;
   readonly #accepting = new Set<Promise<void>>();
@@ -110,7 +153,16 @@ export class HttpProxy implements Listener {
     this.#scratch = scratchFor(spec);
     this.#limiter = nextLimiter(null, spec.perClient);
     this.setTracing(options.log, options.onTrace);
-    const metrics = options.metrics ?? listenerMetrics(spec.name, cluster, clock, this);
+    const metrics = options.metrics ?? (() =>
+      renderMetrics(
+        [{
+          listener: spec.name,
+          cluster,
+          connections: () => this.connections,
+          timeouts: () => this.timeouts,
+        }],
+        clock.now(),
+      ));
     // deno-lint-ignore no-this-alias
     const self = this;
     this.#context = {
@@ -144,7 +196,6 @@ export class HttpProxy implements Listener {
       },
       forget: (c) => this.#connections.delete(c as HttpConnection),
     };
-    this.#h2 = new Http2Clients(this.#context, clock);
   }
 
   /**
@@ -154,7 +205,11 @@ export class HttpProxy implements Listener {
    * @param onTrace The sink. @default formatted as `log` says, written with `console.log`
    */
   setTracing(log: LogSpec | undefined, onTrace?: (record: TraceRecord) => void): void {
-    this.#tracer = httpTracer(log, onTrace);
+    if (log === undefined || log.trace === "off" || log.quiet) {
+      this.#tracer = null;
+      return;
+    }
+    this.#tracer = { spec: log, sink: onTrace ?? traceWriter(log, (line) => console.log(line)) };
   }
 
   /**
@@ -170,7 +225,7 @@ export class HttpProxy implements Listener {
 
   /** Connections open now (HTTP/1.1 and HTTP/2, and TLS handshakes in progress). */
   get connections(): number {
-    return this.#connections.size + this.#h2.size;
+    return this.#connections.size + this.#h2.size + this.#handshaking.size;
   }
 
   /** Bytes of per-connection working memory waiting in the pool (idle connections hold none). */
@@ -212,7 +267,14 @@ export class HttpProxy implements Listener {
 
   /** (Re)starts the sweeper when its period (a quarter of the shortest timeout) changed. */
   #startSweeper(): void {
-    const period = sweepPeriod(this.spec);
+    const t = this.spec.timeouts;
+    const shortest = Math.min(
+      ...[t.headerReadMs, t.idleMs, t.responseHeaderMs, this.spec.limits.poolIdleMs, 4000].filter((
+        x,
+      ) => x > 0),
+      ...[t.requestBodyMs, t.responseWriteMs, t.requestMs].filter((x) => x > 0),
+    );
+    const period = Math.max(25, Math.min(1000, shortest / 4));
     if (this.#sweeper !== undefined && period === this.#sweepMs) return;
     this.#sweeper?.cancel();
     this.#sweepMs = period;
@@ -273,7 +335,7 @@ export class HttpProxy implements Listener {
    */
   drain(): void {
     this.draining = true;
-    this.#h2.goaway();
+    for (const h of this.#h2) h.goaway();
   }
 
   /**
@@ -348,7 +410,10 @@ export class HttpProxy implements Listener {
     this.#serveH2(conn, initial);
 
   #serveH2(conn: Deno.Conn, initial?: Uint8Array): void {
-    this.#track(this.#h2.serve(conn, initial));
+    const h = new H2ClientConnection(this.#context, conn, this.#clock, this.#upstreamH2);
+    this.#h2.add(h);
+    if (this.draining) h.goaway();
+    this.#track(h.serve(initial).finally(() => this.#h2.delete(h)));
   }
 
   /**
@@ -356,8 +421,17 @@ export class HttpProxy implements Listener {
    * enforced by the sweeper) and serves it as its ALPN choice says.
    */
   async #negotiate(conn: Deno.TlsConn): Promise<void> {
-    const alpn = await this.#h2.handshake(conn, this.spec.timeouts.headerReadMs);
-    if (alpn === undefined) return; // failed (closed)
+    const ms = this.spec.timeouts.headerReadMs > 0 ? this.spec.timeouts.headerReadMs : 10_000;
+    this.#handshaking.set(conn, this.#clock.now() + ms);
+    let alpn: string | null;
+    try {
+      alpn = (await conn.handshake()).alpnProtocol;
+    } catch {
+      closeQuietly(conn); // (the handshake fails at once when the sweeper or close() closed it)
+      return;
+    } finally {
+      this.#handshaking.delete(conn);
+    }
     if (alpn === "h2") this.#serveH2(conn);
     else this.#serveH1(conn);
   }
@@ -371,7 +445,8 @@ export class HttpProxy implements Listener {
         c.park();
       }
     }
-    this.#h2.sweep(now, this.timeouts);
+    for (const h of this.#h2) h.sweep(now, this.timeouts);
+    for (const [conn, deadline] of this.#handshaking) if (deadline <= now) closeQuietly(conn);
     this.#pool.sweep(now);
     this.#h2Up.sweep(now);
     this.#limiter?.sweep(now);
@@ -391,20 +466,21 @@ export class HttpProxy implements Listener {
     const grace = gracePeriod(this.#clock, graceMs);
     await stopAccepting(this.#tls, this.#listener);
     while (this.#accepting.size > 0) await Promise.all([...this.#accepting]);
-    this.#h2.closeHandshakes();
+    for (const conn of this.#handshaking.keys()) closeQuietly(conn);
     for (const c of this.#connections) if (c.idle) c.client.close();
-    this.#h2.goaway(); // an idle one closes once its GOAWAY is written
+    for (const h of this.#h2) h.goaway(); // an idle one closes once its GOAWAY is written
     if (grace.active && this.connections > 0) {
       await Promise.race([this.#allServed(), grace.over]);
     }
     grace.cancel();
     for (const c of this.#connections) c.client.close();
-    this.#h2.close();
+    for (const h of this.#h2) h.close();
     await this.#allServed();
     this.#sweeper?.cancel();
     this.#pool.closeAll();
     await this.#h2Up.closeAll();
-    this.#h2.closeUpstream();
+    this.#upstreamH2.current?.close();
+    this.#upstreamH2.current = null;
     this.#listener = null;
   }
 
@@ -415,4 +491,56 @@ export class HttpProxy implements Listener {
       if (this.connections > 0) await new Promise((r) => setTimeout(r, 5));
     }
   }
+}
+
+/** Closes a connection that may be closed already. */
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // closed already
+  }
+}
+
+/** The upstream pool's settings from a spec. */
+function poolOptions(
+  spec: HttpListenerSpec,
+  tls: UpstreamTls | undefined,
+  fixed: Pick<UpstreamPoolOptions, "onNotice" | "addresses">,
+): UpstreamPoolOptions {
+  return {
+    maxIdlePerEndpoint: spec.limits.poolIdlePerEndpoint,
+    idleMs: spec.limits.poolIdleMs,
+    connectMs: spec.timeouts.connectMs,
+    tls,
+    ...fixed,
+  };
+}
+
+/** The HTTP/2 upstream sessions' settings from a spec (idle like the keep-alive pool). */
+function h2Options(
+  spec: HttpListenerSpec,
+  tls: UpstreamTls | undefined,
+  clock: Clock,
+  addresses: H2UpstreamOptions["addresses"],
+): H2UpstreamOptions {
+  return {
+    connectMs: spec.timeouts.connectMs,
+    idleMs: spec.limits.poolIdleMs,
+    clock,
+    tls,
+    addresses,
+  };
+}
+
+/** Bytes of working memory a listener keeps for reuse (about 150 scratches at the default limits). */
+const SCRATCH_POOL_BYTES = 4 * 1024 * 1024;
+
+/** Request head buffers sized for a spec's limits. */
+function scratchFor(spec: HttpListenerSpec): ScratchPool {
+  return new ScratchPool(
+    spec.limits.maxHeadBytes + 4096,
+    spec.limits.maxHeaders,
+    SCRATCH_POOL_BYTES,
+  );
 }

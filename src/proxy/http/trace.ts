@@ -7,7 +7,7 @@
  */
 
 import type { LogSpec } from "../../config/schema.ts";
-import { shouldTrace, traceModeAllows, type TraceRecord, traceWriter } from "../../observe/log.ts";
+import { shouldTrace, traceModeAllows, type TraceRecord } from "../../observe/log.ts";
 import { latin1 } from "./ascii.ts";
 import { F_NAME, F_NAME_END, F_VALUE, F_VALUE_END, FIELD_STRIDE } from "./message_head.ts";
 import type { MessageHead } from "./message_head.ts";
@@ -55,29 +55,6 @@ export interface HttpTracer {
   readonly spec: LogSpec;
   /** Takes each record that passes the filters; a sink that throws is ignored. */
   readonly sink: (record: TraceRecord) => void;
-}
-
-/**
- * The tracer a listener's log settings ask for: none when `trace` is "off"
- * or `quiet` is set.
- *
- * @param log Log settings (none: no tracing).
- * @param onTrace The sink. @default each record formatted as `log` says, written with `console.log`
- * @returns The tracer, or null when tracing is off.
- *
- * @example Usage
- * ```ts
- * import { httpTracer } from "./trace.ts";
- * import { DEFAULT_LOG } from "../../config/defaults.ts";
- * httpTracer({ ...DEFAULT_LOG, trace: "off" }); // null
- * ```
- */
-export function httpTracer(
-  log: LogSpec | undefined,
-  onTrace?: (record: TraceRecord) => void,
-): HttpTracer | null {
-  if (log === undefined || log.trace === "off" || log.quiet) return null;
-  return { spec: log, sink: onTrace ?? traceWriter(log, (line) => console.log(line)) };
 }
 
 /**
